@@ -1,0 +1,111 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+
+#include "troupe/detail/unique_function.hpp"
+#include "troupe/fwd.hpp"
+
+namespace troupe {
+class process;
+} // namespace troupe
+
+namespace troupe::detail {
+
+/// How a process ended, as its exit hooks see it.
+struct exit_info {
+  int exitcode = 0;
+  std::string reason;
+};
+
+/// The shared state behind every handle of one process or actor.
+///
+/// Thread-safety: members marked (mtx) are guarded by `mtx`; `stop_signal`
+/// is atomic; the rest is set before `start()` publishes the state and not
+/// changed afterwards.
+class process_state : public std::enable_shared_from_this<process_state> {
+public:
+  enum class kind : std::uint8_t { blocking, event_based, main };
+  enum class phase : std::uint8_t { initial, running, ended };
+
+  process_state(std::shared_ptr<runtime_impl> rt, kind k, std::string name,
+                bool daemon, std::chrono::milliseconds terminate_grace);
+
+  ~process_state();
+
+  process_state(const process_state&) = delete;
+  process_state& operator=(const process_state&) = delete;
+
+  // -- set up before start ----------------------------------------------------
+
+  const std::shared_ptr<runtime_impl> rt;
+  const kind type;
+  std::chrono::milliseconds terminate_grace;
+  unique_function<void()> target; // blocking processes built from a callable
+  bool subclass = false;          // runs a copy of a process_base object
+
+  // -- guarded by mtx ---------------------------------------------------------
+
+  mutable std::mutex mtx;
+  std::condition_variable cv; // notified when the process ends
+  std::string name;
+  pid_type pid = 0;
+  std::shared_ptr<process_state> parent;
+  phase ph = phase::initial;
+  std::optional<int> exitcode;
+  std::string reason;
+  caf::actor hdl; // while running
+
+  /// Atomic rather than guarded: shutdown reads it while holding the
+  /// runtime's lock, which never nests with `mtx`.
+  std::atomic<bool> daemon;
+
+  /// Asked to stop: 0 no, 15 terminate, 9 kill. Blocking calls check it.
+  std::atomic<int> stop_signal{0};
+
+  /// Set when the thread of a blocking process has left its target (it may
+  /// do so after the process was declared killed).
+  std::atomic<bool> thread_done{false};
+
+  // -- operations -------------------------------------------------------------
+
+  /// Registers `fn` to run once when the process ends, however it ends
+  /// (return, exception, terminate, kill). Runs `fn` at once if it already
+  /// ended. This is how held resources are released.
+  void on_exit(unique_function<void(const exit_info&)> fn);
+
+  /// Records the end of the process, runs the exit hooks and wakes joiners.
+  /// Returns false (and does nothing) if it had already ended.
+  bool finish(int code, std::string why);
+
+  /// Whether `finish` has also run the exit hooks (joiners wait for this,
+  /// so what the process held is released when `join()` returns). (mtx)
+  bool settled = false;
+
+  /// Waits until the process ended or `until` passed; returns whether it
+  /// ended.
+  bool await_end(std::optional<std::chrono::steady_clock::time_point> until);
+
+  [[nodiscard]] bool ended() const;
+
+  [[nodiscard]] caf::actor handle() const;
+
+private:
+  std::vector<unique_function<void(const exit_info&)>> exit_hooks_; // (mtx)
+};
+
+/// The state of the process the calling thread runs; the main process's on
+/// the runtime's thread and on threads troupe does not know; null when no
+/// runtime exists.
+std::shared_ptr<process_state> current_state();
+
+} // namespace troupe::detail

@@ -1,0 +1,63 @@
+#include "troupe/actor.hpp"
+
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+
+#include "detail/runtime_impl.hpp"
+
+namespace troupe::detail {
+
+namespace {
+
+/// Python-style exit code and a reason for people from a CAF exit reason.
+std::pair<int, std::string> exit_of(const caf::error& rsn, int stop_signal) {
+  if (!rsn)
+    return stop_signal == 0 ? std::pair{0, std::string{}}
+                            : std::pair{-stop_signal,
+                                        std::string{stop_signal == 9
+                                                      ? "killed"
+                                                      : "terminated"}};
+  if (rsn == caf::exit_reason::user_shutdown)
+    return {-15, "terminated"};
+  if (rsn == caf::exit_reason::kill)
+    return {-9, "killed"};
+  if (rsn == caf::exit_reason::unhandled_exception)
+    return {1, "unhandled exception"};
+  return {1, caf::to_string(rsn)};
+}
+
+} // namespace
+
+std::shared_ptr<process_state> prepare_actor(runtime& rt,
+                                             process_options opts) {
+  auto& impl = rt.impl();
+  auto name = opts.name.empty() ? impl->next_actor_name()
+                                : std::move(opts.name);
+  auto st = std::make_shared<process_state>(
+    impl, process_state::kind::event_based, std::move(name), opts.daemon,
+    opts.terminate_grace.value_or(impl->options().terminate_grace));
+  st->parent = current_state();
+  auto pid = impl->admit(st);
+  std::lock_guard guard{st->mtx};
+  st->pid = pid;
+  st->ph = process_state::phase::running;
+  return st;
+}
+
+actor bind_actor(std::shared_ptr<process_state> st, caf::actor hdl) {
+  {
+    std::lock_guard guard{st->mtx};
+    st->hdl = hdl;
+  }
+  hdl->attach_functor([st](const caf::error& rsn) {
+    auto [code, why] = exit_of(rsn, st->stop_signal.load());
+    st->finish(code, std::move(why));
+  });
+  // A stop requested before the handle existed (e.g. by a shutdown).
+  if (auto sig = st->stop_signal.load(); sig != 0)
+    caf::anon_send_exit(hdl, sig == 9 ? caf::exit_reason::kill
+                                      : caf::exit_reason::user_shutdown);
+  return actor{std::move(st)};
+}
+
+} // namespace troupe::detail

@@ -1,0 +1,175 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/blocking_actor.hpp>
+
+#include "detail/thread_pool.hpp"
+#include "detail/timer_service.hpp"
+#include "troupe/detail/process_state.hpp"
+#include "troupe/runtime.hpp"
+
+namespace troupe::detail {
+
+class current_scope;
+
+/// The runtime's CAF configuration: CAF's options plus troupe's own.
+class troupe_config : public caf::actor_system_config {
+public:
+  troupe_config();
+};
+
+/// Everything a runtime owns. Shared by the runtime, by process states (so
+/// handles that outlive the runtime fail cleanly) and by process threads.
+class runtime_impl : public std::enable_shared_from_this<runtime_impl> {
+public:
+  /// Parses `argc/argv` when `argv` is not null.
+  runtime_impl(runtime_options opts, int argc, char** argv);
+  ~runtime_impl();
+
+  /// Second construction step (needs `shared_from_this`): builds the actor
+  /// system and the main process.
+  void start();
+
+  /// The runtime's destructor: see `runtime`'s class comment.
+  void shutdown();
+
+  /// Throws `state_error` once shutdown has finished.
+  caf::actor_system& system();
+
+  [[nodiscard]] const runtime_options& options() const {
+    return opts_;
+  }
+
+  [[nodiscard]] const std::vector<std::string>& args() const {
+    return args_;
+  }
+
+  thread_pool& threads() {
+    return threads_;
+  }
+
+  timer_service& timers() {
+    return timers_;
+  }
+
+  const std::shared_ptr<process_state>& main_state() const {
+    return main_;
+  }
+
+  /// Names for processes and actors that got none (Python's `Process-N`).
+  std::string next_process_name();
+  std::string next_actor_name();
+
+  /// Records `st` as running and returns its new pid. Throws `state_error`
+  /// when the runtime no longer accepts processes.
+  pid_type admit(const std::shared_ptr<process_state>& st);
+
+  /// Forgets an ended process.
+  void retire(pid_type pid);
+
+  /// Running processes and actors in start order.
+  std::vector<std::shared_ptr<process_state>> active() const;
+
+private:
+  void wait_for(bool daemons, std::chrono::steady_clock::time_point until);
+
+  runtime_options opts_;
+  std::vector<std::string> args_;
+  std::unique_ptr<troupe_config> cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  thread_pool threads_;
+  timer_service timers_;
+  std::shared_ptr<process_state> main_;
+  caf::actor main_actor_;
+  std::unique_ptr<current_scope> main_scope_; // binds main_ to owner_
+  std::thread::id owner_;
+
+  mutable std::mutex mtx_;
+  std::condition_variable retired_;
+  std::map<pid_type, std::shared_ptr<process_state>> live_; // by start order
+  pid_type next_pid_ = 2;                                    // main is 1
+  bool closed_ = false;
+  std::atomic<std::uint64_t> process_counter_{0};
+  std::atomic<std::uint64_t> actor_counter_{0};
+};
+
+/// The blocking CAF actor behind a process: it owns the mailbox. For the
+/// main process it stays on the runtime's thread; otherwise `launch` hands
+/// it to a pool thread that runs the target.
+class process_actor final : public caf::blocking_actor {
+public:
+  process_actor(caf::actor_config& cfg, std::shared_ptr<process_state> st,
+                std::unique_ptr<process> obj);
+
+  void launch(caf::execution_unit* eu, bool lazy, bool hide) override;
+
+  const char* name() const override {
+    return "troupe.process";
+  }
+
+  /// Runs the process on the calling (pool) thread.
+  void run_on_this_thread();
+
+  /// Ends the main process's actor (it has no thread of its own).
+  void close_main();
+
+  void await_data() override;
+  bool await_data(timeout_type timeout) override;
+
+private:
+  std::shared_ptr<process_state> st_;
+  std::unique_ptr<process> obj_; // the subclass copy to run, if any
+};
+
+/// Binds the calling thread to a process for the lifetime of this object.
+class current_scope {
+public:
+  current_scope(process_state* st, caf::blocking_actor* self);
+  ~current_scope();
+
+  current_scope(const current_scope&) = delete;
+  current_scope& operator=(const current_scope&) = delete;
+
+private:
+  process_state* prev_state_;
+  caf::blocking_actor* prev_self_;
+};
+
+/// Forgets the sender `this_process::sender()` returns on this thread.
+void clear_last_sender() noexcept;
+
+/// The mailbox owner of the calling thread (null if none).
+caf::blocking_actor* current_self() noexcept;
+
+/// The process bound to the calling thread (null on threads troupe does
+/// not run); unlike `current_state()`, no fallback to the main process.
+process_state* current_state_ptr() noexcept;
+
+/// Makes `rt` the fallback for threads troupe does not know (or clears it).
+void set_default_runtime(const std::shared_ptr<runtime_impl>& rt);
+void clear_default_runtime(const runtime_impl* rt);
+
+/// Names an exception's dynamic type for people (demangled).
+std::string describe_exception(const std::exception& e);
+
+/// Asks a process to stop with `signal` (15 or 9) and wakes its blocking
+/// receive; schedules the grace that declares it killed.
+void request_stop(const std::shared_ptr<process_state>& st, int signal);
+
+/// Thrown by `this_process::exit`.
+struct exit_request {
+  int code;
+};
+
+} // namespace troupe::detail

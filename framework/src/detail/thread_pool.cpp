@@ -1,0 +1,123 @@
+#include "detail/thread_pool.hpp"
+
+#include <thread>
+
+namespace troupe::detail {
+
+namespace {
+
+struct worker {
+  std::condition_variable cv;
+  unique_function<void()> job;
+  bool quit = false;
+};
+
+} // namespace
+
+struct thread_pool::core {
+  core(std::size_t max_idle_threads, std::chrono::milliseconds timeout)
+    : max_idle(max_idle_threads), idle_timeout(timeout) {
+  }
+
+  const std::size_t max_idle;
+  const std::chrono::milliseconds idle_timeout;
+  mutable std::mutex mtx;
+  std::condition_variable all_gone;
+  std::vector<worker*> idle; // LIFO: the most recently parked is warmest
+  std::size_t threads = 0;
+  std::size_t running = 0;
+  bool stopping = false;
+};
+
+namespace {
+
+void worker_loop(std::shared_ptr<thread_pool::core> c,
+                 unique_function<void()> first_job);
+
+} // namespace
+
+thread_pool::thread_pool(std::size_t max_idle,
+                         std::chrono::milliseconds idle_timeout)
+  : core_(std::make_shared<core>(max_idle, idle_timeout)) {
+}
+
+thread_pool::~thread_pool() {
+  shutdown(std::chrono::steady_clock::now());
+}
+
+void thread_pool::submit(unique_function<void()> job) {
+  std::unique_lock guard{core_->mtx};
+  ++core_->running;
+  if (!core_->idle.empty()) {
+    auto* w = core_->idle.back();
+    core_->idle.pop_back();
+    w->job = std::move(job);
+    w->cv.notify_one();
+    return;
+  }
+  ++core_->threads;
+  guard.unlock();
+  try {
+    std::thread{worker_loop, core_, std::move(job)}.detach();
+  } catch (...) {
+    guard.lock();
+    --core_->threads;
+    --core_->running;
+    throw;
+  }
+}
+
+std::size_t
+thread_pool::shutdown(std::chrono::steady_clock::time_point until) {
+  std::unique_lock guard{core_->mtx};
+  core_->stopping = true;
+  for (auto* w : core_->idle) {
+    w->quit = true;
+    w->cv.notify_one();
+  }
+  core_->idle.clear();
+  // Wait for every thread to leave, except those stuck in a job.
+  core_->all_gone.wait_until(guard, until, [this] {
+    return core_->running == 0 && core_->threads == 0;
+  });
+  return core_->running;
+}
+
+std::size_t thread_pool::busy() const {
+  std::lock_guard guard{core_->mtx};
+  return core_->running;
+}
+
+namespace {
+
+void worker_loop(std::shared_ptr<thread_pool::core> c,
+                 unique_function<void()> job) {
+  worker self;
+  for (;;) {
+    job();
+    job = unique_function<void()>{};
+    std::unique_lock guard{c->mtx};
+    --c->running;
+    if (c->stopping || c->idle.size() >= c->max_idle) {
+      --c->threads;
+      c->all_gone.notify_all();
+      return;
+    }
+    c->idle.push_back(&self);
+    auto got_job = self.cv.wait_for(guard, c->idle_timeout, [&] {
+      return static_cast<bool>(self.job) || self.quit;
+    });
+    if (!got_job || self.quit) {
+      if (!got_job)
+        std::erase(c->idle, &self);
+      --c->threads;
+      c->all_gone.notify_all();
+      return;
+    }
+    job = std::move(self.job);
+  }
+}
+
+} // namespace
+
+} // namespace troupe::detail

@@ -1,0 +1,505 @@
+#include "troupe/process.hpp"
+
+#include <cxxabi.h>
+
+#include <iostream>
+#include <mutex>
+#include <ostream>
+#include <thread>
+
+#include <caf/actor_cast.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+
+#include "detail/runtime_impl.hpp"
+#include "troupe/error.hpp"
+#include "troupe/runtime.hpp"
+#include "troupe/this_process.hpp"
+
+namespace troupe {
+
+namespace detail {
+
+// -- thread-local identity ----------------------------------------------------
+
+namespace {
+
+thread_local process_state* tl_state = nullptr;
+thread_local caf::blocking_actor* tl_self = nullptr;
+
+std::mutex default_mtx;
+std::weak_ptr<runtime_impl> default_rt;
+
+} // namespace
+
+current_scope::current_scope(process_state* st, caf::blocking_actor* self)
+  : prev_state_(tl_state), prev_self_(tl_self) {
+  tl_state = st;
+  tl_self = self;
+}
+
+current_scope::~current_scope() {
+  clear_last_sender();
+  tl_state = prev_state_;
+  tl_self = prev_self_;
+}
+
+caf::blocking_actor* current_self() noexcept {
+  return tl_self;
+}
+
+process_state* current_state_ptr() noexcept {
+  return tl_state;
+}
+
+void set_default_runtime(const std::shared_ptr<runtime_impl>& rt) {
+  std::lock_guard guard{default_mtx};
+  if (default_rt.expired())
+    default_rt = rt;
+}
+
+void clear_default_runtime(const runtime_impl* rt) {
+  std::lock_guard guard{default_mtx};
+  if (default_rt.lock().get() == rt)
+    default_rt.reset();
+}
+
+std::shared_ptr<process_state> current_state() {
+  if (tl_state != nullptr)
+    return tl_state->shared_from_this();
+  std::lock_guard guard{default_mtx};
+  if (auto rt = default_rt.lock())
+    return rt->main_state();
+  return nullptr;
+}
+
+std::string describe_exception(const std::exception& e) {
+  int status = 0;
+  auto* raw = abi::__cxa_demangle(typeid(e).name(), nullptr, nullptr, &status);
+  std::string type = status == 0 && raw != nullptr ? raw : typeid(e).name();
+  std::free(raw); // NOLINT(cppcoreguidelines-no-malloc)
+  return type + ": " + e.what();
+}
+
+// -- process_state ------------------------------------------------------------
+
+process_state::process_state(std::shared_ptr<runtime_impl> runtime, kind k,
+                             std::string process_name, bool is_daemon,
+                             std::chrono::milliseconds grace)
+  : rt(std::move(runtime)),
+    type(k),
+    terminate_grace(grace),
+    name(std::move(process_name)),
+    daemon(is_daemon) {
+}
+
+process_state::~process_state() = default;
+
+void process_state::on_exit(unique_function<void(const exit_info&)> fn) {
+  std::unique_lock guard{mtx};
+  if (ph != phase::ended) {
+    exit_hooks_.push_back(std::move(fn));
+    return;
+  }
+  exit_info info{*exitcode, reason};
+  guard.unlock();
+  fn(info);
+}
+
+bool process_state::finish(int code, std::string why) {
+  std::vector<unique_function<void(const exit_info&)>> hooks;
+  caf::actor released;
+  exit_info info{code, why};
+  pid_type my_pid = 0;
+  {
+    std::lock_guard guard{mtx};
+    if (ph == phase::ended)
+      return false;
+    my_pid = pid;
+    ph = phase::ended;
+    exitcode = code;
+    reason = std::move(why);
+    hooks.swap(exit_hooks_);
+    released = std::move(hdl);
+  }
+  for (auto& fn : hooks) {
+    try {
+      fn(info);
+    } catch (const std::exception& e) {
+      std::cerr << "troupe: releasing a resource of process '" << name
+                << "' failed: " << describe_exception(e) << '\n';
+    }
+  }
+  {
+    std::lock_guard guard{mtx};
+    settled = true;
+  }
+  cv.notify_all();
+  if (type != kind::main)
+    rt->retire(my_pid);
+  return true;
+}
+
+bool process_state::await_end(
+  std::optional<std::chrono::steady_clock::time_point> until) {
+  std::unique_lock guard{mtx};
+  if (!until) {
+    cv.wait(guard, [this] { return settled; });
+    return true;
+  }
+  return cv.wait_until(guard, *until, [this] { return settled; });
+}
+
+bool process_state::ended() const {
+  std::lock_guard guard{mtx};
+  return ph == phase::ended;
+}
+
+caf::actor process_state::handle() const {
+  std::lock_guard guard{mtx};
+  return hdl;
+}
+
+// -- stopping -----------------------------------------------------------------
+
+void request_stop(const std::shared_ptr<process_state>& st, int signal) {
+  // 15 may be upgraded to 9, never the other way.
+  auto prev = st->stop_signal.load();
+  while (prev != 9 && prev != signal
+         && !st->stop_signal.compare_exchange_weak(prev, signal)) {
+  }
+  caf::actor hdl;
+  std::chrono::milliseconds grace;
+  {
+    std::lock_guard guard{st->mtx};
+    if (st->ph != process_state::phase::running)
+      return;
+    hdl = st->hdl;
+    grace = st->terminate_grace;
+  }
+  auto event_based = st->type == process_state::kind::event_based;
+  if (hdl) {
+    if (event_based)
+      caf::anon_send_exit(hdl, signal == 9 ? caf::exit_reason::kill
+                                           : caf::exit_reason::user_shutdown);
+    else
+      caf::anon_send<caf::message_priority::high>(hdl, stop_msg{});
+  }
+  if (signal == 9) {
+    st->finish(-9, "killed");
+    return;
+  }
+  if (prev != 0)
+    return; // a grace is already running
+  std::weak_ptr<process_state> weak = st;
+  st->rt->timers().schedule(
+    std::chrono::steady_clock::now() + grace, [weak, grace] {
+      auto target = weak.lock();
+      if (!target || target->ended())
+        return;
+      target->stop_signal = 9;
+      if (auto h = target->handle();
+          h && target->type == process_state::kind::event_based)
+        caf::anon_send_exit(h, caf::exit_reason::kill);
+      target->finish(-9, "killed after a terminate grace of "
+                           + std::to_string(grace.count()) + " ms");
+    });
+}
+
+// -- process_actor ------------------------------------------------------------
+
+process_actor::process_actor(caf::actor_config& cfg,
+                             std::shared_ptr<process_state> st,
+                             std::unique_ptr<process> obj)
+  : caf::blocking_actor(cfg), st_(std::move(st)), obj_(std::move(obj)) {
+}
+
+void process_actor::launch(caf::execution_unit*, bool, bool) {
+  {
+    std::lock_guard guard{st_->mtx};
+    st_->hdl = caf::actor_cast<caf::actor>(ctrl());
+  }
+  if (st_->type == process_state::kind::main) {
+    // The main process's mailbox lives on the runtime's thread.
+    initialize();
+    return;
+  }
+  st_->rt->threads().submit([ptr = caf::strong_actor_ptr{ctrl()}] {
+    static_cast<process_actor*>(caf::actor_cast<caf::abstract_actor*>(ptr))
+      ->run_on_this_thread();
+  });
+}
+
+void process_actor::run_on_this_thread() {
+  initialize();
+  int code = 0;
+  std::string why;
+  {
+    current_scope scope{st_.get(), this};
+    try {
+      if (obj_)
+        obj_->run();
+      else if (st_->target)
+        st_->target();
+    } catch (const terminated&) {
+      code = -15;
+      why = "terminated";
+    } catch (const exit_request& req) {
+      code = req.code;
+      if (code != 0)
+        why = "exit(" + std::to_string(code) + ")";
+    } catch (const std::exception& e) {
+      code = 1;
+      why = describe_exception(e);
+    } catch (...) {
+      code = 1;
+      why = "an exception of unknown type";
+    }
+    // The target's captured arguments and the subclass copy die with the
+    // process, on its thread, so what they hold is released now.
+    obj_.reset();
+    st_->target = unique_function<void()>{};
+  }
+  if (auto sig = st_->stop_signal.load(); sig != 0 && code <= 0) {
+    code = -sig;
+    why = sig == 9 ? "killed" : "terminated";
+  }
+  st_->thread_done = true;
+  auto name = [this] {
+    std::lock_guard guard{st_->mtx};
+    return "'" + st_->name + "' (pid " + std::to_string(st_->pid) + ")";
+  };
+  if (code == 1)
+    std::cerr << "troupe: process " << name() << " failed: " << why << '\n';
+  st_->finish(code, why);
+  caf::error rsn;
+  if (code == -9)
+    rsn = caf::exit_reason::kill;
+  else if (code == -15)
+    rsn = caf::exit_reason::user_shutdown;
+  else if (code != 0)
+    rsn = caf::exit_reason::unhandled_exception;
+  cleanup(std::move(rsn), context());
+}
+
+void process_actor::close_main() {
+  cleanup(caf::exit_reason::normal, context());
+}
+
+void process_actor::await_data() {
+  caf::blocking_actor::await_data();
+}
+
+bool process_actor::await_data(timeout_type timeout) {
+  return caf::blocking_actor::await_data(timeout);
+}
+
+} // namespace detail
+
+// -- process ------------------------------------------------------------------
+
+namespace {
+
+[[noreturn]] void throw_unstarted(const char* what) {
+  throw state_error(std::string{"cannot "} + what
+                    + " a process that was not started");
+}
+
+} // namespace
+
+process::process(runtime& rt, process_options opts) {
+  auto& impl = rt.impl();
+  auto name = opts.name.empty() ? impl->next_process_name()
+                                : std::move(opts.name);
+  state_ = std::make_shared<detail::process_state>(
+    impl, detail::process_state::kind::blocking, std::move(name), opts.daemon,
+    opts.terminate_grace.value_or(impl->options().terminate_grace));
+  state_->subclass = true;
+  state_->parent = detail::current_state();
+}
+
+process::~process() = default;
+
+void process::set_target(detail::unique_function<void()> target) {
+  state_->target = std::move(target);
+  state_->subclass = false;
+}
+
+std::unique_ptr<process> process::clone_for_start() const {
+  return nullptr;
+}
+
+void process::run() {
+  if (state_->target)
+    state_->target();
+}
+
+void process::start() {
+  using phase = detail::process_state::phase;
+  auto obj = clone_for_start();
+  auto& st = state_;
+  if (st->type != detail::process_state::kind::blocking)
+    throw state_error("an actor is started by spawn(); it cannot be "
+                      "started again");
+  if (st->subclass && !obj)
+    throw state_error("start() must be called on the process_base object, "
+                      "not on a plain process handle copied from it");
+  {
+    std::lock_guard guard{st->mtx};
+    if (st->ph != phase::initial)
+      throw state_error("cannot start a process twice ('" + st->name + "')");
+    st->ph = phase::running;
+  }
+  try {
+    auto pid = st->rt->admit(st);
+    std::lock_guard guard{st->mtx};
+    st->pid = pid;
+  } catch (...) {
+    std::lock_guard guard{st->mtx};
+    st->ph = phase::initial;
+    throw;
+  }
+  try {
+    static_cast<void>(st->rt->system().spawn<detail::process_actor, caf::hidden>(
+      st, std::move(obj)));
+  } catch (const std::exception& e) {
+    st->finish(1, "could not start: " + detail::describe_exception(e));
+    throw error("could not start process '" + name()
+                + "': " + detail::describe_exception(e));
+  }
+}
+
+namespace {
+
+void check_joinable(const detail::process_state& st) {
+  {
+    std::lock_guard guard{st.mtx};
+    if (st.ph == detail::process_state::phase::initial)
+      throw state_error("can only join a started process ('" + st.name
+                        + "')");
+  }
+  if (detail::current_state().get() == &st)
+    throw state_error("a process cannot join itself");
+}
+
+} // namespace
+
+void process::join() const {
+  check_joinable(*state_);
+  state_->await_end(std::nullopt);
+}
+
+bool process::join(std::chrono::nanoseconds timeout) const {
+  if (timeout.count() < 0)
+    throw value_error("join: timeout must not be negative");
+  check_joinable(*state_);
+  return state_->await_end(std::chrono::steady_clock::now() + timeout);
+}
+
+bool process::is_alive() const {
+  std::lock_guard guard{state_->mtx};
+  return state_->ph == detail::process_state::phase::running;
+}
+
+std::optional<int> process::exitcode() const {
+  std::lock_guard guard{state_->mtx};
+  return state_->exitcode;
+}
+
+std::string process::exit_reason() const {
+  std::lock_guard guard{state_->mtx};
+  return state_->reason;
+}
+
+void process::terminate() const {
+  if (state_->type == detail::process_state::kind::main)
+    throw state_error("the main process cannot be terminated");
+  {
+    std::lock_guard guard{state_->mtx};
+    if (state_->ph == detail::process_state::phase::initial)
+      throw_unstarted("terminate");
+  }
+  detail::request_stop(state_, 15);
+}
+
+void process::kill() const {
+  if (state_->type == detail::process_state::kind::main)
+    throw state_error("the main process cannot be killed");
+  {
+    std::lock_guard guard{state_->mtx};
+    if (state_->ph == detail::process_state::phase::initial)
+      throw_unstarted("kill");
+  }
+  detail::request_stop(state_, 9);
+}
+
+pid_type process::pid() const {
+  std::lock_guard guard{state_->mtx};
+  return state_->pid;
+}
+
+std::string process::name() const {
+  std::lock_guard guard{state_->mtx};
+  return state_->name;
+}
+
+void process::name(std::string new_name) {
+  std::lock_guard guard{state_->mtx};
+  state_->name = std::move(new_name);
+}
+
+bool process::daemon() const {
+  return state_->daemon;
+}
+
+void process::daemon(bool flag) {
+  std::lock_guard guard{state_->mtx};
+  if (state_->ph != detail::process_state::phase::initial)
+    throw state_error("cannot change the daemon flag of a process that has "
+                      "already started ('" + state_->name + "')");
+  state_->daemon = flag;
+}
+
+caf::actor process::handle() const {
+  return state_->handle();
+}
+
+void process::send_message(caf::message msg) const {
+  auto hdl = state_->handle();
+  if (!hdl)
+    return;
+  caf::strong_actor_ptr sender;
+  if (auto* self = detail::current_self())
+    sender = self->ctrl();
+  hdl->enqueue(std::move(sender), caf::make_message_id(), std::move(msg),
+               nullptr);
+}
+
+std::ostream& operator<<(std::ostream& out, const process& x) {
+  auto& st = *x.state_;
+  std::lock_guard guard{st.mtx};
+  using kind = detail::process_state::kind;
+  using phase = detail::process_state::phase;
+  out << (st.type == kind::event_based ? "<actor" : "<process") << " name='"
+      << st.name << '\'';
+  if (st.pid != 0)
+    out << " pid=" << st.pid;
+  if (st.parent)
+    out << " parent=" << st.parent->pid;
+  switch (st.ph) {
+    case phase::initial:
+      out << " initial";
+      break;
+    case phase::running:
+      out << " started";
+      break;
+    case phase::ended:
+      out << " stopped exitcode=" << *st.exitcode;
+      break;
+  }
+  if (st.daemon)
+    out << " daemon";
+  return out << '>';
+}
+
+} // namespace troupe

@@ -1,0 +1,279 @@
+#include "troupe/runtime.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_registry.hpp>
+#include <caf/config_value.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+
+#include "detail/runtime_impl.hpp"
+#include "troupe/error.hpp"
+#include "troupe/process.hpp"
+
+namespace troupe {
+
+namespace detail {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+milliseconds to_ms(caf::timespan x) {
+  return std::chrono::duration_cast<milliseconds>(x);
+}
+
+std::size_t default_scheduler_threads() {
+  auto n = std::thread::hardware_concurrency();
+  return n == 0 ? 2 : n;
+}
+
+std::string describe(const std::vector<std::shared_ptr<process_state>>& xs) {
+  std::ostringstream out;
+  auto first = true;
+  for (auto& st : xs) {
+    std::lock_guard guard{st->mtx};
+    out << (first ? "" : ", ") << '\'' << st->name << "' (pid " << st->pid
+        << ')';
+    first = false;
+  }
+  return out.str();
+}
+
+} // namespace
+
+troupe_config::troupe_config() {
+  opt_group{custom_options_, "troupe"}
+    .add<caf::timespan>("shutdown-timeout",
+                        "wait this long for non-daemon processes at shutdown, "
+                        "then report and stop them (default 30s)")
+    .add<caf::timespan>("terminate-grace",
+                        "default time between terminate() and declaring a "
+                        "process killed (default 1s)")
+    .add<std::size_t>("idle-threads",
+                      "idle threads kept for starting processes (default 64)");
+}
+
+runtime_impl::runtime_impl(runtime_options opts, int argc, char** argv)
+  : opts_(opts),
+    cfg_(std::make_unique<troupe_config>()),
+    threads_(opts.idle_threads, std::chrono::seconds{10}) {
+  // Low latency at the blocking edge: an idle CAF worker in its "moderate"
+  // phase sleeps 50 us per poll and nothing interrupts that sleep; with 0 it
+  // goes straight to a condition variable that a send from a process thread
+  // notifies (93 us -> 16 us round trip, see docs/benchmarks.md).
+  cfg_->set("work-stealing.moderate-sleep-duration", caf::timespan{0});
+  cfg_->set("scheduler.max-threads", opts_.scheduler_threads == 0
+                                       ? default_scheduler_threads()
+                                       : opts_.scheduler_threads);
+  cfg_->set("troupe.shutdown-timeout", caf::timespan{opts_.shutdown_timeout});
+  cfg_->set("troupe.terminate-grace", caf::timespan{opts_.terminate_grace});
+  cfg_->set("troupe.idle-threads", opts_.idle_threads);
+  if (argv != nullptr) {
+    if (auto err = cfg_->parse(argc, argv))
+      throw value_error("invalid command line: "
+                        + caf::to_string(err));
+    if (cfg_->cli_helptext_printed)
+      std::exit(0);
+    args_ = cfg_->remainder;
+    opts_.shutdown_timeout = to_ms(caf::get_or(
+      *cfg_, "troupe.shutdown-timeout", caf::timespan{opts_.shutdown_timeout}));
+    opts_.terminate_grace = to_ms(caf::get_or(
+      *cfg_, "troupe.terminate-grace", caf::timespan{opts_.terminate_grace}));
+    opts_.idle_threads
+      = caf::get_or(*cfg_, "troupe.idle-threads", opts_.idle_threads);
+    opts_.scheduler_threads = caf::get_or(*cfg_, "scheduler.max-threads",
+                                          default_scheduler_threads());
+  }
+  if (opts_.shutdown_timeout.count() < 0 || opts_.terminate_grace.count() < 0)
+    throw value_error("troupe.shutdown-timeout and troupe.terminate-grace "
+                      "must not be negative");
+}
+
+runtime_impl::~runtime_impl() = default;
+
+void runtime_impl::start() {
+  sys_ = std::make_unique<caf::actor_system>(*cfg_);
+  owner_ = std::this_thread::get_id();
+  main_ = std::make_shared<process_state>(shared_from_this(),
+                                          process_state::kind::main,
+                                          "MainProcess", false,
+                                          opts_.terminate_grace);
+  main_->pid = 1;
+  main_->ph = process_state::phase::running;
+  main_actor_ = sys_->spawn<process_actor, caf::hidden>(main_, nullptr);
+  main_scope_ = std::make_unique<current_scope>(
+    main_.get(), static_cast<process_actor*>(
+                   caf::actor_cast<caf::abstract_actor*>(main_actor_)));
+  set_default_runtime(shared_from_this());
+}
+
+caf::actor_system& runtime_impl::system() {
+  if (!sys_)
+    throw state_error("the troupe runtime has shut down");
+  return *sys_;
+}
+
+std::string runtime_impl::next_process_name() {
+  return "Process-" + std::to_string(++process_counter_);
+}
+
+std::string runtime_impl::next_actor_name() {
+  return "Actor-" + std::to_string(++actor_counter_);
+}
+
+pid_type runtime_impl::admit(const std::shared_ptr<process_state>& st) {
+  std::lock_guard guard{mtx_};
+  if (closed_ || !sys_)
+    throw state_error("the troupe runtime is shutting down; it starts no "
+                      "more processes");
+  auto pid = next_pid_++;
+  live_.emplace(pid, st);
+  return pid;
+}
+
+void runtime_impl::retire(pid_type pid) {
+  std::lock_guard guard{mtx_};
+  live_.erase(pid);
+  retired_.notify_all();
+}
+
+std::vector<std::shared_ptr<process_state>> runtime_impl::active() const {
+  std::lock_guard guard{mtx_};
+  std::vector<std::shared_ptr<process_state>> result;
+  result.reserve(live_.size());
+  for (auto& kvp : live_)
+    result.push_back(kvp.second);
+  return result;
+}
+
+void runtime_impl::wait_for(bool daemons,
+                            std::chrono::steady_clock::time_point until) {
+  std::unique_lock guard{mtx_};
+  retired_.wait_until(guard, until, [&] {
+    return std::none_of(live_.begin(), live_.end(), [&](auto& kvp) {
+      return daemons || !kvp.second->daemon;
+    });
+  });
+}
+
+void runtime_impl::shutdown() {
+  using clock = std::chrono::steady_clock;
+  auto deadline = clock::now() + opts_.shutdown_timeout;
+  // 1. Python's exit: wait for the non-daemon processes.
+  wait_for(false, deadline);
+  auto late = active();
+  std::erase_if(late, [](auto& st) { return st->daemon.load(); });
+  if (!late.empty())
+    std::cerr << "troupe: shutdown timeout ("
+              << opts_.shutdown_timeout.count()
+              << " ms) passed; still running: " << describe(late)
+              << "; terminating them\n";
+  // 2. Stop everything left, daemons included, in reverse start order;
+  // graces make sure each ends.
+  {
+    std::lock_guard guard{mtx_};
+    closed_ = true;
+  }
+  auto rest = active();
+  milliseconds longest_grace{0};
+  for (auto i = rest.rbegin(); i != rest.rend(); ++i) {
+    request_stop(*i, 15);
+    longest_grace = std::max(longest_grace, (*i)->terminate_grace);
+  }
+  wait_for(true, clock::now() + longest_grace + milliseconds{500});
+  if (auto left = active(); !left.empty()) {
+    // Graces only fail to fire if the timer is starved; kill outright.
+    for (auto& st : left)
+      request_stop(st, 9);
+  }
+  // 3. Threads of killed processes that never returned cannot be joined
+  // or pre-empted: report them and keep what they use alive.
+  auto stuck = threads_.shutdown(clock::now() + milliseconds{200});
+  timers_.stop();
+  clear_default_runtime(this);
+  if (std::this_thread::get_id() == owner_) {
+    main_scope_.reset();
+  } else {
+    // The owner thread still points at the main process; keep it valid.
+    static_cast<void>(main_scope_.release());
+    static_cast<void>(new std::shared_ptr<process_state>(main_)); // NOLINT
+    static_cast<void>(new caf::actor(main_actor_));                // NOLINT
+  }
+  if (main_actor_) {
+    auto* self = static_cast<process_actor*>(
+      caf::actor_cast<caf::abstract_actor*>(main_actor_));
+    self->close_main();
+    main_actor_ = nullptr;
+  }
+  if (stuck > 0) {
+    std::cerr << "troupe: " << stuck
+              << " process thread(s) did not return after being killed; "
+                 "abandoning them (threads cannot be pre-empted; call "
+                 "this_process::checkpoint() in long loops)\n";
+    // Destroying the system under a running thread would be a
+    // use-after-free; leaking it is the only safe way to proceed.
+    static_cast<void>(sys_.release());
+    static_cast<void>(cfg_.release());
+    return;
+  }
+  // CAF waits for actors spawned outside troupe; give them the same
+  // deadline rather than hanging.
+  auto& reg = sys_->registry();
+  auto caf_deadline = std::max(deadline, clock::now() + milliseconds{500});
+  while (reg.running() > 0 && clock::now() < caf_deadline)
+    std::this_thread::sleep_for(milliseconds{1});
+  if (reg.running() > 0) {
+    std::cerr << "troupe: " << reg.running()
+              << " CAF actor(s) spawned outside troupe still run at "
+                 "shutdown; not waiting for them\n";
+    sys_->await_actors_before_shutdown(false);
+  }
+  sys_.reset();
+  main_->finish(0, "");
+}
+
+} // namespace detail
+
+runtime::runtime() : runtime(runtime_options{}) {
+}
+
+runtime::runtime(runtime_options opts)
+  : impl_(std::make_shared<detail::runtime_impl>(opts, 0, nullptr)) {
+  impl_->start();
+}
+
+runtime::runtime(int argc, char** argv, runtime_options defaults)
+  : impl_(std::make_shared<detail::runtime_impl>(defaults, argc, argv)) {
+  impl_->start();
+}
+
+runtime::~runtime() {
+  impl_->shutdown();
+}
+
+caf::actor_system& runtime::system() {
+  return impl_->system();
+}
+
+const runtime_options& runtime::options() const {
+  return impl_->options();
+}
+
+const std::vector<std::string>& runtime::args() const {
+  return impl_->args();
+}
+
+std::vector<process> runtime::active_processes() const {
+  std::vector<process> result;
+  for (auto& st : impl_->active())
+    result.emplace_back(st);
+  return result;
+}
+
+} // namespace troupe
