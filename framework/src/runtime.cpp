@@ -75,7 +75,13 @@ runtime_impl::runtime_impl(runtime_options opts, int argc, char** argv)
   cfg_->set("troupe.terminate-grace", caf::timespan{opts_.terminate_grace});
   cfg_->set("troupe.idle-threads", opts_.idle_threads);
   if (argv != nullptr) {
-    if (auto err = cfg_->parse(argc, argv))
+    // CAF's short help lists only its global options; troupe's live in the
+    // "troupe" category, which only the long help shows.
+    std::vector<std::string> cli(argv + 1, argv + argc);
+    for (auto& arg : cli)
+      if (arg == "--help" || arg == "-h" || arg == "-?")
+        arg = "--long-help";
+    if (auto err = cfg_->parse(std::move(cli)))
       throw value_error("invalid command line: "
                         + caf::to_string(err));
     if (cfg_->cli_helptext_printed)

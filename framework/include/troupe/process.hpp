@@ -58,7 +58,7 @@ class process {
 public:
   /// A process that will call `f(args...)` when started.
   template <class F, class... Args>
-    requires std::invocable<std::decay_t<F>&, std::decay_t<Args>&...>
+    requires std::invocable<std::decay_t<F>&, std::decay_t<Args>...>
   process(runtime& rt, F&& f, Args&&... args)
     : process(rt, process_options{}, std::forward<F>(f),
               std::forward<Args>(args)...) {
@@ -66,13 +66,13 @@ public:
 
   /// A process with options that will call `f(args...)` when started.
   template <class F, class... Args>
-    requires std::invocable<std::decay_t<F>&, std::decay_t<Args>&...>
+    requires std::invocable<std::decay_t<F>&, std::decay_t<Args>...>
   process(runtime& rt, process_options opts, F&& f, Args&&... args)
     : process(rt, std::move(opts)) {
     set_target(
       [f = std::forward<F>(f),
        tup = std::make_tuple(std::forward<Args>(args)...)]() mutable {
-        std::apply(f, tup);
+        std::apply(f, std::move(tup)); // runs once: arguments move in
       });
   }
 

@@ -107,6 +107,16 @@ bool receive_until(std::optional<std::chrono::steady_clock::time_point> until,
   return true;
 }
 
+template <class T>
+struct is_duration_t : std::false_type {};
+
+template <class Rep, class Period>
+struct is_duration_t<std::chrono::duration<Rep, Period>> : std::true_type {};
+
+/// A receive handler: anything but a duration (which is a timeout).
+template <class F>
+concept is_handler = !is_duration_t<std::decay_t<F>>::value;
+
 inline std::chrono::steady_clock::time_point
 deadline_after(std::chrono::nanoseconds timeout) {
   if (timeout.count() < 0)
@@ -144,25 +154,25 @@ void sleep_until(std::chrono::steady_clock::time_point deadline);
 /// the mailbox for later receives (Erlang's selective receive). Throws
 /// `terminated` when the process is asked to stop.
 template <class... Fs>
-  requires(sizeof...(Fs) > 0)
+  requires(sizeof...(Fs) > 0 && (detail::is_handler<Fs> && ...))
 void receive(Fs... handlers) {
   detail::receive_until({}, handlers...);
 }
 
 /// As `receive(handlers...)`, but gives up after `timeout` by throwing
 /// `timeout_error`.
-template <class Rep, class Period, class... Fs>
-  requires(sizeof...(Fs) > 0)
-void receive(std::chrono::duration<Rep, Period> timeout, Fs... handlers) {
+template <class... Fs>
+  requires(sizeof...(Fs) > 0 && (detail::is_handler<Fs> && ...))
+void receive(std::chrono::nanoseconds timeout, Fs... handlers) {
   if (!detail::receive_until(detail::deadline_after(timeout), handlers...))
     throw timeout_error("no matching message arrived within the timeout");
 }
 
 /// As `receive(timeout, handlers...)`, but returns false on timeout
 /// instead of throwing.
-template <class Rep, class Period, class... Fs>
-  requires(sizeof...(Fs) > 0)
-[[nodiscard]] bool try_receive(std::chrono::duration<Rep, Period> timeout,
+template <class... Fs>
+  requires(sizeof...(Fs) > 0 && (detail::is_handler<Fs> && ...))
+[[nodiscard]] bool try_receive(std::chrono::nanoseconds timeout,
                                Fs... handlers) {
   return detail::receive_until(detail::deadline_after(timeout), handlers...);
 }
@@ -170,9 +180,11 @@ template <class Rep, class Period, class... Fs>
 /// Receives the next message made of exactly `T, Ts...` and returns it (a
 /// tuple when there are several). Blocks; other messages stay queued.
 template <class T, class... Ts>
-[[nodiscard]] auto receive() {
+auto receive() {
   std::optional<std::tuple<T, Ts...>> result;
-  auto f = [&](T& x, Ts&... xs) { result.emplace(std::move(x), std::move(xs)...); };
+  auto f = [&](T& x, Ts&... xs) {
+    result.emplace(std::move(x), std::move(xs)...);
+  };
   detail::receive_until({}, f);
   if constexpr (sizeof...(Ts) == 0)
     return std::move(std::get<0>(*result));
@@ -181,10 +193,12 @@ template <class T, class... Ts>
 }
 
 /// As `receive<T, Ts...>()`, but throws `timeout_error` after `timeout`.
-template <class T, class... Ts, class Rep, class Period>
-[[nodiscard]] auto receive(std::chrono::duration<Rep, Period> timeout) {
+template <class T, class... Ts>
+auto receive(std::chrono::nanoseconds timeout) {
   std::optional<std::tuple<T, Ts...>> result;
-  auto f = [&](T& x, Ts&... xs) { result.emplace(std::move(x), std::move(xs)...); };
+  auto f = [&](T& x, Ts&... xs) {
+    result.emplace(std::move(x), std::move(xs)...);
+  };
   if (!detail::receive_until(detail::deadline_after(timeout), f))
     throw timeout_error("no matching message arrived within the timeout");
   if constexpr (sizeof...(Ts) == 0)
@@ -194,9 +208,8 @@ template <class T, class... Ts, class Rep, class Period>
 }
 
 /// As `receive<T>(timeout)`, but returns an empty optional on timeout.
-template <class T, class Rep, class Period>
-[[nodiscard]] std::optional<T>
-try_receive(std::chrono::duration<Rep, Period> timeout) {
+template <class T>
+[[nodiscard]] std::optional<T> try_receive(std::chrono::nanoseconds timeout) {
   std::optional<T> result;
   auto f = [&](T& x) { result.emplace(std::move(x)); };
   detail::receive_until(detail::deadline_after(timeout), f);
