@@ -130,13 +130,15 @@ bool process_state::finish(int code, std::string why) {
                 << "' failed: " << describe_exception(e) << '\n';
     }
   }
+  // Retire before waking joiners: once join() returns, the process is gone
+  // from active_children() too.
+  if (type != kind::main)
+    rt->retire(my_pid);
   {
     std::lock_guard guard{mtx};
     settled = true;
   }
   cv.notify_all();
-  if (type != kind::main)
-    rt->retire(my_pid);
   return true;
 }
 
