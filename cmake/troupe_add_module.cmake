@@ -23,6 +23,11 @@ function(troupe_add_module)
                   $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   target_link_libraries(${tgt} PUBLIC ${arg_DEPENDENCIES}
                         PRIVATE $<BUILD_INTERFACE:troupe_warnings>)
+  if(TROUPE_SANITIZE)
+    # A sanitized static library needs the sanitizer runtime wherever it
+    # is linked, installed consumers included.
+    target_link_options(${tgt} INTERFACE -fsanitize=${TROUPE_SANITIZE})
+  endif()
   install(TARGETS ${tgt} EXPORT troupeTargets
           ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
           LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}

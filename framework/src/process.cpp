@@ -288,11 +288,40 @@ void process_actor::close_main() {
   cleanup(caf::exit_reason::normal, context());
 }
 
+namespace {
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#else
+  std::this_thread::yield();
+#endif
+}
+
+/// Polls the mailbox briefly before the caller sleeps on its condition
+/// variable. In request/reply the answer often arrives within microseconds
+/// from a peer on another core; catching it here saves a futex sleep and
+/// wake-up on both sides (see docs/benchmarks.md, blocking ping-pong).
+void spin_for_mail(caf::blocking_actor& self) noexcept {
+  constexpr int spins = 1024;
+  for (int i = 0; i < spins; ++i) {
+    if (!self.mailbox().empty())
+      return;
+    cpu_relax();
+  }
+}
+
+} // namespace
+
 void process_actor::await_data() {
+  spin_for_mail(*this);
   caf::blocking_actor::await_data();
 }
 
 bool process_actor::await_data(timeout_type timeout) {
+  spin_for_mail(*this);
   return caf::blocking_actor::await_data(timeout);
 }
 

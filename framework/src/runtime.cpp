@@ -13,6 +13,13 @@
 #include <caf/send.hpp>
 
 #include "detail/runtime_impl.hpp"
+
+#if defined(__SANITIZE_ADDRESS__)
+#  include <sanitizer/lsan_interface.h>
+#  define TROUPE_LSAN_IGNORE(ptr) __lsan_ignore_object(ptr)
+#else
+#  define TROUPE_LSAN_IGNORE(ptr) static_cast<void>(ptr)
+#endif
 #include "troupe/error.hpp"
 #include "troupe/process.hpp"
 
@@ -207,9 +214,9 @@ void runtime_impl::shutdown() {
     main_scope_.reset();
   } else {
     // The owner thread still points at the main process; keep it valid.
-    static_cast<void>(main_scope_.release());
-    static_cast<void>(new std::shared_ptr<process_state>(main_)); // NOLINT
-    static_cast<void>(new caf::actor(main_actor_));                // NOLINT
+    TROUPE_LSAN_IGNORE(main_scope_.release());
+    TROUPE_LSAN_IGNORE(new std::shared_ptr<process_state>(main_)); // NOLINT
+    TROUPE_LSAN_IGNORE(new caf::actor(main_actor_));                // NOLINT
   }
   if (main_actor_) {
     auto* self = static_cast<process_actor*>(
@@ -224,24 +231,27 @@ void runtime_impl::shutdown() {
                  "this_process::checkpoint() in long loops)\n";
     // Destroying the system under a running thread would be a
     // use-after-free; leaking it is the only safe way to proceed.
-    static_cast<void>(sys_.release());
-    static_cast<void>(cfg_.release());
-    return;
+    TROUPE_LSAN_IGNORE(sys_.release());
+    TROUPE_LSAN_IGNORE(cfg_.release());
+  } else {
+    // CAF waits for actors spawned outside troupe; give them the same
+    // deadline rather than hanging.
+    auto& reg = sys_->registry();
+    auto caf_deadline = std::max(deadline, clock::now() + milliseconds{500});
+    while (reg.running() > 0 && clock::now() < caf_deadline)
+      std::this_thread::sleep_for(milliseconds{1});
+    if (reg.running() > 0) {
+      std::cerr << "troupe: " << reg.running()
+                << " CAF actor(s) spawned outside troupe still run at "
+                   "shutdown; not waiting for them\n";
+      sys_->await_actors_before_shutdown(false);
+    }
+    sys_.reset();
   }
-  // CAF waits for actors spawned outside troupe; give them the same
-  // deadline rather than hanging.
-  auto& reg = sys_->registry();
-  auto caf_deadline = std::max(deadline, clock::now() + milliseconds{500});
-  while (reg.running() > 0 && clock::now() < caf_deadline)
-    std::this_thread::sleep_for(milliseconds{1});
-  if (reg.running() > 0) {
-    std::cerr << "troupe: " << reg.running()
-              << " CAF actor(s) spawned outside troupe still run at "
-                 "shutdown; not waiting for them\n";
-    sys_->await_actors_before_shutdown(false);
-  }
-  sys_.reset();
   main_->finish(0, "");
+  // main_ points back at this object; break the cycle.
+  if (std::this_thread::get_id() == owner_)
+    main_.reset();
 }
 
 } // namespace detail
