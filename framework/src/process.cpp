@@ -134,10 +134,10 @@ bool process_state::finish(int code, std::string why) {
   // from active_children() too.
   if (type != kind::main)
     rt->retire(my_pid);
-  {
-    std::lock_guard guard{mtx};
-    settled = true;
-  }
+  // Notify under the lock: a woken joiner may drop the last handle and
+  // destroy this state right after it sees `settled`.
+  std::lock_guard guard{mtx};
+  settled = true;
   cv.notify_all();
   return true;
 }
