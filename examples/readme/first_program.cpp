@@ -1,6 +1,7 @@
 // README's first program: a worker process with a mailbox, answering the
 // main process.
 #include <iostream>
+#include <string>
 
 #include <troupe/troupe.hpp>
 

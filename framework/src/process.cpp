@@ -239,6 +239,9 @@ void process_actor::run_on_this_thread() {
   {
     current_scope scope{st_.get(), this};
     try {
+      // A stop that arrived before the thread did: do not start the
+      // target at all (Python's child would be killed before it ran).
+      this_process::checkpoint();
       if (obj_)
         obj_->run();
       else if (st_->target)

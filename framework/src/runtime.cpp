@@ -88,9 +88,13 @@ runtime_impl::runtime_impl(runtime_options opts, int argc, char** argv)
     for (auto& arg : cli)
       if (arg == "--help" || arg == "-h" || arg == "-?")
         arg = "--long-help";
-    if (auto err = cfg_->parse(std::move(cli)))
-      throw value_error("invalid command line: "
-                        + caf::to_string(err));
+    if (auto err = cfg_->parse(std::move(cli))) {
+      // As Python's argparse: say what is wrong and exit with status 2.
+      std::cerr << (argc > 0 ? argv[0] : "troupe")
+                << ": invalid command line: " << caf::to_string(err)
+                << " (--help lists the options)\n";
+      std::exit(2);
+    }
     if (cfg_->cli_helptext_printed)
       std::exit(0);
     args_ = cfg_->remainder;

@@ -231,13 +231,16 @@ TEST(process, checkpoint_throws_after_terminate_in_a_busy_loop) {
 TEST(process, a_process_ignoring_terminate_is_declared_killed_after_its_grace) {
   troupe::runtime rt;
   std::atomic<bool> release{false};
+  std::atomic<bool> running{false};
   std::atomic<bool> thread_left{false};
   troupe::process p{rt, {.terminate_grace = 50ms}, [&] {
+    running = true;
     while (!release) // no checkpoint: cannot be stopped in-process
       std::this_thread::yield();
     thread_left = true;
   }};
   p.start();
+  ASSERT_TRUE(troupe::test::eventually([&] { return running.load(); }));
   auto t0 = std::chrono::steady_clock::now();
   p.terminate();
   EXPECT_TRUE(p.is_alive()); // like Python: still alive right after
@@ -248,6 +251,41 @@ TEST(process, a_process_ignoring_terminate_is_declared_killed_after_its_grace) {
   EXPECT_FALSE(thread_left);
   release = true; // let the thread go so the runtime can shut down cleanly
   ASSERT_TRUE(troupe::test::eventually([&] { return thread_left.load(); }));
+}
+
+TEST(process, terminate_right_after_start_is_never_lost) {
+  // Whether terminate() arrives before the thread enters the target (which
+  // then never runs) or after (the checkpoint throws), the process ends
+  // with -15.
+  troupe::runtime rt;
+  std::vector<troupe::process> ps;
+  for (int i = 0; i < 50; ++i) {
+    ps.emplace_back(rt, [] {
+      for (;;)
+        troupe::this_process::checkpoint();
+    });
+    ps.back().start();
+    ps.back().terminate();
+  }
+  for (auto& p : ps) {
+    ASSERT_TRUE(p.join(deadline));
+    EXPECT_EQ(p.exitcode(), -15);
+  }
+}
+
+TEST(process, a_target_may_take_its_arguments_by_reference) {
+  troupe::runtime rt;
+  std::vector<int> mine{1, 2, 3};
+  std::atomic<int> sum{0};
+  troupe::process p{rt, [&sum](std::vector<int>& v) {
+    v.push_back(4); // the process's own copy
+    for (int x : v)
+      sum += x;
+  }, mine};
+  p.start();
+  ASSERT_TRUE(p.join(deadline));
+  EXPECT_EQ(sum, 10);
+  EXPECT_EQ(mine.size(), 3u);
 }
 
 TEST(process, kill_declares_the_process_killed_at_once) {
@@ -280,7 +318,9 @@ TEST(process, what_a_process_holds_is_released_however_it_ends) {
   // process, on return, exception, terminate, kill and grace expiry.
   troupe::runtime rt;
   std::atomic<bool> release{false};
+  std::atomic<int> blocking{0};
   auto block = [&] {
+    ++blocking;
     while (!release)
       std::this_thread::yield();
   };
@@ -304,6 +344,7 @@ TEST(process, what_a_process_holds_is_released_however_it_ends) {
     codes.push_back(code);
     p.start();
   }
+  ASSERT_TRUE(troupe::test::eventually([&] { return blocking == 2; }));
   ps[2].terminate();
   ps[3].kill();
   ps[4].terminate();

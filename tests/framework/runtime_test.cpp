@@ -132,19 +132,15 @@ TEST(runtime, the_command_line_overrides_given_defaults) {
   EXPECT_EQ(rt.options().terminate_grace, 5ms);
 }
 
-TEST(runtime, a_malformed_option_throws_value_error_naming_it) {
+TEST(runtime, a_malformed_option_exits_with_status_2_naming_it) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
   std::vector<std::string> args{"prog", "--troupe.terminate-grace=soon"};
   std::vector<char*> argv;
   for (auto& arg : args)
     argv.push_back(arg.data());
-  try {
-    troupe::runtime rt{static_cast<int>(argv.size()), argv.data()};
-    FAIL() << "no exception";
-  } catch (const troupe::value_error& e) {
-    EXPECT_NE(std::string{e.what()}.find("terminate-grace"),
-              std::string::npos)
-      << e.what();
-  }
+  EXPECT_EXIT(troupe::runtime(static_cast<int>(argv.size()), argv.data()),
+              testing::ExitedWithCode(2),
+              "invalid command line.*terminate-grace");
 }
 
 TEST(runtime, negative_durations_are_rejected) {

@@ -20,11 +20,22 @@
 
 namespace troupe {
 
+namespace detail {
+
+/// A callable a process can run with the given arguments: by value (moved
+/// in) or by reference to the process's own copies.
+template <class F, class... Args>
+concept target_for
+  = std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&&...>
+    || std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&...>;
+
+} // namespace detail
+
 /// Settings of one process, given at construction with designated
 /// initializers: `process p{rt, {.name = "A", .daemon = true}, f, x}`.
 struct process_options {
   /// Empty picks Python's default, `Process-N` (N counts up per runtime).
-  std::string name;
+  std::string name{};
 
   /// A daemon process is terminated when the runtime shuts down instead of
   /// being waited for.
@@ -32,7 +43,7 @@ struct process_options {
 
   /// Time between `terminate()` and declaring the process killed; empty
   /// takes the runtime's `terminate_grace`.
-  std::optional<std::chrono::milliseconds> terminate_grace;
+  std::optional<std::chrono::milliseconds> terminate_grace{};
 };
 
 /// A process: Python's `multiprocessing.Process`, run as an actor with a
@@ -58,7 +69,7 @@ class process {
 public:
   /// A process that will call `f(args...)` when started.
   template <class F, class... Args>
-    requires std::invocable<std::decay_t<F>&, std::decay_t<Args>...>
+    requires detail::target_for<F, Args...>
   process(runtime& rt, F&& f, Args&&... args)
     : process(rt, process_options{}, std::forward<F>(f),
               std::forward<Args>(args)...) {
@@ -66,13 +77,19 @@ public:
 
   /// A process with options that will call `f(args...)` when started.
   template <class F, class... Args>
-    requires std::invocable<std::decay_t<F>&, std::decay_t<Args>...>
+    requires detail::target_for<F, Args...>
   process(runtime& rt, process_options opts, F&& f, Args&&... args)
     : process(rt, std::move(opts)) {
     set_target(
       [f = std::forward<F>(f),
        tup = std::make_tuple(std::forward<Args>(args)...)]() mutable {
-        std::apply(f, std::move(tup)); // runs once: arguments move in
+        // The target runs once, so its arguments move in; a target taking
+        // `T&` gets the process's own copy, as a Python child does.
+        if constexpr (std::is_invocable_v<std::decay_t<F>&,
+                                          std::decay_t<Args>&&...>)
+          std::apply(f, std::move(tup));
+        else
+          std::apply(f, tup);
       });
   }
 

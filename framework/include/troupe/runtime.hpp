@@ -27,12 +27,12 @@ struct runtime_options {
 
   /// Scheduler threads for event-based actors; 0 picks the number of cores
   /// (`--scheduler.max-threads`, CAF's own option).
-  std::size_t scheduler_threads = 0;
+  std::size_t scheduler_threads{0};
 
   /// Idle threads kept for starting blocking processes quickly; threads
   /// beyond this number exit when their process ends
   /// (`--troupe.idle-threads`).
-  std::size_t idle_threads = 64;
+  std::size_t idle_threads{64};
 };
 
 /// Owns the CAF actor system and everything troupe runs on it: processes,
@@ -63,9 +63,10 @@ public:
   /// `--scheduler.max-threads=4`) and troupe's (`--troupe.shutdown-timeout`,
   /// `--troupe.terminate-grace`, `--troupe.idle-threads`), with `defaults`
   /// for what the command line leaves out. Arguments it does not know stay
-  /// in `args()`. `--help` prints every option and exits the program with
-  /// status 0, like Python's argparse. A malformed option throws
-  /// `value_error` naming it.
+  /// in `args()`. Like Python's argparse, `--help` prints every option and
+  /// exits the program with status 0, and a malformed option (say
+  /// `--troupe.terminate-grace=soon`) prints what is wrong and exits with
+  /// status 2.
   runtime(int argc, char** argv, runtime_options defaults = {});
 
   ~runtime();

@@ -1,0 +1,115 @@
+// Twin of seed 001, second program ("非共享 全局变量", globals are not
+// shared): A appends 0..9 to the list `gv`, B starts after A ended and still
+// sees an empty list.
+//
+// In Python each process has its own memory, so each has its own copy of
+// the global `gv`. troupe processes are threads of one program: a global
+// here would be one variable for all of them, and A writing it while
+// another process reads it would be a data race. So the point is restated
+// the troupe way: a process gets its state as arguments, which are copied
+// (or moved, when passed as rvalues) into it, and works on its own copy.
+// Data that must flow between processes goes through messages or channels.
+//
+// Time is scaled down 5x: A sleeps 20 ms per item (seed: 0.1 s).
+
+#include <chrono>
+#include <cstddef>
+#include <ctime>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "troupe/troupe.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// Python's print(): arguments separated by spaces, one line written with a
+// single call so that lines of concurrent processes do not interleave, and
+// flushed so that each line shows at once, even if the program hangs.
+template <class T, class... Ts>
+void print(const T& x, const Ts&... xs) {
+  std::ostringstream line;
+  line << std::boolalpha << x;
+  ((line << ' ' << xs), ...);
+  line << '\n';
+  std::cout << line.str() << std::flush;
+}
+
+// Python's datetime.datetime.now(), e.g. `2022-01-01 11:15:03.043149`.
+std::string now() {
+  auto t = std::chrono::system_clock::now();
+  auto secs = std::chrono::system_clock::to_time_t(t);
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                  t.time_since_epoch())
+                % 1s;
+  std::tm local{};
+  localtime_r(&secs, &local);
+  std::ostringstream out;
+  out << std::put_time(&local, "%Y-%m-%d %H:%M:%S") << '.' << std::setfill('0')
+      << std::setw(6) << micros.count();
+  return out.str();
+}
+
+// A list as Python prints it: `[0, 1, 2]`.
+std::string repr(const std::vector<int>& xs) {
+  std::ostringstream out;
+  out << '[';
+  for (std::size_t i = 0; i < xs.size(); ++i)
+    out << (i == 0 ? "" : ", ") << xs[i];
+  out << ']';
+  return out.str();
+}
+
+// Takes its list by value: the copy made when A was constructed is moved
+// in here, so A changes a list no one else can see and needs no lock.
+void func1(std::vector<int> gv) {
+  for (int i = 0; i < 10; ++i) {
+    gv.push_back(i);
+    troupe::this_process::sleep_for(20ms);
+  }
+  print(now(), troupe::current_process().name(), repr(gv));
+}
+
+void func2(const std::vector<int>& gv) {
+  print(now(), troupe::current_process().name(), repr(gv));
+}
+
+void print_alive(const troupe::process& p) {
+  print(now(), p.name(), "is Alive:", p.is_alive());
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  troupe::runtime rt{argc, argv};
+  // What the seed keeps in a global, the main process keeps here and hands
+  // to each process when constructing it: A and B each get a copy of it.
+  std::vector<int> gv;
+  troupe::process pro_a{rt, {.name = "A"}, func1, gv};
+  troupe::process pro_b{rt, {.name = "B"}, func2, gv};
+  print_alive(pro_a);
+  print_alive(pro_b);
+
+  pro_a.start();
+  print(std::string(10, '*'), "Since Now Start Subprocess A");
+  print_alive(pro_a);
+  print_alive(pro_b);
+  pro_a.join();
+  print_alive(pro_a);
+  print_alive(pro_b);
+
+  pro_b.start();
+  print(std::string(10, '*'), "Since Now Start Subprocess B");
+  print_alive(pro_a);
+  // B only prints a line, and a thread starts much faster than a Python
+  // process: B may already have ended here, so this prints true or false.
+  print_alive(pro_b);
+  pro_b.join();
+
+  // Not in the seed: the main process's list did not change either.
+  print(now(), troupe::current_process().name(), repr(gv));
+}
