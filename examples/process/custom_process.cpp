@@ -7,27 +7,16 @@
 
 #include <chrono>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <utility>
 
-#include "troupe/troupe.hpp"
+#include <troupe/troupe.hpp>
 
 namespace {
 
 using namespace std::chrono_literals;
 
-// Python's print(): arguments separated by spaces, one line written with a
-// single call so that lines of concurrent processes do not interleave, and
-// flushed so that each line shows at once, even if the program hangs.
-template <class T, class... Ts>
-void print(const T& x, const Ts&... xs) {
-  std::ostringstream line;
-  line << x;
-  ((line << ' ' << xs), ...);
-  line << '\n';
-  std::cout << line.str() << std::flush;
-}
+using troupe::print; // Python's print(): one whole line, flushed
 
 // Python's `class MyProcess(Process)` with `__init__(self, name, num=1)`.
 // The name goes to the base as an option; `num` is ours. The class must be

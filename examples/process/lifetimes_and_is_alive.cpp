@@ -15,24 +15,14 @@
 #include <sstream>
 #include <string>
 
-#include "troupe/troupe.hpp"
+#include <troupe/troupe.hpp>
 
 namespace {
 
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
-// Python's print(): arguments separated by spaces, one line written with a
-// single call so that lines of concurrent processes do not interleave, and
-// flushed so that each line shows at once, even if the program hangs.
-template <class T, class... Ts>
-void print(const T& x, const Ts&... xs) {
-  std::ostringstream line;
-  line << std::boolalpha << x;
-  ((line << ' ' << xs), ...);
-  line << '\n';
-  std::cout << line.str() << std::flush;
-}
+using troupe::print; // Python's print(): one whole line, flushed
 
 // Python's datetime.datetime.now(), e.g. `2022-01-01 11:15:03.043149`.
 std::string now() {

@@ -8,24 +8,13 @@
 
 #include <filesystem>
 #include <iostream>
-#include <sstream>
 #include <string>
 
-#include "troupe/troupe.hpp"
+#include <troupe/troupe.hpp>
 
 namespace {
 
-// Python's print(): arguments separated by spaces, one line written with a
-// single call so that lines of concurrent processes do not interleave, and
-// flushed so that each line shows at once, even if the program hangs.
-template <class T, class... Ts>
-void print(const T& x, const Ts&... xs) {
-  std::ostringstream line;
-  line << x;
-  ((line << ' ' << xs), ...);
-  line << '\n';
-  std::cout << line.str() << std::flush;
-}
+using troupe::print; // Python's print(): one whole line, flushed
 
 void info(const std::string& title) {
   print(title);
