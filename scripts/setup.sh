@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  g++ cmake ninja-build ccache
+  g++ cmake ninja-build ccache python3
   libcaf-dev libboost-serialization-dev libgtest-dev libbenchmark-dev
 )
 
