@@ -164,6 +164,36 @@ caf::actor process_state::handle() const {
 
 // -- stopping -----------------------------------------------------------------
 
+void process_state::run_stop_callbacks() {
+  std::lock_guard guard{stop_mtx_};
+  for (auto& entry : stop_callbacks_)
+    (*entry.second)();
+}
+
+stop_callback::stop_callback(unique_function<void()> fn)
+  : fn_(std::move(fn)) {
+  auto* st = current_state_ptr();
+  if (st == nullptr || st->type == process_state::kind::main)
+    return; // nobody can ask the main process or a foreign thread to stop
+  st_ = st->shared_from_this();
+  {
+    std::lock_guard guard{st_->stop_mtx_};
+    id_ = ++st_->next_stop_callback_;
+    st_->stop_callbacks_.emplace_back(id_, &fn_);
+  }
+  // A stop requested before registration would have missed us.
+  if (st_->stop_signal.load() != 0)
+    fn_();
+}
+
+stop_callback::~stop_callback() {
+  if (!st_)
+    return;
+  std::lock_guard guard{st_->stop_mtx_};
+  std::erase_if(st_->stop_callbacks_,
+                [this](const auto& entry) { return entry.first == id_; });
+}
+
 void request_stop(const std::shared_ptr<process_state>& st, int signal) {
   // 15 may be upgraded to 9, never the other way.
   auto prev = st->stop_signal.load();
@@ -180,6 +210,8 @@ void request_stop(const std::shared_ptr<process_state>& st, int signal) {
     grace = st->terminate_grace;
   }
   auto event_based = st->type == process_state::kind::event_based;
+  if (!event_based)
+    st->run_stop_callbacks(); // wakes blocking troupe calls
   if (hdl) {
     if (event_based)
       caf::anon_send_exit(hdl, signal == 9 ? caf::exit_reason::kill

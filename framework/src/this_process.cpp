@@ -71,7 +71,8 @@ bool on_exit_signal(const caf::exit_msg& msg) {
   if (auto* st = current_state_ptr()) {
     auto sig = msg.reason == caf::exit_reason::kill ? 9 : 15;
     auto prev = 0;
-    st->stop_signal.compare_exchange_strong(prev, sig);
+    if (st->stop_signal.compare_exchange_strong(prev, sig))
+      st->run_stop_callbacks();
   }
   return true;
 }

@@ -1,4 +1,6 @@
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -286,6 +288,53 @@ TEST(process, a_target_may_take_its_arguments_by_reference) {
   ASSERT_TRUE(p.join(deadline));
   EXPECT_EQ(sum, 10);
   EXPECT_EQ(mine.size(), 3u);
+}
+
+TEST(process, a_stop_callback_wakes_a_blocking_wait_on_terminate) {
+  // How channels and locks make their blocking calls interruptible.
+  troupe::runtime rt;
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::atomic<bool> waiting{false};
+  std::atomic<bool> callback_ran{false};
+  troupe::process p{rt, [&] {
+    troupe::detail::stop_callback wake{[&] {
+      callback_ran = true;
+      std::lock_guard guard{mtx};
+      cv.notify_all();
+    }};
+    std::unique_lock guard{mtx};
+    waiting = true;
+    cv.wait(guard, [] { return troupe::detail::stop_requested(); });
+    guard.unlock();
+    troupe::this_process::checkpoint(); // throws terminated
+  }};
+  p.start();
+  ASSERT_TRUE(troupe::test::eventually([&] { return waiting.load(); }));
+  p.terminate();
+  ASSERT_TRUE(p.join(deadline));
+  EXPECT_TRUE(callback_ran);
+  EXPECT_EQ(p.exitcode(), -15);
+}
+
+TEST(process, a_stop_callback_made_after_the_stop_runs_at_once) {
+  troupe::runtime rt;
+  std::atomic<bool> entered{false};
+  std::atomic<bool> ran{false};
+  std::atomic<bool> go{false};
+  troupe::process p{rt, [&] {
+    entered = true;
+    while (!go)
+      std::this_thread::yield();
+    troupe::detail::stop_callback cb{[&] { ran = true; }};
+  }};
+  p.start();
+  ASSERT_TRUE(troupe::test::eventually([&] { return entered.load(); }));
+  p.terminate();
+  go = true;
+  ASSERT_TRUE(p.join(deadline));
+  EXPECT_TRUE(ran);
+  EXPECT_EQ(p.exitcode(), -15); // returned after the stop request
 }
 
 TEST(process, kill_declares_the_process_killed_at_once) {

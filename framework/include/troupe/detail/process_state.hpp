@@ -99,8 +99,45 @@ public:
 
   [[nodiscard]] caf::actor handle() const;
 
+  /// Runs the stop callbacks (see `stop_callback`). Called once the stop
+  /// signal is set.
+  void run_stop_callbacks();
+
 private:
+  friend class stop_callback;
+
   std::vector<unique_function<void(const exit_info&)>> exit_hooks_; // (mtx)
+
+  /// Guards `stop_callbacks_`; held while they run, so that a
+  /// `stop_callback` destructor waits for its callback to finish.
+  std::mutex stop_mtx_;
+  std::vector<std::pair<std::uint64_t, unique_function<void()>*>>
+    stop_callbacks_;
+  std::uint64_t next_stop_callback_ = 0;
+};
+
+/// While alive, runs `fn` if the calling process is asked to stop
+/// (`terminate()`, `kill()`, a supervisor): how a blocking troupe call
+/// (a queue's get, a lock's acquire) wakes its waiter so that it can throw
+/// `terminated`. Like `std::stop_callback`: `fn` runs at once if the stop
+/// was already requested, and the destructor waits for a running `fn`.
+///
+/// `fn` runs on the thread that requested the stop and must not block;
+/// typically it locks the waited-on mutex and notifies its condition
+/// variable. Construct it before locking that mutex, and destroy it after
+/// unlocking. On threads troupe does not run, it does nothing.
+class stop_callback {
+public:
+  explicit stop_callback(unique_function<void()> fn);
+  ~stop_callback();
+
+  stop_callback(const stop_callback&) = delete;
+  stop_callback& operator=(const stop_callback&) = delete;
+
+private:
+  std::shared_ptr<process_state> st_;
+  unique_function<void()> fn_;
+  std::uint64_t id_ = 0;
 };
 
 /// The state of the process the calling thread runs; the main process's on
