@@ -133,7 +133,7 @@ bool process_state::finish(int code, std::string why) {
   // Retire before waking joiners: once join() returns, the process is gone
   // from active_children() too.
   if (type != kind::main)
-    rt->retire(my_pid);
+    rt->retire(*this, my_pid);
   // Notify under the lock: a woken joiner may drop the last handle and
   // destroy this state right after it sees `settled`.
   std::lock_guard guard{mtx};
@@ -335,28 +335,33 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
+} // namespace
+
 /// Polls the mailbox briefly before the caller sleeps on its condition
 /// variable. In request/reply the answer often arrives within microseconds
 /// from a peer on another core; catching it here saves a futex sleep and
 /// wake-up on both sides (see docs/benchmarks.md, blocking ping-pong).
-void spin_for_mail(caf::blocking_actor& self) noexcept {
-  constexpr int spins = 1024;
-  for (int i = 0; i < spins; ++i) {
-    if (!self.mailbox().empty())
+/// The budget adapts, as glibc's adaptive mutexes do: it grows while spins
+/// find mail and shrinks while they do not, so a process that waits for
+/// rare messages, or whose peers lack a core to run on, stops burning CPU.
+void process_actor::spin_for_mail() noexcept {
+  for (int i = 0; i < spin_budget_; ++i) {
+    if (!mailbox().empty()) {
+      spin_budget_ = std::min(max_spins, spin_budget_ * 2);
       return;
+    }
     cpu_relax();
   }
+  spin_budget_ = std::max(min_spins, spin_budget_ / 2);
 }
 
-} // namespace
-
 void process_actor::await_data() {
-  spin_for_mail(*this);
+  spin_for_mail();
   caf::blocking_actor::await_data();
 }
 
 bool process_actor::await_data(timeout_type timeout) {
-  spin_for_mail(*this);
+  spin_for_mail();
   return caf::blocking_actor::await_data(timeout);
 }
 

@@ -144,37 +144,15 @@ std::string runtime_impl::next_actor_name() {
   return "Actor-" + std::to_string(++actor_counter_);
 }
 
-pid_type runtime_impl::admit(const std::shared_ptr<process_state>& st) {
-  std::lock_guard guard{mtx_};
-  if (closed_ || !sys_)
-    throw state_error("the troupe runtime is shutting down; it starts no "
-                      "more processes");
-  auto pid = next_pid_++;
-  live_.emplace(pid, st);
-  return pid;
-}
-
-void runtime_impl::retire(pid_type pid) {
-  std::lock_guard guard{mtx_};
-  live_.erase(pid);
-  retired_.notify_all();
-}
-
-std::vector<std::shared_ptr<process_state>> runtime_impl::active() const {
-  std::lock_guard guard{mtx_};
-  std::vector<std::shared_ptr<process_state>> result;
-  result.reserve(live_.size());
-  for (auto& kvp : live_)
-    result.push_back(kvp.second);
-  return result;
+void runtime_impl::throw_shut_down() {
+  throw state_error("the troupe runtime has shut down");
 }
 
 void runtime_impl::wait_for(bool daemons,
                             std::chrono::steady_clock::time_point until) {
-  std::unique_lock guard{mtx_};
-  retired_.wait_until(guard, until, [&] {
-    return std::none_of(live_.begin(), live_.end(), [&](auto& kvp) {
-      return daemons || !kvp.second->daemon;
+  registry_.wait_until(until, [daemons](const auto& running) {
+    return std::none_of(running.begin(), running.end(), [&](auto& st) {
+      return daemons || !st->daemon;
     });
   });
 }
@@ -193,10 +171,7 @@ void runtime_impl::shutdown() {
               << "; terminating them\n";
   // 2. Stop everything left, daemons included, in reverse start order;
   // graces make sure each ends.
-  {
-    std::lock_guard guard{mtx_};
-    closed_ = true;
-  }
+  registry_.close();
   auto rest = active();
   milliseconds longest_grace{0};
   for (auto i = rest.rbegin(); i != rest.rend(); ++i) {

@@ -14,6 +14,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/blocking_actor.hpp>
 
+#include "detail/process_registry.hpp"
 #include "detail/thread_pool.hpp"
 #include "detail/timer_service.hpp"
 #include "troupe/detail/process_state.hpp"
@@ -73,15 +74,25 @@ public:
 
   /// Records `st` as running and returns its new pid. Throws `state_error`
   /// when the runtime no longer accepts processes.
-  pid_type admit(const std::shared_ptr<process_state>& st);
+  pid_type admit(const std::shared_ptr<process_state>& st) {
+    if (!sys_)
+      throw_shut_down();
+    return registry_.admit(st);
+  }
 
   /// Forgets an ended process.
-  void retire(pid_type pid);
+  void retire(process_state& st, pid_type pid) {
+    registry_.retire(st, pid);
+  }
 
   /// Running processes and actors in start order.
-  std::vector<std::shared_ptr<process_state>> active() const;
+  std::vector<std::shared_ptr<process_state>> active() const {
+    return registry_.active();
+  }
 
 private:
+  [[noreturn]] static void throw_shut_down();
+
   void wait_for(bool daemons, std::chrono::steady_clock::time_point until);
 
   runtime_options opts_;
@@ -95,11 +106,7 @@ private:
   std::unique_ptr<current_scope> main_scope_; // binds main_ to owner_
   std::thread::id owner_;
 
-  mutable std::mutex mtx_;
-  std::condition_variable retired_;
-  std::map<pid_type, std::shared_ptr<process_state>> live_; // by start order
-  pid_type next_pid_ = 2;                                    // main is 1
-  bool closed_ = false;
+  process_registry registry_;
   std::atomic<std::uint64_t> process_counter_{0};
   std::atomic<std::uint64_t> actor_counter_{0};
 };
@@ -128,8 +135,14 @@ public:
   bool await_data(timeout_type timeout) override;
 
 private:
+  void spin_for_mail() noexcept;
+
+  static constexpr int min_spins = 16;
+  static constexpr int max_spins = 1024;
+
   std::shared_ptr<process_state> st_;
   std::unique_ptr<process> obj_; // the subclass copy to run, if any
+  int spin_budget_ = max_spins;  // owner thread only
 };
 
 /// Binds the calling thread to a process for the lifetime of this object.

@@ -76,6 +76,13 @@ public:
   /// do so after the process was declared killed).
   std::atomic<bool> thread_done{false};
 
+  // -- links of the runtime's registry (guarded by its shard lock) ------------
+
+  process_state* reg_prev = nullptr;
+  process_state* reg_next = nullptr;
+  pid_type reg_pid = 0;
+  std::shared_ptr<process_state> reg_self; // keeps it alive while running
+
   // -- operations -------------------------------------------------------------
 
   /// Registers `fn` to run once when the process ends, however it ends
