@@ -107,6 +107,7 @@ void process_state::on_exit(unique_function<void(const exit_info&)> fn) {
 }
 
 bool process_state::finish(int code, std::string why) {
+  auto self = shared_from_this();
   std::vector<unique_function<void(const exit_info&)>> hooks;
   caf::actor released;
   exit_info info{code, why};
@@ -134,10 +135,12 @@ bool process_state::finish(int code, std::string why) {
   // from active_children() too.
   if (type != kind::main)
     rt->retire(*this, my_pid);
-  // Notify under the lock: a woken joiner may drop the last handle and
-  // destroy this state right after it sees `settled`.
-  std::lock_guard guard{mtx};
-  settled = true;
+  {
+    std::lock_guard guard{mtx};
+    settled = true;
+  }
+  // Outside the lock, so a woken joiner does not block on it at once; `self`
+  // keeps this state alive should that joiner drop the last handle.
   cv.notify_all();
   return true;
 }

@@ -73,7 +73,7 @@ runtime_impl::runtime_impl(runtime_options opts, int argc, char** argv)
   // Low latency at the blocking edge: an idle CAF worker in its "moderate"
   // phase sleeps 50 us per poll and nothing interrupts that sleep; with 0 it
   // goes straight to a condition variable that a send from a process thread
-  // notifies (93 us -> 16 us round trip, see docs/benchmarks.md).
+  // notifies (97 us -> 24-28 us round trip here, see docs/benchmarks.md).
   cfg_->set("work-stealing.moderate-sleep-duration", caf::timespan{0});
   cfg_->set("scheduler.max-threads", opts_.scheduler_threads == 0
                                        ? default_scheduler_threads()
