@@ -11,6 +11,7 @@
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 
+#include "detail/cpu_relax.hpp"
 #include "detail/runtime_impl.hpp"
 #include "troupe/error.hpp"
 #include "troupe/runtime.hpp"
@@ -325,20 +326,6 @@ void process_actor::run_on_this_thread() {
 void process_actor::close_main() {
   cleanup(caf::exit_reason::normal, context());
 }
-
-namespace {
-
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#else
-  std::this_thread::yield();
-#endif
-}
-
-} // namespace
 
 /// Polls the mailbox briefly before the caller sleeps on its condition
 /// variable. In request/reply the answer often arrives within microseconds

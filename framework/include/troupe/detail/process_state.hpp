@@ -152,4 +152,9 @@ private:
 /// runtime exists.
 std::shared_ptr<process_state> current_state();
 
+/// As `current_state()`, without the reference count: null on threads troupe
+/// does not run (no fallback to the main process). The state outlives every
+/// call made from its own thread.
+process_state* current_state_ptr() noexcept;
+
 } // namespace troupe::detail
