@@ -135,7 +135,11 @@ public:
   bool await_data(timeout_type timeout) override;
 
 private:
-  void spin_for_mail() noexcept;
+  /// Spins up to the budget; returns whether mail arrived.
+  bool spin_for_mail() noexcept;
+
+  /// Grows or shrinks the budget after a wait that the spin did not cover.
+  void adapt_spin(std::chrono::steady_clock::duration waited);
 
   static constexpr int min_spins = 16;
   static constexpr int max_spins = 1024;
