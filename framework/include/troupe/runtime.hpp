@@ -50,7 +50,9 @@ struct runtime_options {
 ///
 /// Thread-safety: all member functions may be called from any thread.
 /// Lifetime: construct it before, and destroy it after, every handle it
-/// creates is used; handles that outlive it report `state_error`.
+/// creates is used; handles that outlive it report `state_error`. Make it a
+/// local of `main`, never a static: CAF 0.17's actor system aborts when it
+/// is destroyed during static destruction.
 class runtime {
 public:
   /// Builds a runtime with default options.
