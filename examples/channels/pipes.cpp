@@ -3,25 +3,18 @@
 // Pipe(duplex=False): the first end only receives, the second only sends;
 // sending on the read end does not compile).
 
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <troupe/troupe.hpp>
 
+#include "python_repr.hpp"
+
 namespace {
 
-using troupe::print;
+using troupe_examples::repr;
 
-template <class T>
-std::string repr(const std::vector<T>& xs) {
-  std::ostringstream out;
-  out << '[';
-  for (std::size_t i = 0; i < xs.size(); ++i)
-    out << (i == 0 ? "" : ", ") << xs[i];
-  out << ']';
-  return out.str();
-}
+using troupe::print;
 
 // One end of a duplex pipe that receives numbers and sends letters.
 using numbers_in = troupe::connection<std::vector<std::string>, std::vector<int>>;

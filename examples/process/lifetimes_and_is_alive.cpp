@@ -9,35 +9,21 @@
 // and B 6, as in the seed.
 
 #include <chrono>
-#include <ctime>
-#include <iomanip>
 #include <iostream>
-#include <sstream>
 #include <string>
 
 #include <troupe/troupe.hpp>
 
+#include "python_repr.hpp"
+
 namespace {
+
+using troupe_examples::datetime_now;
 
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
 using troupe::print; // Python's print(): one whole line, flushed
-
-// Python's datetime.datetime.now(), e.g. `2022-01-01 11:15:03.043149`.
-std::string now() {
-  auto t = std::chrono::system_clock::now();
-  auto secs = std::chrono::system_clock::to_time_t(t);
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                  t.time_since_epoch())
-                % 1s;
-  std::tm local{};
-  localtime_r(&secs, &local);
-  std::ostringstream out;
-  out << std::put_time(&local, "%Y-%m-%d %H:%M:%S") << '.' << std::setfill('0')
-      << std::setw(6) << micros.count();
-  return out.str();
-}
 
 // func1 and func2 of the seed in one: print while `window` lasts, counted
 // from `start` (taken by the main process before starting anything).
@@ -46,7 +32,7 @@ void report_while(clock_type::time_point start, clock_type::duration window,
   auto self = troupe::current_process();
   auto tick = start;
   for (int i = 1; clock_type::now() - start < window; ++i) {
-    print(now(), self.name(), "is Alive:", self.is_alive(), i);
+    print(datetime_now(), self.name(), "is Alive:", self.is_alive(), i);
     // The seed sleeps a fixed period and drifts. Sleeping until the next
     // tick keeps the number of lines independent of scheduling delays,
     // which the test checks. this_process::sleep_until, unlike
@@ -57,7 +43,7 @@ void report_while(clock_type::time_point start, clock_type::duration window,
 }
 
 void print_alive(const troupe::process& p) {
-  print(now(), p.name(), "is Alive:", p.is_alive());
+  print(datetime_now(), p.name(), "is Alive:", p.is_alive());
 }
 
 } // namespace

@@ -14,45 +14,22 @@
 
 #include <chrono>
 #include <cstddef>
-#include <ctime>
-#include <iomanip>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <troupe/troupe.hpp>
 
+#include "python_repr.hpp"
+
 namespace {
+
+using troupe_examples::datetime_now;
+using troupe_examples::repr;
 
 using namespace std::chrono_literals;
 
 using troupe::print; // Python's print(): one whole line, flushed
-
-// Python's datetime.datetime.now(), e.g. `2022-01-01 11:15:03.043149`.
-std::string now() {
-  auto t = std::chrono::system_clock::now();
-  auto secs = std::chrono::system_clock::to_time_t(t);
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                  t.time_since_epoch())
-                % 1s;
-  std::tm local{};
-  localtime_r(&secs, &local);
-  std::ostringstream out;
-  out << std::put_time(&local, "%Y-%m-%d %H:%M:%S") << '.' << std::setfill('0')
-      << std::setw(6) << micros.count();
-  return out.str();
-}
-
-// A list as Python prints it: `[0, 1, 2]`.
-std::string repr(const std::vector<int>& xs) {
-  std::ostringstream out;
-  out << '[';
-  for (std::size_t i = 0; i < xs.size(); ++i)
-    out << (i == 0 ? "" : ", ") << xs[i];
-  out << ']';
-  return out.str();
-}
 
 // Takes its list by value: the copy made when A was constructed is moved
 // in here, so A changes a list no one else can see and needs no lock.
@@ -61,15 +38,15 @@ void func1(std::vector<int> gv) {
     gv.push_back(i);
     troupe::this_process::sleep_for(20ms);
   }
-  print(now(), troupe::current_process().name(), repr(gv));
+  print(datetime_now(), troupe::current_process().name(), repr(gv));
 }
 
 void func2(const std::vector<int>& gv) {
-  print(now(), troupe::current_process().name(), repr(gv));
+  print(datetime_now(), troupe::current_process().name(), repr(gv));
 }
 
 void print_alive(const troupe::process& p) {
-  print(now(), p.name(), "is Alive:", p.is_alive());
+  print(datetime_now(), p.name(), "is Alive:", p.is_alive());
 }
 
 } // namespace
@@ -101,5 +78,5 @@ int main(int argc, char** argv) {
   pro_b.join();
 
   // Not in the seed: the main process's list did not change either.
-  print(now(), troupe::current_process().name(), repr(gv));
+  print(datetime_now(), troupe::current_process().name(), repr(gv));
 }

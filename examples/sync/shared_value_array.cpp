@@ -5,37 +5,22 @@
 // troupe::value<double> and troupe::array<int>. A double is lock-free, so
 // the value has no lock at all; the array is guarded by an owned rlock.
 
-#include <charconv>
 #include <numeric>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <troupe/troupe.hpp>
 
+#include "python_repr.hpp"
+
 namespace {
+
+using troupe_examples::repr;
 
 void f(troupe::value<double> n, troupe::array<int> a) {
   n.set(3.1415927);
   for (std::size_t i = 0; i < a.size(); ++i)
     a.set(i, -a.get(i));
-}
-
-/// Python's repr of a float: the shortest text that reads back the same.
-std::string py_float(double x) {
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x);
-  return std::string(buf, end);
-}
-
-/// Python's repr of a list of ints.
-std::string py_list(const std::vector<int>& xs) {
-  std::ostringstream out;
-  out << '[';
-  for (std::size_t i = 0; i < xs.size(); ++i)
-    out << (i == 0 ? "" : ", ") << xs[i];
-  out << ']';
-  return out.str();
 }
 
 } // namespace
@@ -51,6 +36,6 @@ int main(int argc, char** argv) {
   p.start();
   p.join();
 
-  troupe::print(py_float(num.get()));
-  troupe::print(py_list(arr.to_vector())); // Python's arr[:]
+  troupe::print(repr(num.get()));
+  troupe::print(repr(arr.to_vector())); // Python's arr[:]
 }

@@ -6,29 +6,16 @@
 // processes add to a shared counter with update(), which is atomic by
 // construction, and the total is exact.
 
-#include <charconv>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <troupe/troupe.hpp>
 
+#include "python_repr.hpp"
+
 namespace {
 
-std::string py_float(double x) {
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x);
-  return std::string(buf, end);
-}
-
-std::string py_list(const std::vector<int>& xs) {
-  std::ostringstream out;
-  out << '[';
-  for (std::size_t i = 0; i < xs.size(); ++i)
-    out << (i == 0 ? "" : ", ") << xs[i];
-  out << ']';
-  return out.str();
-}
+using troupe_examples::repr;
 
 } // namespace
 
@@ -40,14 +27,14 @@ int main(int argc, char** argv) {
   troupe::process p{rt, [](troupe::value<double> n) { n.set(10.78); }, num};
   p.start();
   p.join();
-  troupe::print(py_float(num.get()));
+  troupe::print(repr(num.get()));
 
   // A child changes one element of a shared array.
   troupe::array<int> arr{rt, {1, 2, 3, 4, 5}};
   troupe::process q{rt, [](troupe::array<int> a) { a.set(2, 9999); }, arr};
   q.start();
   q.join();
-  troupe::print(py_list(arr.to_vector()));
+  troupe::print(repr(arr.to_vector()));
 
   // Read-modify-write from several processes: update() never loses one.
   troupe::value<int> counter{rt, 0};
