@@ -436,28 +436,31 @@ void blocking_process_process_troupe(benchmark::State& state) {
   per_item_counters(state, state.iterations() * n, cpu);
 }
 
+/// One scoped_actor request/receive to `peer` per iteration, then stops it.
+void scoped_requests(benchmark::State& state, caf::actor_system& sys,
+                     caf::actor peer) {
+  caf::scoped_actor self{sys};
+  int i = 0;
+  cpu_meter cpu;
+  for (auto _ : state) {
+    self->request(peer, caf::infinite, i)
+      .receive([](int y) { benchmark::DoNotOptimize(y); },
+               [&state](caf::error& err) {
+                 state.SkipWithError(caf::to_string(err).c_str());
+               });
+    i = (i + 1) & 0xFFFFFF;
+  }
+  cpu.stop();
+  self->send_exit(peer, caf::exit_reason::user_shutdown);
+  per_item_counters(state, state.iterations(), cpu);
+}
+
 /// Raw CAF: scoped_actor request/receive to an event-based actor.
 void blocking_scoped_request_event_caf(benchmark::State& state,
                                        sched_settings s) {
   caf_env env{s};
   auto peer = env.sys.spawn(echo);
-  {
-    caf::scoped_actor self{env.sys};
-    int i = 0;
-    cpu_meter cpu;
-    for (auto _ : state) {
-      self->request(peer, caf::infinite, i)
-        .receive([](int y) { benchmark::DoNotOptimize(y); },
-                 [&state](caf::error& err) {
-                   state.SkipWithError(caf::to_string(err).c_str());
-                 });
-      i = (i + 1) & 0xFFFFFF;
-    }
-    cpu.stop();
-    self->send_exit(peer, caf::exit_reason::user_shutdown);
-    per_item_counters(state, state.iterations(), cpu);
-  }
-  peer = nullptr;
+  scoped_requests(state, env.sys, std::move(peer));
   workers_counter(state, env.sys);
 }
 
@@ -645,23 +648,7 @@ void study_sparse_requests_caf(benchmark::State& state, sched_settings s) {
 void study_scoped_detached_caf(benchmark::State& state) {
   caf_env env{caf_defaults()};
   auto peer = env.sys.spawn<caf::detached>(echo);
-  {
-    caf::scoped_actor self{env.sys};
-    int i = 0;
-    cpu_meter cpu;
-    for (auto _ : state) {
-      self->request(peer, caf::infinite, i)
-        .receive([](int y) { benchmark::DoNotOptimize(y); },
-                 [&state](caf::error& err) {
-                   state.SkipWithError(caf::to_string(err).c_str());
-                 });
-      i = (i + 1) & 0xFFFFFF;
-    }
-    cpu.stop();
-    self->send_exit(peer, caf::exit_reason::user_shutdown);
-    per_item_counters(state, state.iterations(), cpu);
-  }
-  peer = nullptr;
+  scoped_requests(state, env.sys, std::move(peer));
 }
 
 // -- registration -------------------------------------------------------------
