@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "troupe/error.hpp"
+#include "troupe/detail/lockable.hpp"
 #include "troupe/fwd.hpp"
 #include "troupe/lock.hpp"
 #include "troupe/rlock.hpp"
@@ -35,7 +36,7 @@ class condition_core;
 /// the lock (else `state_error`), as in Python. Ordering: `notify(n)` wakes
 /// the `n` longest-waiting processes. Lifetime: handles are cheap to copy
 /// and share one condition and its lock.
-class condition {
+class condition : public detail::lockable<condition> {
 public:
   /// A condition with its own `rlock`.
   explicit condition(runtime& rt, sync_options opts = {});
@@ -53,18 +54,6 @@ public:
 
   /// Releases the underlying lock; see `lock::release`.
   void release();
-
-  void lock() {
-    acquire();
-  }
-
-  void unlock() {
-    release();
-  }
-
-  [[nodiscard]] bool try_lock() {
-    return acquire(false);
-  }
 
   // -- waiting ----------------------------------------------------------------
 

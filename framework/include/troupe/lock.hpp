@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "troupe/detail/lockable.hpp"
 #include "troupe/fwd.hpp"
 #include "troupe/sync_options.hpp"
 
@@ -39,7 +40,7 @@ class lock_core;
 /// and acquires again at once may win over a waiter.
 /// Lifetime: handles are cheap to copy and share one lock; pass them into
 /// processes by value. The lock lives while any handle does.
-class owned_lock {
+class owned_lock : public detail::lockable<owned_lock> {
 public:
   /// A lock of runtime `rt`; see `sync_options`.
   explicit owned_lock(runtime& rt, sync_options opts = {});
@@ -63,33 +64,6 @@ public:
   /// stop (or declared killed), releasing a lock it no longer holds is a
   /// no-op, so that unwinding never fails.
   void release();
-
-  /// Lockable: `acquire()`, `release()`, `acquire(false)`.
-  void lock() {
-    acquire();
-  }
-
-  void unlock() {
-    release();
-  }
-
-  [[nodiscard]] bool try_lock() {
-    return acquire(false);
-  }
-
-  /// TimedLockable: `acquire(timeout)`.
-  template <class Rep, class Period>
-  [[nodiscard]] bool try_lock_for(std::chrono::duration<Rep, Period> d) {
-    return acquire(std::chrono::duration_cast<std::chrono::nanoseconds>(d));
-  }
-
-  template <class Clock, class Duration>
-  [[nodiscard]] bool
-  try_lock_until(std::chrono::time_point<Clock, Duration> tp) {
-    auto left = tp - Clock::now();
-    return acquire(std::chrono::duration_cast<std::chrono::nanoseconds>(
-      left < decltype(left)::zero() ? decltype(left)::zero() : left));
-  }
 
   /// Whether some process holds the lock. Does not block.
   [[nodiscard]] bool locked() const;

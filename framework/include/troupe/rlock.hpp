@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "troupe/detail/lockable.hpp"
 #include "troupe/fwd.hpp"
 #include "troupe/sync_options.hpp"
 
@@ -26,7 +27,7 @@ class lock_core;
 /// Thread-safety: every member may be called from any process or thread.
 /// Ordering: a release that frees the lock synchronizes with the next
 /// acquire. Lifetime: handles are cheap to copy and share one lock.
-class rlock {
+class rlock : public detail::lockable<rlock> {
 public:
   explicit rlock(runtime& rt, sync_options opts = {});
 
@@ -47,31 +48,6 @@ public:
   /// caller does not hold it (Python raises `AssertionError`); a no-op in
   /// a process that was asked to stop and no longer holds it.
   void release();
-
-  void lock() {
-    acquire();
-  }
-
-  void unlock() {
-    release();
-  }
-
-  [[nodiscard]] bool try_lock() {
-    return acquire(false);
-  }
-
-  template <class Rep, class Period>
-  [[nodiscard]] bool try_lock_for(std::chrono::duration<Rep, Period> d) {
-    return acquire(std::chrono::duration_cast<std::chrono::nanoseconds>(d));
-  }
-
-  template <class Clock, class Duration>
-  [[nodiscard]] bool
-  try_lock_until(std::chrono::time_point<Clock, Duration> tp) {
-    auto left = tp - Clock::now();
-    return acquire(std::chrono::duration_cast<std::chrono::nanoseconds>(
-      left < decltype(left)::zero() ? decltype(left)::zero() : left));
-  }
 
   /// Whether some process holds the lock.
   [[nodiscard]] bool locked() const;

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "troupe/detail/lockable.hpp"
 #include "troupe/fwd.hpp"
 #include "troupe/sync_options.hpp"
 
@@ -26,13 +27,14 @@ class semaphore_core;
 /// they are returned, and each process that next acquires one of them sees
 /// `previous_owner_died()`.
 ///
-/// Usable with `std::lock_guard` and `std::unique_lock` (Lockable).
+/// Usable with `std::lock_guard` and `std::unique_lock` (Lockable and
+/// TimedLockable, via `detail::lockable`).
 ///
 /// Thread-safety: every member may be called from any process or thread.
 /// Ordering: a release synchronizes with the acquire that takes its
 /// permit. Waiters are not served in order. Lifetime: handles are cheap to
 /// copy and share one semaphore.
-class semaphore {
+class semaphore : public detail::lockable<semaphore> {
 public:
   /// A semaphore with `value` permits.
   explicit semaphore(runtime& rt, std::size_t value = 1,
@@ -54,18 +56,6 @@ public:
   /// A `bounded_semaphore` throws `value_error` (and changes nothing) when
   /// that would exceed its initial value.
   void release(std::size_t n = 1);
-
-  void lock() {
-    acquire();
-  }
-
-  void unlock() {
-    release();
-  }
-
-  [[nodiscard]] bool try_lock() {
-    return acquire(false);
-  }
 
   /// Free permits now (Python's `get_value()`). Does not block.
   [[nodiscard]] std::size_t get_value() const;
