@@ -198,50 +198,70 @@ stop_callback::~stop_callback() {
                 [this](const auto& entry) { return entry.first == id_; });
 }
 
-void request_stop(const std::shared_ptr<process_state>& st, int signal) {
-  // 15 may be upgraded to 9, never the other way.
-  auto prev = st->stop_signal.load();
-  while (prev != 9 && prev != signal
-         && !st->stop_signal.compare_exchange_weak(prev, signal)) {
-  }
+void kill_process(const std::shared_ptr<process_state>& st, std::string why) {
+  st->stop_signal = 9;
   caf::actor hdl;
-  std::chrono::milliseconds grace;
   {
     std::lock_guard guard{st->mtx};
     if (st->ph != process_state::phase::running)
       return;
     hdl = st->hdl;
-    grace = st->terminate_grace;
+  }
+  if (st->type == process_state::kind::event_based) {
+    if (hdl)
+      caf::anon_send_exit(hdl, caf::exit_reason::kill);
+  } else {
+    st->run_stop_callbacks(); // its thread, if it still runs, unwinds
+    if (hdl)
+      caf::anon_send<caf::message_priority::high>(hdl, stop_msg{});
+  }
+  st->finish(-9, std::move(why));
+}
+
+void request_stop(const std::shared_ptr<process_state>& st, int signal,
+                  std::chrono::milliseconds grace) {
+  if (signal == 9) {
+    kill_process(st, "killed");
+    return;
+  }
+  // 15 may be upgraded to 9, never the other way.
+  auto prev = 0;
+  if (!st->stop_signal.compare_exchange_strong(prev, signal))
+    return; // already asked; a grace (if any) is already running
+  caf::actor hdl;
+  {
+    std::lock_guard guard{st->mtx};
+    if (st->ph != process_state::phase::running)
+      return;
+    hdl = st->hdl;
   }
   auto event_based = st->type == process_state::kind::event_based;
   if (!event_based)
     st->run_stop_callbacks(); // wakes blocking troupe calls
   if (hdl) {
     if (event_based)
-      caf::anon_send_exit(hdl, signal == 9 ? caf::exit_reason::kill
-                                           : caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
     else
       caf::anon_send<caf::message_priority::high>(hdl, stop_msg{});
   }
-  if (signal == 9) {
-    st->finish(-9, "killed");
+  if (grace == std::chrono::milliseconds::max())
     return;
-  }
-  if (prev != 0)
-    return; // a grace is already running
   std::weak_ptr<process_state> weak = st;
   st->rt->timers().schedule(
     std::chrono::steady_clock::now() + grace, [weak, grace] {
-      auto target = weak.lock();
-      if (!target || target->ended())
-        return;
-      target->stop_signal = 9;
-      if (auto h = target->handle();
-          h && target->type == process_state::kind::event_based)
-        caf::anon_send_exit(h, caf::exit_reason::kill);
-      target->finish(-9, "killed after a terminate grace of "
-                           + std::to_string(grace.count()) + " ms");
+      if (auto target = weak.lock(); target && !target->ended())
+        kill_process(target, "killed after a terminate grace of "
+                               + std::to_string(grace.count()) + " ms");
     });
+}
+
+void request_stop(const std::shared_ptr<process_state>& st, int signal) {
+  std::chrono::milliseconds grace;
+  {
+    std::lock_guard guard{st->mtx};
+    grace = st->terminate_grace;
+  }
+  request_stop(st, signal, grace);
 }
 
 // -- process_actor ------------------------------------------------------------
@@ -310,7 +330,8 @@ void process_actor::run_on_this_thread() {
     std::lock_guard guard{st_->mtx};
     return "'" + st_->name + "' (pid " + std::to_string(st_->pid) + ")";
   };
-  if (code == 1)
+  // A supervisor reports its children's failures (see supervisor_event).
+  if (code == 1 && !st_->in_tree)
     std::cerr << "troupe: process " << name() << " failed: " << why << '\n';
   st_->finish(code, why);
   caf::error rsn;
@@ -498,6 +519,15 @@ void process::terminate() const {
     if (state_->ph == detail::process_state::phase::initial)
       throw_unstarted("terminate");
   }
+  // A supervised process is stopped by its supervisor, by its shutdown
+  // spec, and is not restarted (OTP's terminate_child).
+  std::shared_ptr<detail::supervisor_core> sup;
+  {
+    std::lock_guard guard{state_->mtx};
+    sup = state_->supervised_by.lock();
+  }
+  if (sup && detail::route_terminate(sup, state_))
+    return;
   detail::request_stop(state_, 15);
 }
 

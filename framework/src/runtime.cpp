@@ -150,11 +150,21 @@ void runtime_impl::throw_shut_down() {
 
 void runtime_impl::wait_for(bool daemons,
                             std::chrono::steady_clock::time_point until) {
-  registry_.wait_until(until, [daemons](const auto& running) {
+  // Supervision trees run until stopped, like daemons: they are stopped
+  // from their roots below rather than waited for.
+  // Re-checked in slices as well: a supervisor marks a child as part of
+  // its tree just after starting it, which retires nothing.
+  auto done = [daemons](const auto& running) {
     return std::none_of(running.begin(), running.end(), [&](auto& st) {
-      return daemons || !st->daemon;
+      return daemons || (!st->daemon && !st->in_tree);
     });
-  });
+  };
+  for (;;) {
+    auto slice = std::min(until, std::chrono::steady_clock::now()
+                                   + std::chrono::milliseconds{20});
+    if (registry_.wait_until(slice, done) || slice == until)
+      return;
+  }
 }
 
 void runtime_impl::shutdown() {
@@ -163,20 +173,33 @@ void runtime_impl::shutdown() {
   // 1. Python's exit: wait for the non-daemon processes.
   wait_for(false, deadline);
   auto late = active();
-  std::erase_if(late, [](auto& st) { return st->daemon.load(); });
+  std::erase_if(late,
+                [](auto& st) { return st->daemon.load() || st->in_tree.load(); });
   if (!late.empty())
     std::cerr << "troupe: shutdown timeout ("
               << opts_.shutdown_timeout.count()
               << " ms) passed; still running: " << describe(late)
               << "; terminating them\n";
-  // 2. Stop everything left, daemons included, in reverse start order;
-  // graces make sure each ends.
+  // 2. Stop everything left, daemons and supervision trees included, in
+  // reverse start order; graces make sure each ends. A supervised child is
+  // stopped by its supervisor (by its shutdown spec, in reverse order), so
+  // only the roots of trees are asked here.
   registry_.close();
   auto rest = active();
   milliseconds longest_grace{0};
   for (auto i = rest.rbegin(); i != rest.rend(); ++i) {
-    request_stop(*i, 15);
-    longest_grace = std::max(longest_grace, (*i)->terminate_grace);
+    auto& st = *i;
+    {
+      std::lock_guard guard{st->mtx};
+      if (!st->supervised_by.expired())
+        continue;
+    }
+    request_stop(st, 15);
+    longest_grace = std::max(longest_grace, st->terminate_grace);
+    // A tree is stopped completely before the one started before it, as
+    // its children are (a later tree may depend on an earlier one).
+    if (st->as_supervisor)
+      st->await_end(clock::now() + st->terminate_grace);
   }
   wait_for(true, clock::now() + longest_grace + milliseconds{500});
   if (auto left = active(); !left.empty()) {

@@ -4,6 +4,7 @@
 
 #include "troupe/actor.hpp"
 #include "troupe/attach.hpp"
+#include "troupe/child_spec.hpp"
 #include "troupe/error.hpp"
 #include "troupe/event.hpp"
 #include "troupe/fwd.hpp"
@@ -15,5 +16,6 @@
 #include "troupe/runtime.hpp"
 #include "troupe/select.hpp"
 #include "troupe/simple_queue.hpp"
+#include "troupe/supervisor.hpp"
 #include "troupe/sync.hpp"
 #include "troupe/this_process.hpp"

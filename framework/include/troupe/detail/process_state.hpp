@@ -21,6 +21,8 @@ class process;
 
 namespace troupe::detail {
 
+class supervisor_core;
+
 /// How a process ended, as its exit hooks see it.
 struct exit_info {
   int exitcode = 0;
@@ -75,6 +77,20 @@ public:
   /// Set when the thread of a blocking process has left its target (it may
   /// do so after the process was declared killed).
   std::atomic<bool> thread_done{false};
+
+  // -- supervision ------------------------------------------------------------
+
+  /// Part of a supervision tree (a supervisor, or a child of one): the
+  /// runtime's shutdown stops trees from their roots instead of waiting for
+  /// them like other non-daemon processes.
+  std::atomic<bool> in_tree{false};
+
+  /// The supervisor this process is a child of (empty for the runtime's
+  /// direct children). (mtx)
+  std::weak_ptr<supervisor_core> supervised_by;
+
+  /// Set before start when this process is a supervisor.
+  std::shared_ptr<supervisor_core> as_supervisor;
 
   // -- links of the runtime's registry (guarded by its shard lock) ------------
 
@@ -146,6 +162,21 @@ private:
   unique_function<void()> fn_;
   std::uint64_t id_ = 0;
 };
+
+/// Routes `terminate()` of a supervised process through its supervisor
+/// (defined with the supervisor). Returns false if the supervisor no longer
+/// takes requests; the caller then stops the process itself.
+bool route_terminate(const std::shared_ptr<supervisor_core>& sup,
+                     const std::shared_ptr<process_state>& child);
+
+/// Declares a process killed now (exit code -9, `why` as its reason),
+/// releasing what it held; its thread is asked to stop as by terminate.
+void kill_process(const std::shared_ptr<process_state>& st, std::string why);
+
+/// Asks a process to stop (signal 15 or 9), like `request_stop`, with a
+/// grace other than its own: `grace` max() means no grace timer at all.
+void request_stop(const std::shared_ptr<process_state>& st, int signal,
+                  std::chrono::milliseconds grace);
 
 /// The state of the process the calling thread runs; the main process's on
 /// the runtime's thread and on threads troupe does not know; null when no

@@ -1,0 +1,1189 @@
+#include "troupe/supervisor.hpp"
+
+#include <cxxabi.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <iostream>
+#include <mutex>
+#include <random>
+#include <sstream>
+
+#include "detail/cpu_relax.hpp"
+#include "detail/runtime_impl.hpp"
+#include "troupe/runtime.hpp"
+
+namespace troupe {
+
+namespace detail {
+
+std::string type_names(std::initializer_list<const std::type_info*> types) {
+  std::string result;
+  for (const auto* t : types) {
+    if (!result.empty())
+      result += ", ";
+    int status = 0;
+    auto* raw = abi::__cxa_demangle(t->name(), nullptr, nullptr, &status);
+    result += status == 0 && raw != nullptr ? raw : t->name();
+    std::free(raw); // NOLINT(cppcoreguidelines-no-malloc)
+  }
+  return result;
+}
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+std::atomic<std::uint64_t> supervisor_counter{0};
+
+constexpr std::size_t max_events = 256;
+
+/// Thrown inside the supervisor's loop when it must give up.
+struct escalation {
+  std::string why;
+};
+
+std::string describe_current_exception() {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    return describe_exception(e);
+  } catch (...) {
+    return "an exception of unknown type";
+  }
+}
+
+} // namespace
+
+/// The supervisor's state and loop. The loop runs on the supervisor's own
+/// process thread and is the only writer of the children table; readers
+/// (`which_children`, the tree) take `mtx_`. Everything else reaches the
+/// loop as a command in its queue: child exits (posted by exit hooks on
+/// whatever thread ended the child), administrative calls (whose callers
+/// wait for the result), delayed restarts (posted by timers).
+class supervisor_core : public std::enable_shared_from_this<supervisor_core> {
+public:
+  struct command {
+    unique_function<void()> run;
+    unique_function<void()> cancel; // when the supervisor ended first
+  };
+
+  supervisor_core(runtime& rt, supervisor_options opts,
+                  std::vector<child_spec> specs)
+    : rt_(&rt), opts_(std::move(opts)) {
+    if (opts_.name.empty())
+      opts_.name = "Supervisor-" + std::to_string(++supervisor_counter);
+    validate_options();
+    if (opts_.strategy == strategy::simple_one_for_one) {
+      if (specs.size() != 1)
+        throw value_error("supervisor '" + opts_.name
+                          + "': simple_one_for_one takes exactly one child "
+                            "spec, the template (got "
+                          + std::to_string(specs.size()) + ")");
+      template_ = resolve(std::move(specs.front()));
+      return;
+    }
+    for (auto& spec : specs) {
+      auto c = std::make_unique<child>();
+      c->spec = resolve(std::move(spec));
+      if (find(c->spec.id) != nullptr)
+        throw value_error("supervisor '" + opts_.name
+                          + "': two children have the id '" + c->spec.id
+                          + "'");
+      c->uid = ++uid_counter_;
+      c->name = c->spec.id;
+      children_.push_back(std::move(c));
+    }
+  }
+
+  const std::string& name() const {
+    return opts_.name;
+  }
+
+  const supervisor_options& options() const {
+    return opts_;
+  }
+
+  std::future<void> init_future() {
+    return init_.get_future();
+  }
+
+  // -- the loop ----------------------------------------------------------------
+
+  /// Binds the core to its own process, before that process starts.
+  void bind(process_state* self) {
+    self_ = self;
+    weak_this_ = weak_from_this();
+  }
+
+  /// The supervisor process's body.
+  void run() {
+    // Whatever way the supervisor ends (even declared killed while its
+    // thread is stuck), no child outlives it.
+    self_->on_exit([weak = weak_this_](const exit_info&) {
+      if (auto core = weak.lock())
+        core->kill_children("its supervisor ended");
+    });
+    stop_callback wake{[this] {
+      std::lock_guard guard{qmtx_};
+      qcv_.notify_all();
+    }};
+    struct closer {
+      supervisor_core* core;
+      ~closer() {
+        core->close_queue();
+      }
+    } close_on_exit{this};
+    try {
+      start_initial();
+    } catch (...) {
+      init_.set_exception(std::current_exception());
+      throw;
+    }
+    init_.set_value();
+    try {
+      while (auto cmd = next())
+        cmd->run();
+      shutdown_children(); // asked to stop: exit code -15
+    } catch (const escalation& e) {
+      shutdown_children();
+      throw supervisor_error(supervisor_errc::reached_max_intensity, e.why);
+    } catch (...) {
+      shutdown_children();
+      throw;
+    }
+  }
+
+  /// Queues a command; false if the supervisor has ended.
+  bool post(command cmd) {
+    {
+      std::lock_guard guard{qmtx_};
+      if (closed_)
+        return false;
+      queue_.push_back(std::move(cmd));
+      pending_.fetch_add(1, std::memory_order_release);
+    }
+    qcv_.notify_one();
+    return true;
+  }
+
+  /// Runs `fn` on the supervisor's thread and returns its result (or throws
+  /// what it threw). Blocks the caller.
+  template <class R>
+  R call(unique_function<R()> fn) {
+    if (self_ != nullptr && current_state_ptr() == self_)
+      throw state_error("supervisor '" + opts_.name
+                        + "': its own thread (an on_event callback) cannot "
+                          "call it; that would wait for itself");
+    auto done = std::make_shared<std::promise<R>>();
+    auto result = done->get_future();
+    auto ok = post(command{
+      [done, fn = std::move(fn)]() mutable {
+        try {
+          if constexpr (std::is_void_v<R>) {
+            fn();
+            done->set_value();
+          } else {
+            done->set_value(fn());
+          }
+        } catch (...) {
+          done->set_exception(std::current_exception());
+        }
+      },
+      [done, this] {
+        done->set_exception(std::make_exception_ptr(not_running_error()));
+      }});
+    if (!ok)
+      throw not_running_error();
+    return result.get();
+  }
+
+  // -- administration (run on the supervisor's thread) --------------------------
+
+  process start_child(child_spec spec) {
+    if (opts_.strategy == strategy::simple_one_for_one)
+      throw supervisor_error(supervisor_errc::simple_one_for_one,
+                             "supervisor '" + opts_.name
+                               + "': a simple_one_for_one supervisor starts "
+                                 "children with start_child(args...)");
+    auto resolved = resolve(std::move(spec));
+    if (auto* existing = find(resolved.id)) {
+      if (existing->state == child_state::running)
+        throw supervisor_error(supervisor_errc::already_started,
+                               "supervisor '" + opts_.name + "': child '"
+                                 + resolved.id + "' is already started (pid "
+                                 + std::to_string(pid_of(*existing)) + ")");
+      throw supervisor_error(supervisor_errc::already_present,
+                             "supervisor '" + opts_.name + "': child '"
+                               + resolved.id + "' is already present");
+    }
+    auto c = std::make_unique<child>();
+    c->spec = std::move(resolved);
+    c->uid = ++uid_counter_;
+    c->name = c->spec.id;
+    auto& ref = *c;
+    {
+      std::lock_guard guard{mtx_};
+      children_.push_back(std::move(c));
+    }
+    try {
+      start_one(ref);
+    } catch (...) {
+      auto why = describe_current_exception();
+      auto id = ref.spec.id;
+      remove(ref.uid);
+      rethrow_start_failure(id, why);
+    }
+    return process{ref.st};
+  }
+
+  process start_child_with(std::any extra) {
+    if (opts_.strategy != strategy::simple_one_for_one)
+      throw supervisor_error(supervisor_errc::not_simple,
+                             "supervisor '" + opts_.name
+                               + "': start_child(args...) needs a "
+                                 "simple_one_for_one supervisor; pass a "
+                                 "child_spec");
+    auto c = std::make_unique<child>();
+    c->spec = *template_;
+    c->uid = ++uid_counter_;
+    c->name = template_->id + "-" + std::to_string(++simple_counter_);
+    c->extra = std::make_shared<const std::any>(std::move(extra));
+    auto& ref = *c;
+    {
+      std::lock_guard guard{mtx_};
+      children_.push_back(std::move(c));
+    }
+    try {
+      start_one(ref);
+    } catch (const value_error&) {
+      remove(ref.uid); // the extra arguments do not fit the template
+      throw;
+    } catch (...) {
+      auto why = describe_current_exception();
+      auto name = ref.name;
+      remove(ref.uid);
+      rethrow_start_failure(name, why);
+    }
+    return process{ref.st};
+  }
+
+  void terminate_child(const std::string& id) {
+    no_simple("terminate_child(id)", "terminate_child(handle)");
+    auto& c = require(id);
+    end_child(c);
+  }
+
+  void terminate_child(const std::shared_ptr<process_state>& st) {
+    auto* c = find(st);
+    if (c == nullptr)
+      throw supervisor_error(supervisor_errc::not_found,
+                             "supervisor '" + opts_.name
+                               + "': the process is not one of its running "
+                                 "children");
+    end_child(*c);
+  }
+
+  process restart_child(const std::string& id) {
+    no_simple("restart_child", "start_child(args...)");
+    auto& c = require(id);
+    busy_check(c, "restart");
+    try {
+      start_one(c);
+    } catch (...) {
+      rethrow_start_failure(id, describe_current_exception());
+    }
+    return process{c.st};
+  }
+
+  void delete_child(const std::string& id) {
+    no_simple("delete_child", "terminate_child(handle)");
+    auto& c = require(id);
+    busy_check(c, "delete");
+    remove(c.uid);
+  }
+
+  // -- reading (any thread) ---------------------------------------------------
+
+  std::vector<child_info> which_children() const {
+    std::lock_guard guard{mtx_};
+    std::vector<child_info> result;
+    result.reserve(children_.size());
+    for (auto& c : children_) {
+      child_info info{c->spec.id, std::nullopt, *c->spec.type, c->state,
+                      c->restarts};
+      if (opts_.strategy == strategy::simple_one_for_one)
+        info.id = c->name;
+      if (c->st)
+        info.handle.emplace(c->st);
+      result.push_back(std::move(info));
+    }
+    return result;
+  }
+
+  child_counts count_children() const {
+    std::lock_guard guard{mtx_};
+    child_counts n;
+    n.specs = children_.size();
+    for (auto& c : children_) {
+      if (c->st)
+        ++n.active;
+      if (*c->spec.type == child_type::supervisor)
+        ++n.supervisors;
+      else
+        ++n.workers;
+    }
+    return n;
+  }
+
+  /// This supervisor's node, given its own process's identity.
+  supervision_tree tree(const process_state& self) const {
+    supervision_tree node;
+    {
+      std::lock_guard guard{self.mtx};
+      node.name = self.name;
+      node.pid = self.pid;
+      node.state = self.ph == process_state::phase::running
+                     ? child_state::running
+                     : child_state::stopped;
+    }
+    node.id = node.name;
+    node.type = child_type::supervisor;
+    node.strategy = opts_.strategy;
+    std::vector<std::pair<supervision_tree, std::shared_ptr<process_state>>>
+      kids;
+    {
+      std::lock_guard guard{mtx_};
+      node.restarts = total_restarts_;
+      for (auto& c : children_) {
+        supervision_tree kid;
+        kid.id = opts_.strategy == strategy::simple_one_for_one ? c->name
+                                                                : c->spec.id;
+        kid.name = c->name;
+        kid.type = *c->spec.type;
+        kid.state = c->state;
+        kid.restarts = c->restarts;
+        kids.emplace_back(std::move(kid), c->st);
+      }
+    }
+    // Below the lock: a nested supervisor takes its own.
+    for (auto& [kid, st] : kids) {
+      if (st) {
+        if (st->as_supervisor) {
+          auto sub = st->as_supervisor->tree(*st);
+          sub.id = kid.id;
+          sub.restarts = kid.restarts;
+          kid = std::move(sub);
+        } else {
+          std::lock_guard guard{st->mtx};
+          kid.pid = st->pid;
+          kid.name = st->name;
+        }
+      }
+      node.children.push_back(std::move(kid));
+    }
+    return node;
+  }
+
+  std::vector<supervisor_event> events() const {
+    std::lock_guard guard{mtx_};
+    return {events_.begin(), events_.end()};
+  }
+
+  int restarts() const {
+    std::lock_guard guard{mtx_};
+    return total_restarts_;
+  }
+
+  /// `terminate()` on one of our children: stop it as terminate_child does.
+  bool route_terminate(const std::shared_ptr<process_state>& st) {
+    std::weak_ptr<process_state> weak = st;
+    return post(command{[this, weak] {
+                          if (auto target = weak.lock())
+                            if (auto* c = find(target))
+                              end_child(*c);
+                        },
+                        [] {}});
+  }
+
+  /// Brutally kills every child still running (the exit hook's net).
+  void kill_children(const std::string& why) {
+    std::vector<std::shared_ptr<process_state>> running;
+    {
+      std::lock_guard guard{mtx_};
+      for (auto& c : children_)
+        if (c->st)
+          running.push_back(c->st);
+    }
+    for (auto i = running.rbegin(); i != running.rend(); ++i)
+      kill_process(*i, "killed: " + why);
+  }
+
+private:
+  struct child {
+    std::uint64_t uid = 0;
+    child_spec spec; // shutdown and type resolved
+    std::string name;
+    std::shared_ptr<const std::any> extra; // simple_one_for_one arguments
+    std::shared_ptr<process_state> st;     // the running instance
+    std::uint64_t gen = 0;                 // which start `st` is
+    child_state state = child_state::stopped;
+    int restarts = 0;
+    int consecutive = 0; // restarts in a row, for backoff
+    clock::time_point started_at{};
+  };
+
+  // -- helpers ----------------------------------------------------------------
+
+  void validate_options() const {
+    auto bad = [this](const std::string& what) {
+      throw value_error("supervisor '" + opts_.name + "': " + what);
+    };
+    if (opts_.intensity < 0)
+      bad("intensity must not be negative");
+    if (opts_.period.count() <= 0)
+      bad("period must be positive");
+    if (auto& b = opts_.backoff) {
+      if (b->min.count() < 0 || b->max < b->min)
+        bad("backoff needs 0 <= min <= max");
+      if (!(b->jitter >= 0.0 && b->jitter <= 1.0))
+        bad("backoff jitter must be between 0 and 1");
+    }
+  }
+
+  child_spec resolve(child_spec spec) const {
+    if (spec.id.empty())
+      throw value_error("supervisor '" + opts_.name
+                        + "': a child spec needs an id");
+    if (!spec.start)
+      throw value_error("supervisor '" + opts_.name + "': child '" + spec.id
+                        + "' has no start");
+    if (!spec.type)
+      spec.type = spec.start.type();
+    if (!spec.shutdown)
+      spec.shutdown = *spec.type == child_type::supervisor
+                        ? shutdown_spec::infinity()
+                        : shutdown_spec{std::chrono::seconds{5}};
+    return spec;
+  }
+
+  supervisor_error not_running_error() const {
+    return supervisor_error(supervisor_errc::not_running,
+                            "supervisor '" + opts_.name + "' is not running");
+  }
+
+  [[noreturn]] void rethrow_start_failure(const std::string& id,
+                                          const std::string& why) const {
+    throw supervisor_error(supervisor_errc::start_failed,
+                           "supervisor '" + opts_.name
+                             + "' could not start child '" + id + "': " + why);
+  }
+
+  void no_simple(const char* call, const char* instead) const {
+    if (opts_.strategy == strategy::simple_one_for_one)
+      throw supervisor_error(supervisor_errc::simple_one_for_one,
+                             "supervisor '" + opts_.name + "': " + call
+                               + " is not available for simple_one_for_one; "
+                                 "use "
+                               + instead);
+  }
+
+  void busy_check(const child& c, const char* what) const {
+    if (c.state == child_state::running)
+      throw supervisor_error(supervisor_errc::running,
+                             "supervisor '" + opts_.name + "': cannot " + what
+                               + " child '" + c.spec.id
+                               + "' while it is running");
+    if (c.state == child_state::restarting)
+      throw supervisor_error(supervisor_errc::restarting,
+                             "supervisor '" + opts_.name + "': cannot " + what
+                               + " child '" + c.spec.id
+                               + "' while it is restarting");
+  }
+
+  child* find(const std::string& id) const {
+    for (auto& c : children_)
+      if (c->spec.id == id)
+        return c.get();
+    return nullptr;
+  }
+
+  child* find(const std::shared_ptr<process_state>& st) const {
+    for (auto& c : children_)
+      if (c->st == st)
+        return c.get();
+    return nullptr;
+  }
+
+  child* find(std::uint64_t uid) const {
+    for (auto& c : children_)
+      if (c->uid == uid)
+        return c.get();
+    return nullptr;
+  }
+
+  child& require(const std::string& id) const {
+    if (auto* c = find(id))
+      return *c;
+    throw supervisor_error(supervisor_errc::not_found,
+                           "supervisor '" + opts_.name + "' has no child '"
+                             + id + "'");
+  }
+
+  void remove(std::uint64_t uid) {
+    std::lock_guard guard{mtx_};
+    std::erase_if(children_, [uid](auto& c) { return c->uid == uid; });
+  }
+
+  static pid_type pid_of(const child& c) {
+    if (!c.st)
+      return 0;
+    std::lock_guard guard{c.st->mtx};
+    return c.st->pid;
+  }
+
+  // -- events -----------------------------------------------------------------
+
+  void emit(supervisor_event ev) {
+    ev.supervisor = opts_.name;
+    ev.when = std::chrono::system_clock::now();
+    {
+      std::lock_guard guard{mtx_};
+      events_.push_back(ev);
+      if (events_.size() > max_events)
+        events_.pop_front();
+    }
+    if (opts_.on_event) {
+      try {
+        opts_.on_event(ev);
+      } catch (...) {
+        std::cerr << "troupe: supervisor '" + opts_.name
+                       + "': on_event threw: " + describe_current_exception()
+                       + "\n";
+      }
+      return;
+    }
+    if (ev.what == supervisor_event::kind::restarted)
+      return; // the default report names failures, not recoveries
+    std::ostringstream line;
+    line << "troupe: " << ev << '\n';
+    std::cerr << line.str();
+  }
+
+  supervisor_event event_for(supervisor_event::kind what, const child& c) {
+    supervisor_event ev;
+    ev.what = what;
+    ev.child = opts_.strategy == strategy::simple_one_for_one ? c.name
+                                                              : c.spec.id;
+    ev.pid = pid_of(c);
+    ev.restarts = c.restarts;
+    return ev;
+  }
+
+  // -- starting and stopping --------------------------------------------------
+
+  /// Starts one instance of `c`; throws what its start threw.
+  void start_one(child& c) {
+    std::optional<process> p;
+    p.emplace(c.spec.start(*rt_, c.name, c.extra.get()));
+    auto st = p->state();
+    if (!st)
+      throw state_error("the start returned no process");
+    {
+      std::lock_guard guard{st->mtx};
+      if (st->ph == process_state::phase::initial)
+        throw state_error("the start returned a process it did not start");
+      st->supervised_by = weak_this_;
+    }
+    st->in_tree = true;
+    std::uint64_t gen = 0;
+    {
+      std::lock_guard guard{mtx_};
+      c.st = st;
+      c.gen = gen = ++gen_counter_;
+      c.state = child_state::running;
+      c.started_at = clock::now();
+    }
+    // Posted by whatever thread ends the child; this supervisor's thread
+    // keeps `this` alive while commands run, and drains them at its end.
+    st->on_exit([weak = weak_this_, uid = c.uid, gen](const exit_info& info) {
+      if (auto core = weak.lock()) {
+        auto* raw = core.get();
+        core->post(command{[raw, uid, gen, info] {
+                             raw->on_child_exit(uid, gen, info);
+                           },
+                           [] {}});
+      }
+    });
+  }
+
+  /// Stops the running instance of `c` by its shutdown spec and waits for
+  /// its end. The exit it causes is not a failure (the instance is detached
+  /// from `c` first, so its exit event is ignored).
+  void stop_one(child& c) {
+    std::shared_ptr<process_state> st;
+    {
+      std::lock_guard guard{mtx_};
+      st = std::move(c.st);
+      c.st = nullptr;
+    }
+    if (!st)
+      return;
+    auto sd = *c.spec.shutdown;
+    if (sd.is_brutal_kill()) {
+      kill_process(st, "killed (shutdown: brutal_kill)");
+      return;
+    }
+    request_stop(st, 15, milliseconds::max());
+    if (sd.is_infinity()) {
+      st->await_end(std::nullopt);
+      return;
+    }
+    if (!st->await_end(clock::now() + sd.grace()))
+      kill_process(st, "killed after a shutdown grace of "
+                         + std::to_string(sd.grace().count()) + " ms");
+  }
+
+  /// terminate_child's work on one child: stopped and not restarted;
+  /// forgotten if temporary or under simple_one_for_one.
+  void end_child(child& c) {
+    stop_one(c);
+    if (c.spec.restart == restart::temporary
+        || opts_.strategy == strategy::simple_one_for_one) {
+      remove(c.uid);
+      return;
+    }
+    std::lock_guard guard{mtx_};
+    c.state = child_state::stopped;
+  }
+
+  void start_initial() {
+    for (std::size_t i = 0; i < children_.size(); ++i) {
+      auto& c = *children_[i];
+      try {
+        start_one(c);
+      } catch (...) {
+        auto why = describe_current_exception();
+        for (std::size_t j = i; j-- > 0;)
+          stop_one(*children_[j]);
+        rethrow_start_failure(c.spec.id, why);
+      }
+    }
+  }
+
+  /// Stops every child in reverse start order (the supervisor's end).
+  void shutdown_children() {
+    for (auto i = children_.size(); i-- > 0;) {
+      auto& c = *children_[i];
+      stop_one(c);
+      std::lock_guard guard{mtx_};
+      c.state = child_state::stopped;
+    }
+  }
+
+  // -- failures and restarts --------------------------------------------------
+
+  void on_child_exit(std::uint64_t uid, std::uint64_t gen,
+                     const exit_info& info) {
+    auto* c = find(uid);
+    if (c == nullptr || c->gen != gen || !c->st)
+      return; // an instance this supervisor stopped itself, or forgotten
+    auto ev = event_for(supervisor_event::kind::child_exited, *c);
+    ev.exitcode = info.exitcode;
+    ev.reason = info.reason;
+    {
+      std::lock_guard guard{mtx_};
+      c->st = nullptr;
+      c->state = child_state::stopped;
+    }
+    emit(std::move(ev));
+    auto normal = info.exitcode == 0;
+    auto shutdown = info.exitcode == -15;
+    auto again = c->spec.restart == restart::permanent
+                 || (c->spec.restart == restart::transient && !normal
+                     && !shutdown);
+    if (!again) {
+      if (c->spec.restart == restart::temporary
+          || opts_.strategy == strategy::simple_one_for_one)
+        remove(uid);
+      return;
+    }
+    count_restart(*c, info.reason.empty()
+                        ? "exit code " + std::to_string(info.exitcode)
+                        : info.reason);
+    restart_group(*c);
+  }
+
+  /// Records one restart; gives up (escalates) past the intensity.
+  void count_restart(const child& c, const std::string& why) {
+    auto now = clock::now();
+    restart_times_.push_back(now);
+    while (!restart_times_.empty()
+           && now - restart_times_.front() >= opts_.period)
+      restart_times_.pop_front();
+    if (static_cast<int>(restart_times_.size()) <= opts_.intensity)
+      return;
+    auto msg = "supervisor '" + opts_.name + "' reached its maximum restart "
+               + "intensity (" + std::to_string(opts_.intensity)
+               + " restarts in " + std::to_string(opts_.period.count())
+               + " ms); last failure: child '"
+               + (opts_.strategy == strategy::simple_one_for_one ? c.name
+                                                                  : c.spec.id)
+               + "': " + why;
+    auto ev = event_for(supervisor_event::kind::intensity_exceeded, c);
+    ev.reason = msg;
+    emit(std::move(ev));
+    throw escalation{msg};
+  }
+
+  /// Stops what the strategy says must restart with `failed`, marks it all
+  /// as restarting, and starts it now or after the backoff.
+  void restart_group(child& failed) {
+    std::vector<child*> group;
+    auto pos = std::find_if(children_.begin(), children_.end(),
+                            [&](auto& c) { return c.get() == &failed; })
+               - children_.begin();
+    auto first = std::size_t{0};
+    switch (opts_.strategy) {
+      case strategy::one_for_one:
+      case strategy::simple_one_for_one:
+        group.push_back(&failed);
+        break;
+      case strategy::one_for_all:
+        first = 0;
+        [[fallthrough]];
+      case strategy::rest_for_one: {
+        if (opts_.strategy == strategy::rest_for_one)
+          first = static_cast<std::size_t>(pos);
+        // Stop the others in reverse start order; temporary ones stopped by
+        // a sibling's restart are gone and count for nothing.
+        std::vector<std::uint64_t> gone;
+        for (auto i = children_.size(); i-- > first;) {
+          auto& c = *children_[i];
+          if (&c == &failed)
+            continue;
+          stop_one(c);
+          if (c.spec.restart == restart::temporary)
+            gone.push_back(c.uid);
+        }
+        for (auto uid : gone)
+          remove(uid);
+        for (auto i = first; i < children_.size(); ++i)
+          group.push_back(children_[i].get());
+        break;
+      }
+    }
+    {
+      std::lock_guard guard{mtx_};
+      for (auto* c : group)
+        c->state = child_state::restarting;
+    }
+    auto delay = backoff_for(failed);
+    auto ev = event_for(supervisor_event::kind::restarting, failed);
+    ev.delay = delay;
+    emit(std::move(ev));
+    schedule_restart(delay);
+  }
+
+  milliseconds backoff_for(child& c) {
+    if (!opts_.backoff)
+      return milliseconds{0};
+    auto& b = *opts_.backoff;
+    if (clock::now() - c.started_at >= b.reset_after)
+      c.consecutive = 0;
+    ++c.consecutive;
+    auto base = static_cast<double>(b.min.count())
+                * std::pow(2.0, std::min(c.consecutive - 1, 30));
+    base = std::min(base, static_cast<double>(b.max.count()));
+    std::uniform_real_distribution<double> spread(-b.jitter, b.jitter);
+    auto ms = base * (1.0 + spread(rng_));
+    return milliseconds{static_cast<milliseconds::rep>(std::max(0.0, ms))};
+  }
+
+  void schedule_restart(milliseconds delay) {
+    if (delay.count() == 0) {
+      start_pending();
+      return;
+    }
+    auto weak = weak_this_;
+    self_->rt->timers().schedule(clock::now() + delay, [weak] {
+      if (auto core = weak.lock()) {
+        auto* raw = core.get();
+        core->post(command{[raw] { raw->start_pending(); }, [] {}});
+      }
+    });
+  }
+
+  /// Starts, in order, every child marked restarting. A start that throws
+  /// counts as a restart and is tried again later (after the backoff, or
+  /// after whatever else is queued), so administrative calls and the
+  /// supervisor's own stop are never held up by a child that cannot start.
+  void start_pending() {
+    for (std::size_t i = 0; i < children_.size(); ++i) {
+      auto& c = *children_[i];
+      if (c.state != child_state::restarting || c.st)
+        continue;
+      try {
+        start_one(c);
+      } catch (...) {
+        {
+          std::lock_guard guard{mtx_};
+          c.state = child_state::restarting;
+        }
+        c.started_at = clock::now(); // backoff resets count from attempts
+        auto why = describe_current_exception();
+        auto ev = event_for(supervisor_event::kind::start_failed, c);
+        ev.reason = why;
+        emit(std::move(ev));
+        count_restart(c, "could not start: " + why);
+        auto delay = backoff_for(c);
+        if (delay.count() > 0) {
+          schedule_restart(delay);
+        } else {
+          auto* raw = this;
+          post(command{[raw] { raw->start_pending(); }, [] {}});
+        }
+        return; // later children wait: they start in order
+      }
+      {
+        std::lock_guard guard{mtx_};
+        ++c.restarts;
+        ++total_restarts_;
+      }
+      emit(event_for(supervisor_event::kind::restarted, c));
+    }
+  }
+
+  // -- the command queue ------------------------------------------------------
+
+  bool stop_requested() const {
+    return self_->stop_signal.load(std::memory_order_relaxed) != 0;
+  }
+
+  /// The next command, or none once the supervisor is asked to stop.
+  /// Spins briefly first: a restart after a crash is usually posted within
+  /// microseconds of the previous command, and a futex wake-up costs tens.
+  std::optional<command> next() {
+    for (int i = 0; i < spin_; ++i) {
+      if (pending_.load(std::memory_order_acquire) > 0 || stop_requested())
+        break;
+      cpu_relax();
+    }
+    std::unique_lock guard{qmtx_};
+    if (queue_.empty() && !stop_requested()) {
+      auto t0 = clock::now();
+      qcv_.wait(guard, [this] { return !queue_.empty() || stop_requested(); });
+      spin_ = clock::now() - t0 < std::chrono::microseconds{100}
+                ? std::min(max_spins, spin_ * 2)
+                : std::max(min_spins, spin_ / 2);
+    }
+    if (stop_requested())
+      return std::nullopt;
+    auto cmd = std::move(queue_.front());
+    queue_.pop_front();
+    pending_.fetch_sub(1, std::memory_order_relaxed);
+    return cmd;
+  }
+
+  void close_queue() {
+    std::deque<command> left;
+    {
+      std::lock_guard guard{qmtx_};
+      closed_ = true;
+      left.swap(queue_);
+    }
+    for (auto& cmd : left)
+      cmd.cancel();
+  }
+
+  runtime* rt_;
+  supervisor_options opts_;
+  std::optional<child_spec> template_; // simple_one_for_one
+  std::promise<void> init_;
+  process_state* self_ = nullptr;
+  std::weak_ptr<supervisor_core> weak_this_;
+
+  mutable std::mutex mtx_; // guards what readers see (below)
+  std::vector<std::unique_ptr<child>> children_; // in start order
+  std::deque<supervisor_event> events_;
+  int total_restarts_ = 0;
+
+  // The supervisor's thread only.
+  std::deque<clock::time_point> restart_times_;
+  std::uint64_t uid_counter_ = 0;
+  std::uint64_t gen_counter_ = 0;
+  std::uint64_t simple_counter_ = 0;
+  std::mt19937 rng_{std::random_device{}()};
+
+  std::mutex qmtx_;
+  std::condition_variable qcv_;
+  std::deque<command> queue_;
+  std::atomic<std::size_t> pending_{0};
+  bool closed_ = false;
+  static constexpr int min_spins = 16;
+  static constexpr int max_spins = 2048;
+  int spin_ = min_spins;
+};
+
+bool route_terminate(const std::shared_ptr<supervisor_core>& sup,
+                     const std::shared_ptr<process_state>& child) {
+  return sup->route_terminate(child);
+}
+
+} // namespace detail
+
+// -- supervisor ---------------------------------------------------------------
+
+namespace {
+
+process make_supervisor_process(runtime& rt,
+                                const std::shared_ptr<detail::supervisor_core>&
+                                  core) {
+  auto grace = core->options().shutdown.value_or(rt.options().shutdown_timeout);
+  process p{rt,
+            process_options{.name = core->name(), .terminate_grace = grace},
+            [core] { core->run(); }};
+  p.state()->as_supervisor = core;
+  p.state()->in_tree = true;
+  core->bind(p.state().get());
+  return p;
+}
+
+} // namespace
+
+supervisor::supervisor(runtime& rt, supervisor_options opts,
+                       std::vector<child_spec> children)
+  : process(make_supervisor_process(
+      rt, std::make_shared<detail::supervisor_core>(rt, std::move(opts),
+                                                    std::move(children)))) {
+  core_ = state()->as_supervisor;
+  auto ready = core_->init_future();
+  start();
+  // Its process may be stopped before its body runs (a shutdown racing
+  // with the start), and then nothing would ever answer.
+  while (ready.wait_for(std::chrono::milliseconds{10})
+         != std::future_status::ready) {
+    if (!is_alive())
+      throw supervisor_error(supervisor_errc::not_running,
+                             "supervisor '" + name()
+                               + "' ended before it started its children: "
+                               + exit_reason());
+  }
+  try {
+    ready.get();
+  } catch (...) {
+    join();
+    throw;
+  }
+}
+
+supervisor::supervisor(std::shared_ptr<detail::process_state> st,
+                       std::shared_ptr<detail::supervisor_core> core)
+  : process(std::move(st)), core_(std::move(core)) {
+}
+
+supervisor supervisor::from(const process& p) {
+  auto& st = p.state();
+  if (!st || !st->as_supervisor)
+    throw value_error("supervisor::from: '" + p.name()
+                      + "' is not a supervisor");
+  return supervisor{st, st->as_supervisor};
+}
+
+process supervisor::start_child(child_spec spec) {
+  return core_->call<process>(
+    [core = core_.get(), spec = std::move(spec)]() mutable {
+      return core->start_child(std::move(spec));
+    });
+}
+
+process supervisor::start_child_with(std::any extra) {
+  return core_->call<process>(
+    [core = core_.get(), extra = std::move(extra)]() mutable {
+      return core->start_child_with(std::move(extra));
+    });
+}
+
+void supervisor::terminate_child(const std::string& id) {
+  core_->call<void>([core = core_.get(), id] { core->terminate_child(id); });
+}
+
+void supervisor::terminate_child(const process& child) {
+  core_->call<void>([core = core_.get(), st = child.state()] {
+    core->terminate_child(st);
+  });
+}
+
+process supervisor::restart_child(const std::string& id) {
+  return core_->call<process>(
+    [core = core_.get(), id] { return core->restart_child(id); });
+}
+
+void supervisor::delete_child(const std::string& id) {
+  core_->call<void>([core = core_.get(), id] { core->delete_child(id); });
+}
+
+std::vector<child_info> supervisor::which_children() const {
+  return core_->which_children();
+}
+
+child_counts supervisor::count_children() const {
+  return core_->count_children();
+}
+
+supervision_tree supervisor::tree() const {
+  return core_->tree(*state());
+}
+
+std::vector<supervisor_event> supervisor::events() const {
+  return core_->events();
+}
+
+int supervisor::restarts() const {
+  return core_->restarts();
+}
+
+child_start start_supervisor(supervisor_options opts,
+                             std::vector<child_spec> children) {
+  return child_start{
+    [opts = std::move(opts), children = std::move(children)](
+      runtime& rt, const std::string& name, const std::any*) -> process {
+      auto o = opts;
+      o.name = name;
+      supervisor sup{rt, std::move(o), children};
+      return process{sup.state()};
+    },
+    child_type::supervisor};
+}
+
+supervision_tree supervision_snapshot(runtime& rt) {
+  supervision_tree root;
+  root.id = "runtime";
+  root.name = "MainProcess";
+  root.pid = 1;
+  root.type = child_type::supervisor;
+  root.state = child_state::running;
+  for (auto& st : rt.impl()->active()) {
+    {
+      std::lock_guard guard{st->mtx};
+      if (!st->supervised_by.expired())
+        continue; // shown under its supervisor
+    }
+    if (st->as_supervisor) {
+      root.children.push_back(st->as_supervisor->tree(*st));
+      continue;
+    }
+    supervision_tree node;
+    {
+      std::lock_guard guard{st->mtx};
+      node.id = node.name = st->name;
+      node.pid = st->pid;
+    }
+    node.type = child_type::worker;
+    node.state = child_state::running;
+    root.children.push_back(std::move(node));
+  }
+  return root;
+}
+
+// -- printing -----------------------------------------------------------------
+
+const char* to_string(strategy s) {
+  switch (s) {
+    case strategy::one_for_one:
+      return "one_for_one";
+    case strategy::one_for_all:
+      return "one_for_all";
+    case strategy::rest_for_one:
+      return "rest_for_one";
+    case strategy::simple_one_for_one:
+      return "simple_one_for_one";
+  }
+  return "?";
+}
+
+const char* to_string(child_state s) {
+  switch (s) {
+    case child_state::running:
+      return "running";
+    case child_state::restarting:
+      return "restarting";
+    case child_state::stopped:
+      return "stopped";
+  }
+  return "?";
+}
+
+namespace {
+
+void print_node(std::ostream& out, const supervision_tree& node,
+                const std::string& lead, const std::string& branch) {
+  out << branch
+      << (node.type == child_type::supervisor ? "supervisor '" : "worker '")
+      << node.id << '\'';
+  if (node.name != node.id && !node.name.empty())
+    out << " (" << node.name << ')';
+  if (node.pid != 0 && node.state == child_state::running)
+    out << " pid=" << node.pid;
+  out << ' ' << to_string(node.state);
+  if (node.strategy)
+    out << ' ' << to_string(*node.strategy);
+  out << " restarts=" << node.restarts << '\n';
+  for (std::size_t i = 0; i < node.children.size(); ++i) {
+    auto last = i + 1 == node.children.size();
+    print_node(out, node.children[i], lead + (last ? "    " : "|   "),
+               lead + (last ? "`-- " : "|-- "));
+  }
+}
+
+} // namespace
+
+std::ostream& operator<<(std::ostream& out, const supervision_tree& tree) {
+  print_node(out, tree, "", "");
+  return out;
+}
+
+std::string to_string(const supervision_tree& tree) {
+  std::ostringstream out;
+  out << tree;
+  return out.str();
+}
+
+std::ostream& operator<<(std::ostream& out, const supervisor_event& ev) {
+  out << ev.supervisor << ": child '" << ev.child << '\'';
+  if (ev.pid != 0)
+    out << " (pid " << ev.pid << ')';
+  using kind = supervisor_event::kind;
+  switch (ev.what) {
+    case kind::child_exited:
+      out << " exited";
+      if (ev.exitcode)
+        out << " with code " << *ev.exitcode;
+      if (!ev.reason.empty())
+        out << ": " << ev.reason;
+      break;
+    case kind::restarting:
+      out << " restarting";
+      if (ev.delay.count() > 0)
+        out << " in " << ev.delay.count() << " ms";
+      out << " (restarts so far: " << ev.restarts << ')';
+      break;
+    case kind::restarted:
+      out << " restarted (restart " << ev.restarts << ')';
+      break;
+    case kind::start_failed:
+      out << " could not start: " << ev.reason;
+      break;
+    case kind::intensity_exceeded:
+      out << " failed once too often: " << ev.reason;
+      break;
+  }
+  return out;
+}
+
+} // namespace troupe
