@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""The side-by-side workloads on Python's multiprocessing.
+
+One workload per invocation, printing one RESULT line (the format of
+benchmarks/compare/common.hpp):
+
+    python3 workloads.py --workload NAME --n N
+
+Written as a Python user would write them: real OS processes (the platform's
+default start method, reported in the RESULT line) talking through Pipe,
+Queue, JoinableQueue, Event, Lock and Value. Only the measured part is timed;
+starting the peer process is not, unless starting processes is the workload.
+Python has no actors: the actor workloads are n/a here (see run.py).
+"""
+
+import argparse
+import json
+import math
+import multiprocessing as mp
+import sys
+import time
+
+
+def rate(ops, seconds, check):
+    return {"value": ops / seconds, "unit": "ops/s", "seconds": seconds,
+            "check": check}
+
+
+# -- (a) pipe ping-pong -------------------------------------------------------
+
+def _echo(conn):
+    while True:
+        x = conn.recv()
+        if x is None:
+            return
+        conn.send(x)
+
+
+def pipe_ping_pong(n):
+    """The main process sends 1..n through a duplex Pipe to a process that
+    echoes them; check: the sum of the answers."""
+    mine, theirs = mp.Pipe()
+    p = mp.Process(target=_echo, args=(theirs,))
+    p.start()
+    total = 0
+    start = time.perf_counter()
+    for i in range(1, n + 1):
+        mine.send(i)
+        total += mine.recv()
+    seconds = time.perf_counter() - start
+    mine.send(None)
+    p.join()
+    return rate(n, seconds, total)
+
+
+# -- (b) queue 1 -> 1 ---------------------------------------------------------
+
+def _produce_ints(q, n):
+    for i in range(n):
+        q.put(i)
+
+
+def _produce_1kib(q, n):
+    for i in range(n):
+        q.put(bytes([ord("a") + i % 26]) * 1024)
+
+
+def queue_ints(n):
+    """A producer process puts 0..n-1 into a Queue; the main process gets
+    them. Timed from the producer's start; check: the sum."""
+    q = mp.Queue()
+    p = mp.Process(target=_produce_ints, args=(q, n))
+    total = 0
+    start = time.perf_counter()
+    p.start()
+    for _ in range(n):
+        total += q.get()
+    seconds = time.perf_counter() - start
+    p.join()
+    return rate(n, seconds, total)
+
+
+def queue_1kib(n):
+    """As queue_ints with 1 KiB bytes items ('a' + i % 26 repeated); check:
+    the sum of (length + first byte)."""
+    q = mp.Queue()
+    p = mp.Process(target=_produce_1kib, args=(q, n))
+    total = 0
+    start = time.perf_counter()
+    p.start()
+    for _ in range(n):
+        item = q.get()
+        total += len(item) + item[0]
+    seconds = time.perf_counter() - start
+    p.join()
+    return rate(n, seconds, total)
+
+
+# -- (c) joinable queue, 2 workers --------------------------------------------
+
+def _worker(tasks, sums):
+    total = 0
+    while True:
+        x = tasks.get()
+        if x is None:
+            tasks.task_done()
+            sums.put(total)
+            return
+        total += x
+        tasks.task_done()
+
+
+def joinable_queue(n):
+    """The main process puts 0..n-1 and waits in join() until two worker
+    processes have got each item and called task_done(); then each worker
+    gets a None and reports its sum. Check: the total of both sums."""
+    tasks = mp.JoinableQueue()
+    sums = mp.Queue()
+    workers = [mp.Process(target=_worker, args=(tasks, sums))
+               for _ in range(2)]
+    for w in workers:
+        w.start()
+    start = time.perf_counter()
+    for i in range(n):
+        tasks.put(i)
+    tasks.join()
+    seconds = time.perf_counter() - start
+    for _ in workers:
+        tasks.put(None)
+    total = sums.get() + sums.get()
+    for w in workers:
+        w.join()
+    return rate(n, seconds, total)
+
+
+# -- (f) process start + join -------------------------------------------------
+
+def _nothing():
+    pass
+
+
+def process_start_join(n):
+    """n times: start a process with an empty target and join it; check:
+    how many ended with exit code 0."""
+    ok = 0
+    start = time.perf_counter()
+    for _ in range(n):
+        p = mp.Process(target=_nothing)
+        p.start()
+        p.join()
+        ok += p.exitcode == 0
+    return rate(n, time.perf_counter() - start, ok)
+
+
+# -- (h) event set -> wake latency --------------------------------------------
+
+def _wait_loop(go, back, woke_at, wakes, stop):
+    while True:
+        go.wait()
+        woke_at.value = time.monotonic_ns()
+        go.clear()
+        if stop.value:
+            return
+        wakes.value += 1
+        back.set()
+
+
+def percentile(sorted_samples, q):
+    idx = min(max(math.ceil(q * len(sorted_samples)), 1), len(sorted_samples))
+    return sorted_samples[idx - 1]
+
+
+def event_latency(n):
+    """n times: the main process sets `go`; a waiting process records when
+    its wait() returned (time.monotonic_ns, the same clock in every
+    process) and sets `back`. Sample: wake time minus set time. Check: the
+    number of wake-ups."""
+    go, back = mp.Event(), mp.Event()
+    woke_at = mp.Value("q", 0, lock=False)  # written by the waiter only
+    wakes = mp.Value("q", 0, lock=False)
+    stop = mp.Value("b", 0, lock=False)
+    p = mp.Process(target=_wait_loop, args=(go, back, woke_at, wakes, stop))
+    p.start()
+    samples = []
+    start = time.perf_counter()
+    for _ in range(n):
+        t0 = time.monotonic_ns()
+        go.set()
+        back.wait()
+        back.clear()
+        samples.append(woke_at.value - t0)
+    seconds = time.perf_counter() - start
+    stop.value = 1
+    go.set()
+    p.join()
+    samples.sort()
+    return {"value": percentile(samples, 0.5) / 1000.0, "unit": "us",
+            "seconds": seconds, "check": wakes.value,
+            "p99": percentile(samples, 0.99) / 1000.0}
+
+
+# -- (i) lock-protected counter -----------------------------------------------
+
+def _increment(lock, counter, go, n):
+    go.wait()
+    for _ in range(n):
+        with lock:
+            counter.value += 1
+
+
+def lock_counter(n, contenders):
+    """`contenders` processes each make n increments of a shared Value under
+    a Lock; they start together on an Event. Timed from the event to the
+    last join; check: the counter."""
+    lock = mp.Lock()
+    counter = mp.Value("q", 0, lock=False)  # protected by `lock`
+    go = mp.Event()
+    ps = [mp.Process(target=_increment, args=(lock, counter, go, n))
+          for _ in range(contenders)]
+    for p in ps:
+        p.start()
+    start = time.perf_counter()
+    go.set()
+    for p in ps:
+        p.join()
+    seconds = time.perf_counter() - start
+    return rate(n * contenders, seconds, counter.value)
+
+
+WORKLOADS = {
+    "pipe_ping_pong": pipe_ping_pong,
+    "queue_ints": queue_ints,
+    "queue_1kib": queue_1kib,
+    "joinable_queue": joinable_queue,
+    "process_start_join": process_start_join,
+    "event_latency": event_latency,
+    "lock_counter_1": lambda n: lock_counter(n, 1),
+    "lock_counter_2": lambda n: lock_counter(n, 2),
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workload", required=True, choices=sorted(WORKLOADS))
+    parser.add_argument("--n", type=int, required=True)
+    args = parser.parse_args()
+    if args.n <= 0:
+        parser.error("--n must be positive")
+    result = WORKLOADS[args.workload](args.n)
+    line = {"workload": args.workload, "system": "python", "n": args.n}
+    line.update(result)
+    line["start_method"] = mp.get_start_method()
+    line["python"] = sys.version.split()[0]
+    print("RESULT " + json.dumps(line), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,435 @@
+// compare_troupe: the side-by-side workloads on troupe (see
+// benchmarks/compare/run.py for their definitions, and docs/benchmarks.md,
+// "Side by side", for the figures). One workload per invocation:
+//
+//   compare_troupe --workload NAME --n N
+//
+// Python's patterns use troupe's Python-style API (process, pipe, queue,
+// joinable_queue, event, lock) the way the channel and sync docs show;
+// the actor workloads spawn the event-based actors of actors.hpp with
+// troupe::spawn and wait with join(). Only the measured part is timed:
+// setup (starting the peer process, spawning a ring) is not, unless
+// creating things is the workload.
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
+
+#include <troupe/troupe.hpp>
+
+#include "actors.hpp"
+#include "common.hpp"
+
+namespace {
+
+using namespace compare;
+
+troupe::runtime* the_runtime = nullptr;
+
+troupe::runtime& rt() {
+  return *the_runtime;
+}
+
+// -- (a) pipe ping-pong -------------------------------------------------------
+
+/// The main process sends 1..n through a duplex pipe to a process that
+/// echoes them back; check: the sum of the answers.
+result pipe_ping_pong(std::int64_t n) {
+  auto [mine, theirs] = troupe::pipe<std::int64_t>{rt()};
+  troupe::process echo{rt(),
+                       [](troupe::connection<std::int64_t, std::int64_t> c) {
+                         try {
+                           for (;;)
+                             c.send(c.recv());
+                         } catch (const troupe::closed&) {
+                           // The main process closed its end: done.
+                         }
+                       },
+                       std::move(theirs)};
+  echo.start();
+  std::int64_t sum = 0;
+  auto start = clock_type::now();
+  for (std::int64_t i = 1; i <= n; ++i) {
+    mine.send(i);
+    sum += mine.recv();
+  }
+  auto secs = seconds_since(start);
+  mine.close();
+  echo.join();
+  return rate(n, secs, sum);
+}
+
+// -- (b) queue 1 -> 1 ---------------------------------------------------------
+
+/// A producer process puts n items (made by `make`) into a bounded queue;
+/// the main process gets them and folds them with `fold`. Timed from the
+/// producer's start to the last get.
+template <class T, class Make, class Fold>
+result queue_one_to_one(std::int64_t n, Make make, Fold fold) {
+  troupe::queue<T> q{rt(), {.capacity = 1024}};
+  troupe::process producer{rt(),
+                           [n, make](troupe::queue<T> out) {
+                             for (std::int64_t i = 0; i < n; ++i)
+                               out.put(make(i));
+                           },
+                           q};
+  std::int64_t check = 0;
+  auto start = clock_type::now();
+  producer.start();
+  for (std::int64_t i = 0; i < n; ++i)
+    check += fold(q.get());
+  auto secs = seconds_since(start);
+  producer.join();
+  return rate(n, secs, check);
+}
+
+result queue_ints(std::int64_t n) {
+  return queue_one_to_one<std::int64_t>(
+    n, [](std::int64_t i) { return i; }, [](std::int64_t x) { return x; });
+}
+
+/// Items are 1 KiB strings filled with 'a' + i % 26; check: the sum of
+/// (length + first byte) over all items.
+result queue_1kib(std::int64_t n) {
+  return queue_one_to_one<std::string>(
+    n,
+    [](std::int64_t i) {
+      return std::string(1024, static_cast<char>('a' + i % 26));
+    },
+    [](const std::string& s) {
+      return static_cast<std::int64_t>(s.size())
+             + static_cast<unsigned char>(s.front());
+    });
+}
+
+// -- (c) joinable queue, 2 workers --------------------------------------------
+
+/// The main process puts 0..n-1 and waits in join() until two worker
+/// processes have taken each item and called task_done(); each worker
+/// then reports its sum. Check: the total of both sums.
+result joinable_queue_2_workers(std::int64_t n) {
+  troupe::joinable_queue<std::int64_t> tasks{rt()};
+  troupe::queue<std::int64_t> sums{rt()};
+  auto worker = [](troupe::joinable_queue<std::int64_t> in,
+                   troupe::queue<std::int64_t> out) {
+    std::int64_t sum = 0;
+    try {
+      for (;;) {
+        sum += in.get();
+        in.task_done();
+      }
+    } catch (const troupe::closed&) {
+      out.put(sum);
+    }
+  };
+  troupe::process w1{rt(), worker, tasks, sums};
+  troupe::process w2{rt(), worker, tasks, sums};
+  w1.start();
+  w2.start();
+  auto start = clock_type::now();
+  for (std::int64_t i = 0; i < n; ++i)
+    tasks.put(i);
+  tasks.join();
+  auto secs = seconds_since(start);
+  tasks.close();
+  auto check = sums.get() + sums.get();
+  w1.join();
+  w2.join();
+  return rate(n, secs, check);
+}
+
+// -- (f) process start + join -------------------------------------------------
+
+/// n times: start a process with an empty target and join it; check: how
+/// many ended with exit code 0.
+result process_start_join(std::int64_t n) {
+  std::int64_t ok = 0;
+  auto start = clock_type::now();
+  for (std::int64_t i = 0; i < n; ++i) {
+    troupe::process p{rt(), [] {}};
+    p.start();
+    p.join();
+    ok += p.exitcode() == 0 ? 1 : 0;
+  }
+  return rate(n, seconds_since(start), ok);
+}
+
+// -- (h) event set -> wake latency --------------------------------------------
+
+/// n times: the main process sets `go` and a waiting process records when
+/// its wait() returned, then sets `back` for the next round. Sample: wake
+/// time minus set time. Check: the number of wake-ups.
+result event_latency(std::int64_t n) {
+  troupe::event go{rt()};
+  troupe::event back{rt()};
+  auto woke_at = make_count();
+  auto wakes = make_count();
+  auto stop = std::make_shared<std::atomic<bool>>(false);
+  troupe::process waiter{rt(), [go, back, woke_at, wakes, stop]() mutable {
+                           for (;;) {
+                             go.wait();
+                             woke_at->store(now_ns());
+                             go.clear();
+                             if (stop->load())
+                               return;
+                             wakes->fetch_add(1);
+                             back.set();
+                           }
+                         }};
+  waiter.start();
+  std::vector<std::int64_t> samples;
+  samples.reserve(static_cast<std::size_t>(n));
+  auto start = clock_type::now();
+  for (std::int64_t i = 0; i < n; ++i) {
+    auto t0 = now_ns();
+    go.set();
+    back.wait();
+    back.clear();
+    samples.push_back(woke_at->load() - t0);
+  }
+  auto secs = seconds_since(start);
+  stop->store(true);
+  go.set();
+  waiter.join();
+  return latency(std::move(samples), secs, wakes->load());
+}
+
+// -- (i) lock-protected counter -----------------------------------------------
+
+/// `contenders` processes each make n increments of a shared counter under
+/// a troupe::lock; they start together on an event. Timed from the event
+/// to the last join; check: the counter.
+result lock_counter(std::int64_t n, int contenders) {
+  troupe::lock l{rt()};
+  troupe::event go{rt()};
+  auto counter = std::make_shared<std::int64_t>(0);
+  std::vector<troupe::process> ps;
+  for (int i = 0; i < contenders; ++i) {
+    ps.emplace_back(rt(), [l, go, counter, n]() mutable {
+      go.wait();
+      for (std::int64_t k = 0; k < n; ++k) {
+        std::lock_guard guard{l};
+        ++*counter;
+      }
+    });
+    ps.back().start();
+  }
+  auto start = clock_type::now();
+  go.set();
+  for (auto& p : ps)
+    p.join();
+  auto secs = seconds_since(start);
+  return rate(n * contenders, secs, *counter);
+}
+
+// -- actor workloads ----------------------------------------------------------
+
+/// Two event-based actors bounce a number n times (round trips).
+result actor_ping_pong(std::int64_t n) {
+  auto sum = make_count();
+  auto start = clock_type::now();
+  auto b = troupe::spawn(rt(), pong, n);
+  auto a = troupe::spawn(rt(), ping, b.handle(), n, sum);
+  a.join();
+  b.join();
+  return rate(n, seconds_since(start), sum->load());
+}
+
+/// Spawns n actors that end at once and waits until all have ended. The
+/// handles are not kept (fire and forget); each end is counted through
+/// the CAF handle's exit hook, as compare_caf does.
+result spawn_exit(std::int64_t n) {
+  auto ended = make_count();
+  std::mutex mtx;
+  std::condition_variable cv;
+  auto count_end = [&, ended, n] {
+    if (ended->fetch_add(1) + 1 == n) {
+      std::lock_guard guard{mtx};
+      cv.notify_all();
+    }
+  };
+  auto start = clock_type::now();
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (auto hdl = troupe::spawn(rt(), quit_at_once).handle())
+      hdl->attach_functor(count_end);
+    else
+      count_end(); // already gone
+  }
+  {
+    std::unique_lock guard{mtx};
+    cv.wait(guard, [&] { return ended->load() == n; });
+  }
+  return rate(n, seconds_since(start), ended->load());
+}
+
+/// Number of senders in the N:1 workload.
+constexpr std::int64_t n_to_1_senders = 64;
+
+/// 64 actors send n numbers in total (0..n-1) to one receiver, which ends
+/// after the last; check: the receiver's sum.
+result mailbox_n_to_1(std::int64_t n) {
+  auto sum = make_count();
+  auto start = clock_type::now();
+  auto target = troupe::spawn(rt(), sink, n, sum);
+  auto per = n / n_to_1_senders;
+  for (std::int64_t s = 0; s < n_to_1_senders; ++s) {
+    auto count = s + 1 < n_to_1_senders ? per : n - per * s;
+    auto a = troupe::spawn(rt(), sender, target.handle(), per * s, count);
+    static_cast<void>(a); // the senders end on their own
+  }
+  target.join();
+  return rate(n, seconds_since(start), sum->load());
+}
+
+/// Members in the thread ring.
+constexpr std::int64_t ring_size = 100;
+
+/// A token makes n hops around a ring of 100 actors (Savina's ThreadRing);
+/// check: the hop count the token carries at the end. The ring is built
+/// before the clock starts.
+result thread_ring(std::int64_t n) {
+  auto hops = make_count();
+  std::vector<troupe::actor> ring;
+  for (std::int64_t i = 0; i < ring_size; ++i)
+    ring.push_back(troupe::spawn(rt(), ring_member, hops));
+  for (std::size_t i = 0; i < ring.size(); ++i)
+    ring[i].send(ring[(i + 1) % ring.size()].handle());
+  auto start = clock_type::now();
+  ring.front().send(n, std::int64_t{0});
+  for (auto& a : ring)
+    a.join();
+  return rate(n, seconds_since(start), hops->load());
+}
+
+/// Workers in the fork-join workload (Savina's default for FJ throughput).
+constexpr std::int64_t fork_join_workers = 60;
+
+/// The main process deals 0..n-1 round-robin to 60 worker actors, each
+/// summing what it gets (trivial work) and ending after its share; timed
+/// until all have ended. Check: the total of their sums.
+result fork_join(std::int64_t n) {
+  auto total = make_count();
+  auto start = clock_type::now();
+  std::vector<troupe::actor> workers;
+  for (std::int64_t w = 0; w < fork_join_workers; ++w) {
+    // Worker w gets the numbers i with i % workers == w.
+    auto share = n / fork_join_workers + (w < n % fork_join_workers ? 1 : 0);
+    workers.push_back(troupe::spawn(rt(), fork_join_worker, share, total));
+  }
+  for (std::int64_t i = 0; i < n; ++i)
+    workers[static_cast<std::size_t>(i % fork_join_workers)].send(i);
+  for (auto& w : workers)
+    w.join();
+  return rate(n, seconds_since(start), total->load());
+}
+
+// -- supervised restart -------------------------------------------------------
+
+using crash_atom = caf::atom_constant<caf::atom("crash")>;
+
+/// A start of a supervised child: its handle and when it began.
+using start_report = std::pair<caf::actor, std::int64_t>;
+
+/// A supervised child: reports each start to the main process through
+/// `starts` (an unbounded queue: the put never blocks the actor), then
+/// ends abnormally when it gets `crash`. It quits with an error rather than
+/// throwing, as the Erlang twin calls exit(crash): an uncaught exception
+/// would add CAF's report on stderr to every restart.
+caf::behavior crashy(caf::event_based_actor* self,
+                     troupe::queue<start_report> starts) {
+  starts.put(start_report{caf::actor_cast<caf::actor>(self), now_ns()});
+  return {
+    [self](crash_atom) {
+      self->quit(caf::make_error(caf::sec::runtime_error));
+    },
+  };
+}
+
+/// Restarts per supervisor in the supervised restart workload: a
+/// supervisor remembers each restart within its period (to enforce its
+/// intensity), so one that allowed all n restarts would grow that record
+/// with n in both troupe and OTP; real configurations allow a handful.
+constexpr std::int64_t restarts_per_supervisor = 100;
+
+/// Batches of 100: a one_for_one supervisor with one permanent actor
+/// child, whose child the main process tells to fail, waiting each time
+/// until its replacement has started. Sample: the replacement's start
+/// time minus the time of the request. Check: the restarts the
+/// supervisors counted.
+result supervised_restart(std::int64_t n) {
+  troupe::queue<start_report> starts{rt()};
+  std::vector<std::int64_t> samples;
+  samples.reserve(static_cast<std::size_t>(n));
+  std::int64_t restarts = 0;
+  auto start = clock_type::now();
+  for (std::int64_t done = 0; done < n;) {
+    auto batch = std::min(restarts_per_supervisor, n - done);
+    troupe::supervisor sup{
+      rt(),
+      {.name = "bench",
+       .strategy = troupe::strategy::one_for_one,
+       .intensity = static_cast<int>(batch), // never gives up in this run
+       .period = std::chrono::hours{1},
+       // No report per failure: the run measures restarts, not printing.
+       .on_event = [](const troupe::supervisor_event&) {}},
+      {troupe::child_spec{.id = "crashy",
+                          .start = troupe::start_actor(crashy, starts)}}};
+    auto current = starts.get().first;
+    for (std::int64_t i = 0; i < batch; ++i) {
+      auto t0 = now_ns();
+      caf::anon_send(current, crash_atom::value);
+      auto [next, started_at] = starts.get();
+      samples.push_back(started_at - t0);
+      current = std::move(next);
+    }
+    // The supervisor counts a restart around the child's start, perhaps
+    // just after the child reported: give it a moment to catch up.
+    auto deadline = clock_type::now() + std::chrono::seconds{5};
+    while (sup.restarts() < batch && clock_type::now() < deadline)
+      std::this_thread::yield();
+    restarts += sup.restarts();
+    sup.terminate();
+    sup.join();
+    done += batch;
+  }
+  auto secs = seconds_since(start);
+  return latency(std::move(samples), secs, restarts);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  // Default runtime settings, as a troupe user gets them (the runtime's
+  // low-latency scheduler defaults included); the command line is ours.
+  troupe::runtime runtime;
+  the_runtime = &runtime;
+  workload_table table{
+    {"pipe_ping_pong", pipe_ping_pong},
+    {"queue_ints", queue_ints},
+    {"queue_1kib", queue_1kib},
+    {"joinable_queue", joinable_queue_2_workers},
+    {"process_start_join", process_start_join},
+    {"event_latency", event_latency},
+    {"lock_counter_1", [](std::int64_t n) { return lock_counter(n, 1); }},
+    {"lock_counter_2", [](std::int64_t n) { return lock_counter(n, 2); }},
+    {"actor_ping_pong", actor_ping_pong},
+    {"spawn_exit", spawn_exit},
+    {"mailbox_n_to_1", mailbox_n_to_1},
+    {"thread_ring", thread_ring},
+    {"fork_join", fork_join},
+    {"supervised_restart", supervised_restart},
+  };
+  auto status = run_main("troupe", argc, argv, table);
+  the_runtime = nullptr;
+  return status;
+}
