@@ -213,6 +213,16 @@ WORKLOADS: list[Workload] = [
                 "monitors and links)",
          "erlang": "OTP supervisor one_for_one, child exit(crash); batches of "
                    "100 restarts per supervisor"}),
+    Workload(
+        "supervised_restart_process", "supervised restart, blocking process",
+        "us", lambda n: n,
+        {"troupe": 2_000, "erlang": 50_000},
+        {"troupe": "as supervised restart, the child a blocking process "
+                   "(a thread of its own) that throws",
+         "python": "n/a: multiprocessing has no supervision",
+         "caf": "n/a: CAF 0.17 has no supervisor",
+         "erlang": "the same run as supervised restart (Erlang has one kind "
+                   "of process)"}),
 ]
 
 # Workloads of issue 9 not measured yet because their troupe side does not

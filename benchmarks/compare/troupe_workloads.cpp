@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
@@ -406,6 +407,50 @@ result supervised_restart(std::int64_t n) {
   return latency(std::move(samples), secs, restarts);
 }
 
+/// As supervised_restart, with a blocking process as the child: its
+/// replacement needs a thread from the pool, not a scheduler slot. The
+/// child reports its start through `starts`, then fails (an exception) on
+/// any message.
+result supervised_restart_process(std::int64_t n) {
+  using report = std::pair<troupe::pid_type, std::int64_t>;
+  troupe::queue<report> starts{rt()};
+  std::vector<std::int64_t> samples;
+  samples.reserve(static_cast<std::size_t>(n));
+  std::int64_t restarts = 0;
+  auto start = clock_type::now();
+  for (std::int64_t done = 0; done < n;) {
+    auto batch = std::min(restarts_per_supervisor, n - done);
+    troupe::supervisor sup{
+      rt(),
+      {.name = "bench",
+       .strategy = troupe::strategy::one_for_one,
+       .intensity = static_cast<int>(batch),
+       .period = std::chrono::hours{1},
+       .on_event = [](const troupe::supervisor_event&) {}},
+      {troupe::child_spec{
+        .id = "crashy",
+        .start = troupe::start_process([starts]() mutable {
+          starts.put(report{troupe::current_process().pid(), now_ns()});
+          troupe::this_process::receive<int>();
+          throw std::runtime_error("crash");
+        })}}};
+    static_cast<void>(starts.get()); // the first instance is up
+    for (std::int64_t i = 0; i < batch; ++i) {
+      auto child = sup.which_children().front().handle;
+      auto t0 = now_ns();
+      child->send(1);
+      auto started_at = starts.get().second;
+      samples.push_back(started_at - t0);
+    }
+    restarts += sup.restarts();
+    sup.terminate();
+    sup.join();
+    done += batch;
+  }
+  auto secs = seconds_since(start);
+  return latency(std::move(samples), secs, restarts);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -428,6 +473,7 @@ int main(int argc, char** argv) {
     {"thread_ring", thread_ring},
     {"fork_join", fork_join},
     {"supervised_restart", supervised_restart},
+    {"supervised_restart_process", supervised_restart_process},
   };
   auto status = run_main("troupe", argc, argv, table);
   the_runtime = nullptr;

@@ -37,6 +37,8 @@ std::shared_ptr<process_state> prepare_actor(runtime& rt,
     impl, process_state::kind::event_based, std::move(name), opts.daemon,
     opts.terminate_grace.value_or(impl->options().terminate_grace));
   st->parent = current_state();
+  if (starting_supervised_child())
+    st->in_tree = true;
   auto pid = impl->admit(st);
   std::lock_guard guard{st->mtx};
   st->pid = pid;

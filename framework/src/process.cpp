@@ -27,6 +27,7 @@ namespace {
 
 thread_local process_state* tl_state = nullptr;
 thread_local caf::blocking_actor* tl_self = nullptr;
+thread_local bool tl_starting_child = false;
 
 std::mutex default_mtx;
 std::weak_ptr<runtime_impl> default_rt;
@@ -51,6 +52,10 @@ caf::blocking_actor* current_self() noexcept {
 
 process_state* current_state_ptr() noexcept {
   return tl_state;
+}
+
+bool& starting_supervised_child() noexcept {
+  return tl_starting_child;
 }
 
 void set_default_runtime(const std::shared_ptr<runtime_impl>& rt) {
@@ -450,6 +455,8 @@ void process::start() {
       throw state_error("cannot start a process twice ('" + st->name + "')");
     st->ph = phase::running;
   }
+  if (detail::starting_supervised_child())
+    st->in_tree = true;
   try {
     auto pid = st->rt->admit(st);
     std::lock_guard guard{st->mtx};

@@ -203,6 +203,26 @@ public:
     return result.get();
   }
 
+  /// Runs a read on the supervisor's thread, in order with the events
+  /// already queued (OTP's which_children is a call too: a child whose end
+  /// was posted before is seen restarted). On its own thread, or once it
+  /// has ended, it reads directly.
+  template <class R>
+  R read(unique_function<R()> fn) {
+    if (self_ != nullptr && current_state_ptr() == self_)
+      return fn();
+    auto done = std::make_shared<std::promise<R>>();
+    auto result = done->get_future();
+    auto shared_fn = std::make_shared<unique_function<R()>>(std::move(fn));
+    auto ok = post(command{[done, shared_fn] { done->set_value((*shared_fn)()); },
+                           [done, shared_fn] {
+                             done->set_value((*shared_fn)());
+                           }});
+    if (!ok)
+      return (*shared_fn)();
+    return result.get();
+  }
+
   // -- administration (run on the supervisor's thread) --------------------------
 
   process start_child(child_spec spec) {
@@ -310,7 +330,29 @@ public:
 
   // -- reading (any thread) ---------------------------------------------------
 
-  std::vector<child_info> which_children() const {
+  std::vector<child_info> which_children() {
+    return read<std::vector<child_info>>([this] { return children_now(); });
+  }
+
+  child_counts count_children() {
+    return read<child_counts>([this] { return counts_now(); });
+  }
+
+  std::vector<supervisor_event> events() {
+    return read<std::vector<supervisor_event>>([this] {
+      std::lock_guard guard{mtx_};
+      return std::vector<supervisor_event>{events_.begin(), events_.end()};
+    });
+  }
+
+  int restarts() {
+    return read<int>([this] {
+      std::lock_guard guard{mtx_};
+      return total_restarts_;
+    });
+  }
+
+  std::vector<child_info> children_now() const {
     std::lock_guard guard{mtx_};
     std::vector<child_info> result;
     result.reserve(children_.size());
@@ -326,7 +368,7 @@ public:
     return result;
   }
 
-  child_counts count_children() const {
+  child_counts counts_now() const {
     std::lock_guard guard{mtx_};
     child_counts n;
     n.specs = children_.size();
@@ -341,9 +383,27 @@ public:
     return n;
   }
 
-  /// This supervisor's node, given its own process's identity.
-  supervision_tree tree(const process_state& self) const {
-    supervision_tree node;
+  /// This supervisor's node, given its own process's identity. Nested
+  /// supervisors are asked in turn, from the calling thread.
+  supervision_tree tree(const process_state& self) {
+    using kids_t
+      = std::vector<std::pair<supervision_tree, std::shared_ptr<process_state>>>;
+    auto [node, kids] = read<std::pair<supervision_tree, kids_t>>([this] {
+      std::pair<supervision_tree, kids_t> result;
+      std::lock_guard guard{mtx_};
+      result.first.restarts = total_restarts_;
+      for (auto& c : children_) {
+        supervision_tree kid;
+        kid.id = opts_.strategy == strategy::simple_one_for_one ? c->name
+                                                                : c->spec.id;
+        kid.name = c->name;
+        kid.type = *c->spec.type;
+        kid.state = c->state;
+        kid.restarts = c->restarts;
+        result.second.emplace_back(std::move(kid), c->st);
+      }
+      return result;
+    });
     {
       std::lock_guard guard{self.mtx};
       node.name = self.name;
@@ -355,23 +415,6 @@ public:
     node.id = node.name;
     node.type = child_type::supervisor;
     node.strategy = opts_.strategy;
-    std::vector<std::pair<supervision_tree, std::shared_ptr<process_state>>>
-      kids;
-    {
-      std::lock_guard guard{mtx_};
-      node.restarts = total_restarts_;
-      for (auto& c : children_) {
-        supervision_tree kid;
-        kid.id = opts_.strategy == strategy::simple_one_for_one ? c->name
-                                                                : c->spec.id;
-        kid.name = c->name;
-        kid.type = *c->spec.type;
-        kid.state = c->state;
-        kid.restarts = c->restarts;
-        kids.emplace_back(std::move(kid), c->st);
-      }
-    }
-    // Below the lock: a nested supervisor takes its own.
     for (auto& [kid, st] : kids) {
       if (st) {
         if (st->as_supervisor) {
@@ -388,16 +431,6 @@ public:
       node.children.push_back(std::move(kid));
     }
     return node;
-  }
-
-  std::vector<supervisor_event> events() const {
-    std::lock_guard guard{mtx_};
-    return {events_.begin(), events_.end()};
-  }
-
-  int restarts() const {
-    std::lock_guard guard{mtx_};
-    return total_restarts_;
   }
 
   /// `terminate()` on one of our children: stop it as terminate_child does.
@@ -590,7 +623,18 @@ private:
   /// Starts one instance of `c`; throws what its start threw.
   void start_one(child& c) {
     std::optional<process> p;
-    p.emplace(c.spec.start(*rt_, c.name, c.extra.get()));
+    {
+      auto& flag = starting_supervised_child();
+      struct restore {
+        bool& flag;
+        bool old;
+        ~restore() {
+          flag = old;
+        }
+      } guard{flag, flag};
+      flag = true;
+      p.emplace(c.spec.start(*rt_, c.name, c.extra.get()));
+    }
     auto st = p->state();
     if (!st)
       throw state_error("the start returned no process");

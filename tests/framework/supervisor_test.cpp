@@ -523,8 +523,7 @@ TEST(supervisor, child_adm_simple_starts_children_with_extra_arguments) {
   EXPECT_EQ(sup.count_children(), (troupe::child_counts{0, 0, 0, 0}));
   auto one = sup.start_child(1, "one");
   auto two = sup.start_child(2, std::string{"two"});
-  EXPECT_EQ(next(log), "hello 1 one");
-  EXPECT_EQ(next(log), "hello 2 two");
+  expect_lines(log, {"hello 1 one", "hello 2 two"});
   EXPECT_EQ(sup.count_children(), (troupe::child_counts{2, 2, 0, 2}));
   EXPECT_THROW(sup.start_child(1.5), troupe::value_error);
   EXPECT_THROW(sup.start_child(), troupe::value_error);

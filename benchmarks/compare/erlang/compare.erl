@@ -192,6 +192,9 @@ run(fork_join, N) ->
 %% fail and waits until its replacement has started. Sample: the
 %% replacement's start time minus the request's. Check: how many
 %% replacements were new processes.
+run(supervised_restart_process, N) ->
+    %% Erlang has one kind of process: the same run as supervised_restart.
+    run(supervised_restart, N);
 run(supervised_restart, N) ->
     %% No crash or supervisor reports: the run measures restarts, not
     %% logging (troupe's run silences its supervisor's events alike).

@@ -268,7 +268,12 @@ public:
   /// `not_found`, `simple_one_for_one`.
   void delete_child(const std::string& id);
 
-  /// Every child in start order. Does not block on the supervisor.
+  /// Every child in start order. Like every read below, this is a call to
+  /// the supervisor, answered in order with the child exits already
+  /// reported to it (as OTP's): after `p.kill()` returns, `which_children`
+  /// shows `p` replaced (or restarting). Blocks briefly; from the
+  /// supervisor's own thread (`on_event`), or once it has ended, it reads
+  /// the current state directly.
   [[nodiscard]] std::vector<child_info> which_children() const;
 
   [[nodiscard]] child_counts count_children() const;

@@ -163,6 +163,11 @@ private:
   std::uint64_t id_ = 0;
 };
 
+/// Set on a supervisor's thread while it runs a child's start: processes
+/// and actors started then are part of its tree from their first moment
+/// (so an early failure is reported by the supervisor, not as an orphan).
+bool& starting_supervised_child() noexcept;
+
 /// Routes `terminate()` of a supervised process through its supervisor
 /// (defined with the supervisor). Returns false if the supervisor no longer
 /// takes requests; the caller then stops the process itself.
