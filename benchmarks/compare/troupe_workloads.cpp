@@ -15,6 +15,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -338,17 +339,14 @@ result fork_join(std::int64_t n) {
 
 using crash_atom = caf::atom_constant<caf::atom("crash")>;
 
-/// A start of a supervised child: its handle and when it began.
-using start_report = std::pair<caf::actor, std::int64_t>;
-
-/// A supervised child: reports each start to the main process through
-/// `starts` (an unbounded queue: the put never blocks the actor), then
-/// ends abnormally when it gets `crash`. It quits with an error rather than
-/// throwing, as the Erlang twin calls exit(crash): an uncaught exception
-/// would add CAF's report on stderr to every restart.
+/// A supervised event-based child: reports each start (its time) to the
+/// main process through `starts` (an unbounded queue: the put never blocks
+/// the actor), then ends abnormally when it gets `crash`. It quits with an
+/// error rather than throwing, as the Erlang twin calls exit(crash): an
+/// uncaught exception would add CAF's report on stderr to every restart.
 caf::behavior crashy(caf::event_based_actor* self,
-                     troupe::queue<start_report> starts) {
-  starts.put(start_report{caf::actor_cast<caf::actor>(self), now_ns()});
+                     troupe::queue<std::int64_t> starts) {
+  starts.put(now_ns());
   return {
     [self](crash_atom) {
       self->quit(caf::make_error(caf::sec::runtime_error));
@@ -356,19 +354,30 @@ caf::behavior crashy(caf::event_based_actor* self,
   };
 }
 
-/// Restarts per supervisor in the supervised restart workload: a
+/// The same as a blocking process: reports its start, then throws on any
+/// message.
+void crashy_process(troupe::queue<std::int64_t> starts) {
+  starts.put(now_ns());
+  troupe::this_process::receive<crash_atom>();
+  throw std::runtime_error("crash");
+}
+
+/// Restarts per supervisor in the supervised restart workloads: a
 /// supervisor remembers each restart within its period (to enforce its
 /// intensity), so one that allowed all n restarts would grow that record
 /// with n in both troupe and OTP; real configurations allow a handful.
 constexpr std::int64_t restarts_per_supervisor = 100;
 
-/// Batches of 100: a one_for_one supervisor with one permanent actor
-/// child, whose child the main process tells to fail, waiting each time
-/// until its replacement has started. Sample: the replacement's start
-/// time minus the time of the request. Check: the restarts the
-/// supervisors counted.
-result supervised_restart(std::int64_t n) {
-  troupe::queue<start_report> starts{rt()};
+/// Batches of 100: a one_for_one supervisor with one permanent child
+/// (built by `make_start` around the queue the child reports its starts
+/// to), which the main process tells to fail, waiting each time until its
+/// replacement has started. Sample: the replacement's start time minus the
+/// time of the request. Check: the restarts the supervisors counted.
+result restart_latency(
+  std::int64_t n,
+  const std::function<troupe::child_start(troupe::queue<std::int64_t>)>&
+    make_start) {
+  troupe::queue<std::int64_t> starts{rt()};
   std::vector<std::int64_t> samples;
   samples.reserve(static_cast<std::size_t>(n));
   std::int64_t restarts = 0;
@@ -383,21 +392,15 @@ result supervised_restart(std::int64_t n) {
        .period = std::chrono::hours{1},
        // No report per failure: the run measures restarts, not printing.
        .on_event = [](const troupe::supervisor_event&) {}},
-      {troupe::child_spec{.id = "crashy",
-                          .start = troupe::start_actor(crashy, starts)}}};
-    auto current = starts.get().first;
+      {troupe::child_spec{.id = "crashy", .start = make_start(starts)}}};
+    static_cast<void>(starts.get()); // the first instance is up
     for (std::int64_t i = 0; i < batch; ++i) {
+      // Answered after the previous restart: the running instance.
+      auto child = *sup.which_children().front().handle;
       auto t0 = now_ns();
-      caf::anon_send(current, crash_atom::value);
-      auto [next, started_at] = starts.get();
-      samples.push_back(started_at - t0);
-      current = std::move(next);
+      child.send(crash_atom::value);
+      samples.push_back(starts.get() - t0);
     }
-    // The supervisor counts a restart around the child's start, perhaps
-    // just after the child reported: give it a moment to catch up.
-    auto deadline = clock_type::now() + std::chrono::seconds{5};
-    while (sup.restarts() < batch && clock_type::now() < deadline)
-      std::this_thread::yield();
     restarts += sup.restarts();
     sup.terminate();
     sup.join();
@@ -407,48 +410,18 @@ result supervised_restart(std::int64_t n) {
   return latency(std::move(samples), secs, restarts);
 }
 
+result supervised_restart(std::int64_t n) {
+  return restart_latency(n, [](troupe::queue<std::int64_t> starts) {
+    return troupe::start_actor(crashy, starts);
+  });
+}
+
 /// As supervised_restart, with a blocking process as the child: its
-/// replacement needs a thread from the pool, not a scheduler slot. The
-/// child reports its start through `starts`, then fails (an exception) on
-/// any message.
+/// replacement needs a thread from the pool, not a scheduler slot.
 result supervised_restart_process(std::int64_t n) {
-  using report = std::pair<troupe::pid_type, std::int64_t>;
-  troupe::queue<report> starts{rt()};
-  std::vector<std::int64_t> samples;
-  samples.reserve(static_cast<std::size_t>(n));
-  std::int64_t restarts = 0;
-  auto start = clock_type::now();
-  for (std::int64_t done = 0; done < n;) {
-    auto batch = std::min(restarts_per_supervisor, n - done);
-    troupe::supervisor sup{
-      rt(),
-      {.name = "bench",
-       .strategy = troupe::strategy::one_for_one,
-       .intensity = static_cast<int>(batch),
-       .period = std::chrono::hours{1},
-       .on_event = [](const troupe::supervisor_event&) {}},
-      {troupe::child_spec{
-        .id = "crashy",
-        .start = troupe::start_process([starts]() mutable {
-          starts.put(report{troupe::current_process().pid(), now_ns()});
-          troupe::this_process::receive<int>();
-          throw std::runtime_error("crash");
-        })}}};
-    static_cast<void>(starts.get()); // the first instance is up
-    for (std::int64_t i = 0; i < batch; ++i) {
-      auto child = sup.which_children().front().handle;
-      auto t0 = now_ns();
-      child->send(1);
-      auto started_at = starts.get().second;
-      samples.push_back(started_at - t0);
-    }
-    restarts += sup.restarts();
-    sup.terminate();
-    sup.join();
-    done += batch;
-  }
-  auto secs = seconds_since(start);
-  return latency(std::move(samples), secs, restarts);
+  return restart_latency(n, [](troupe::queue<std::int64_t> starts) {
+    return troupe::start_process(crashy_process, starts);
+  });
 }
 
 } // namespace

@@ -599,11 +599,11 @@ TEST(supervisor, brutal_kill_does_not_wait) {
   EXPECT_EQ(w.exitcode(), -9);
 }
 
-TEST(supervisor, a_child_whose_start_keeps_failing_ends_the_supervisor) {
-  troupe::runtime rt;
-  troupe::queue<std::string> log{rt};
-  auto starts = std::make_shared<std::atomic<int>>(0);
-  auto once = child_spec{
+/// A worker "once" whose start works the first time only; `starts`
+/// counts the attempts.
+child_spec starts_only_once(troupe::queue<std::string> log,
+                            std::shared_ptr<std::atomic<int>> starts) {
+  return child_spec{
     .id = "once",
     .start = [log, starts](troupe::runtime& r) {
       if (++*starts > 1)
@@ -612,6 +612,13 @@ TEST(supervisor, a_child_whose_start_keeps_failing_ends_the_supervisor) {
       p.start();
       return p;
     }};
+}
+
+TEST(supervisor, a_child_whose_start_keeps_failing_ends_the_supervisor) {
+  troupe::runtime rt;
+  troupe::queue<std::string> log{rt};
+  auto starts = std::make_shared<std::atomic<int>>(0);
+  auto once = starts_only_once(log, starts);
   troupe::supervisor sup{rt, {.intensity = 3}, {once}};
   ASSERT_EQ(next(log), "start once");
   child_of(sup, "once").send(static_cast<int>(fail));
@@ -625,15 +632,7 @@ TEST(supervisor, a_restart_loop_does_not_hang_terminate_child_or_shutdown) {
   troupe::runtime rt;
   troupe::queue<std::string> log{rt};
   auto starts = std::make_shared<std::atomic<int>>(0);
-  auto once = child_spec{
-    .id = "once",
-    .start = [log, starts](troupe::runtime& r) {
-      if (++*starts > 1)
-        throw std::runtime_error("gone for good");
-      troupe::process p{r, {.name = "once"}, worker, log, std::string{"once"}};
-      p.start();
-      return p;
-    }};
+  auto once = starts_only_once(log, starts);
   troupe::supervisor sup{
     rt,
     {.intensity = 1000,
