@@ -84,10 +84,31 @@ runtime_impl::runtime_impl(runtime_options opts, int argc, char** argv)
   if (argv != nullptr) {
     // CAF's short help lists only its global options; troupe's live in the
     // "troupe" category, which only the long help shows.
-    std::vector<std::string> cli(argv + 1, argv + argc);
-    for (auto& arg : cli)
+    // As argparse's parse_known_args: the runtime takes CAF's and troupe's
+    // options (`--category.name[=value]`, `--help`, `--config-file=...`,
+    // `--dump-config`) and leaves everything else, the program's own
+    // options included, in args(), in order; after `--`, everything is the
+    // program's. A misspelt runtime option is still an error.
+    std::vector<std::string> cli;
+    bool program_only = false;
+    for (int i = 1; i < argc; ++i) {
+      std::string arg = argv[i];
+      if (program_only) {
+        args_.push_back(std::move(arg));
+        continue;
+      }
+      if (arg == "--") {
+        program_only = true;
+        continue;
+      }
       if (arg == "--help" || arg == "-h" || arg == "-?")
         arg = "--long-help";
+      auto key = arg.substr(0, arg.find('='));
+      auto for_runtime = (key.starts_with("--") && key.find('.') != std::string::npos)
+                       || key == "--long-help" || key == "--config-file"
+                       || key == "--dump-config";
+      (for_runtime ? cli : args_).push_back(std::move(arg));
+    }
     if (auto err = cfg_->parse(std::move(cli))) {
       // As Python's argparse: say what is wrong and exit with status 2.
       std::cerr << (argc > 0 ? argv[0] : "troupe")
@@ -97,7 +118,8 @@ runtime_impl::runtime_impl(runtime_options opts, int argc, char** argv)
     }
     if (cfg_->cli_helptext_printed)
       std::exit(0);
-    args_ = cfg_->remainder;
+    args_.insert(args_.begin(), cfg_->remainder.begin(),
+                 cfg_->remainder.end());
     opts_.shutdown_timeout = to_ms(caf::get_or(
       *cfg_, "troupe.shutdown-timeout", caf::timespan{opts_.shutdown_timeout}));
     opts_.terminate_grace = to_ms(caf::get_or(

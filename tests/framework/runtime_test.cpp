@@ -121,6 +121,19 @@ TEST(runtime, reads_troupe_and_caf_options_from_the_command_line) {
   EXPECT_EQ(rt.args()[0], "input.txt");
 }
 
+TEST(runtime, leaves_the_programs_own_options_in_args_as_parse_known_args) {
+  std::vector<std::string> args{"prog",     "--workers=4", "-v",
+                                "--troupe.terminate-grace=5ms",
+                                "input",    "--",          "--x.y=1"};
+  std::vector<char*> argv;
+  for (auto& arg : args)
+    argv.push_back(arg.data());
+  troupe::runtime rt{static_cast<int>(argv.size()), argv.data()};
+  EXPECT_EQ(rt.options().terminate_grace, 5ms);
+  EXPECT_EQ(rt.args(), (std::vector<std::string>{"--workers=4", "-v", "input",
+                                                 "--x.y=1"}));
+}
+
 TEST(runtime, the_command_line_overrides_given_defaults) {
   std::vector<std::string> args{"prog", "--troupe.terminate-grace=5ms"};
   std::vector<char*> argv;
