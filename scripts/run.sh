@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Command 1, the main job: installs what is missing, builds and runs the
-# main example. Arguments are passed to the example (try --help).
+# flagship, troupe-wordcount (docs/flagship.md): a supervised word-count
+# pipeline over a generated sample, with workers failing at random
+# (--chaos 0.05), that ends with the result, the supervision tree and an
+# accounting line proving that no file was lost.
 #
-# Until the flagship pipeline exists, the main example is the richest
-# process example: a process subclass, terminate(), a daemon with
-# join(timeout), names and pids (a twin of seed 002).
+# Arguments replace the default --chaos 0.05 and go to the program (try
+# --help, or --input DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 cmake --preset default >/dev/null
 cmake --build --preset default -j "$(nproc)" \
-  --target example_process_subclass_terminate_daemon
-exec ./build/default/examples/process/subclass_terminate_daemon "$@"
+  --target example_flagship_troupe-wordcount
+if [ $# -eq 0 ]; then
+  set -- --chaos 0.05
+fi
+exec ./build/default/examples/flagship/troupe-wordcount "$@"

@@ -1,0 +1,260 @@
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "troupe/manager/detail/proxy.hpp"
+
+namespace troupe::managed {
+
+namespace detail {
+
+/// A list's state.
+template <class T>
+class list_object final : public object_base {
+public:
+  static constexpr bool durable = durable_value<T>;
+
+  static std::string kind() {
+    return "list";
+  }
+
+  static std::string tag() {
+    return "list<" + type_name<T>() + ">";
+  }
+
+  enum code : std::uint8_t {
+    extend_code = 1,
+    set_code = 2,
+    reverse_code = 3,
+    pop_code = 4,
+    clear_code = 5,
+  };
+
+  struct record {
+    std::uint8_t code = 0;
+    std::int64_t index = 0;
+    std::vector<T> items;
+
+    template <class Archive>
+    void serialize(Archive& ar, unsigned) {
+      ar & code & index & items;
+    }
+  };
+
+  std::vector<T> items;
+
+  /// Python's index: negative counts from the end. Throws `index_error`.
+  std::size_t position(std::int64_t i, const std::string& name,
+                       const char* what) const {
+    auto n = static_cast<std::int64_t>(items.size());
+    auto j = i < 0 ? i + n : i;
+    if (j < 0 || j >= n)
+      throw index_error(std::string{what} + ": index " + std::to_string(i)
+                        + " is out of range for list '" + name + "' of size "
+                        + std::to_string(n));
+    return static_cast<std::size_t>(j);
+  }
+
+  void extend(std::vector<T> xs) {
+    items.reserve(items.size() + xs.size());
+    std::move(xs.begin(), xs.end(), std::back_inserter(items));
+  }
+
+  std::string save() const override {
+    if constexpr (durable)
+      return serialization::to_bytes(items);
+    else
+      return {};
+  }
+
+  void load(std::string_view bytes) override {
+    if constexpr (durable)
+      items = serialization::from_bytes<std::vector<T>>(bytes);
+  }
+
+  void replay(std::string_view bytes) override {
+    if constexpr (durable) {
+      auto r = serialization::from_bytes<record>(bytes);
+      auto bad = [&] {
+        return serialization::format_error(
+          "list record (code " + std::to_string(int{r.code}) + ", index "
+          + std::to_string(r.index) + ") does not fit a list of size "
+          + std::to_string(items.size()));
+      };
+      switch (r.code) {
+        case extend_code:
+          extend(std::move(r.items));
+          break;
+        case set_code:
+          if (r.index < 0 || static_cast<std::size_t>(r.index) >= items.size()
+              || r.items.size() != 1)
+            throw bad();
+          items[static_cast<std::size_t>(r.index)] = std::move(r.items[0]);
+          break;
+        case reverse_code:
+          std::reverse(items.begin(), items.end());
+          break;
+        case pop_code:
+          if (r.index < 0 || static_cast<std::size_t>(r.index) >= items.size())
+            throw bad();
+          items.erase(items.begin() + r.index);
+          break;
+        case clear_code:
+          items.clear();
+          break;
+        default:
+          throw bad();
+      }
+    }
+  }
+
+  static std::string encode(std::uint8_t c, std::int64_t index = 0,
+                            std::vector<T> xs = {}) {
+    if constexpr (durable) {
+      record r;
+      r.code = c;
+      r.index = index;
+      r.items = std::move(xs);
+      return serialization::to_bytes(r);
+    } else {
+      return {};
+    }
+  }
+};
+
+} // namespace detail
+
+/// The operations of a managed list; see `list`.
+template <class T, class Invoker>
+class basic_list : public Invoker {
+public:
+  using Invoker::Invoker;
+  using object = detail::list_object<T>;
+
+  /// `l.append(x)`.
+  auto append(T x) const {
+    return this->template invoke<void>([x = std::move(x)](detail::op_ctx& c) mutable {
+      auto& l = c.object<object>();
+      std::string rec;
+      if (c.durable())
+        rec = object::encode(object::extend_code, 0, std::vector<T>{x});
+      l.items.push_back(std::move(x));
+      if (c.durable())
+        c.journal(std::move(rec));
+    });
+  }
+
+  /// `l.extend(xs)`.
+  auto extend(std::vector<T> xs) const {
+    return this->template invoke<void>([xs = std::move(xs)](detail::op_ctx& c) mutable {
+      auto& l = c.object<object>();
+      std::string rec;
+      if (c.durable())
+        rec = object::encode(object::extend_code, 0, xs);
+      l.extend(std::move(xs));
+      if (c.durable())
+        c.journal(std::move(rec));
+    });
+  }
+
+  /// `l[i]`; negative `i` counts from the end. Throws `index_error`.
+  auto at(std::int64_t i) const {
+    return this->template invoke<T>([i](detail::op_ctx& c) {
+      auto& l = c.object<object>();
+      return l.items[l.position(i, c.target()->name, "at")];
+    });
+  }
+
+  /// `l[i] = x`. Throws `index_error`.
+  auto set(std::int64_t i, T x) const {
+    return this->template invoke<void>([i, x = std::move(x)](detail::op_ctx& c) mutable {
+      auto& l = c.object<object>();
+      auto j = l.position(i, c.target()->name, "set");
+      std::string rec;
+      if (c.durable())
+        rec = object::encode(object::set_code, static_cast<std::int64_t>(j),
+                             std::vector<T>{x});
+      l.items[j] = std::move(x);
+      if (c.durable())
+        c.journal(std::move(rec));
+    });
+  }
+
+  /// `len(l)`.
+  auto size() const {
+    return this->template invoke<std::size_t>(
+      [](detail::op_ctx& c) { return c.object<object>().items.size(); });
+  }
+
+  /// `l.reverse()`, in place.
+  auto reverse() const {
+    return this->template invoke<void>([](detail::op_ctx& c) {
+      auto& l = c.object<object>();
+      std::reverse(l.items.begin(), l.items.end());
+      if (c.durable())
+        c.journal(object::encode(object::reverse_code));
+    });
+  }
+
+  /// `l.pop()`: removes and returns the last item. Throws `index_error`
+  /// when the list is empty.
+  auto pop() const {
+    return pop(-1);
+  }
+
+  /// `l.pop(i)`; negative `i` counts from the end. Throws `index_error`.
+  auto pop(std::int64_t i) const {
+    return this->template invoke<T>([i](detail::op_ctx& c) {
+      auto& l = c.object<object>();
+      auto j = l.position(i, c.target()->name, "pop");
+      std::string rec;
+      if (c.durable())
+        rec = object::encode(object::pop_code, static_cast<std::int64_t>(j));
+      T x = std::move(l.items[j]);
+      l.items.erase(l.items.begin() + static_cast<std::ptrdiff_t>(j));
+      if (c.durable())
+        c.journal(std::move(rec));
+      return x;
+    });
+  }
+
+  /// `l.clear()`.
+  auto clear() const {
+    return this->template invoke<void>([](detail::op_ctx& c) {
+      c.object<object>().items.clear();
+      if (c.durable())
+        c.journal(object::encode(object::clear_code));
+    });
+  }
+
+  /// `l[:]`: a copy of the whole list, taken atomically.
+  auto snapshot() const {
+    return this->template invoke<std::vector<T>>(
+      [](detail::op_ctx& c) { return c.object<object>().items; });
+  }
+};
+
+/// A proxy to a list living in a manager (Python's `manager.list()`).
+/// Same guarantees as `dict`: each call is atomic; `l.set(i, l.at(i) + 1)`
+/// from two processes can lose an update.
+template <class T>
+class list : public basic_list<T, detail::sync_invoker> {
+public:
+  using basic_list<T, detail::sync_invoker>::basic_list;
+
+  /// The same list, called from the event-based actor `self`.
+  template <class Self>
+  [[nodiscard]] basic_list<T, detail::async_invoker<Self>>
+  async(Self* self,
+        std::optional<std::chrono::milliseconds> timeout = {}) const {
+    return {this->core_, this->slot_, self, timeout};
+  }
+};
+
+} // namespace troupe::managed

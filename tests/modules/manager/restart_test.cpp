@@ -1,0 +1,189 @@
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <troupe/manager.hpp>
+#include <troupe/troupe.hpp>
+
+#include "test_util.hpp"
+
+using namespace std::chrono_literals;
+using troupe::test::deadline;
+using troupe::test::eventually;
+
+namespace {
+
+/// Collects supervisor events instead of printing them.
+struct event_log {
+  std::mutex mtx;
+  std::vector<troupe::supervisor_event> events;
+
+  auto callback() {
+    return [this](const troupe::supervisor_event& ev) {
+      std::lock_guard guard{mtx};
+      events.push_back(ev);
+    };
+  }
+
+  bool has(troupe::supervisor_event::kind k, const std::string& text = {}) {
+    std::lock_guard guard{mtx};
+    for (auto& ev : events)
+      if (ev.what == k && ev.reason.find(text) != std::string::npos)
+        return true;
+    return false;
+  }
+};
+
+TEST(restart, an_exception_inside_the_manager_restarts_it_with_its_state) {
+  troupe::runtime rt;
+  event_log log;
+  troupe::manager mgr{rt, {.on_event = log.callback()}};
+  auto d = mgr.dict<std::string, int>();
+  auto l = mgr.list<int>({1, 2});
+  d.set("kept", 1);
+  auto first = mgr.state_actor();
+  ASSERT_TRUE(first);
+  mgr.inject_failure("injected fault");
+  // The next calls wait for the restart, then see the state.
+  EXPECT_EQ(d.get("kept"), 1);
+  l.append(3);
+  EXPECT_EQ(l.snapshot(), (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(mgr.incarnations(), 2);
+  EXPECT_TRUE(log.has(troupe::supervisor_event::kind::child_exited,
+                      "injected fault"));
+  ASSERT_TRUE(eventually([&] {
+    return log.has(troupe::supervisor_event::kind::restarted);
+  }));
+  auto second = mgr.state_actor();
+  ASSERT_TRUE(second);
+  EXPECT_NE(first->pid(), second->pid());
+  EXPECT_EQ(first->exitcode(), 1);
+}
+
+TEST(restart, a_killed_state_actor_is_restarted_and_proxies_work_again) {
+  troupe::runtime rt;
+  event_log log;
+  troupe::manager mgr{rt, {.on_event = log.callback()}};
+  auto v = mgr.value<int>(5);
+  auto first = mgr.state_actor();
+  ASSERT_TRUE(first);
+  first->kill();
+  EXPECT_EQ(v.update([](int x) { return x + 1; }), 6);
+  ASSERT_TRUE(eventually([&] { return mgr.incarnations() == 2; }));
+  EXPECT_EQ(first->exitcode(), -9);
+}
+
+TEST(restart, calls_made_while_it_restarts_wait_and_are_served) {
+  troupe::runtime rt;
+  event_log log;
+  troupe::manager mgr{rt, {.call_timeout = 10s,
+                           .backoff = troupe::backoff_options{.min = 300ms,
+                                                              .max = 300ms,
+                                                              .jitter = 0},
+                           .on_event = log.callback()}};
+  auto d = mgr.dict<int, int>();
+  mgr.inject_failure("down for 300 ms");
+  ASSERT_TRUE(eventually([&] { return !mgr.state_actor(); }));
+  auto t0 = std::chrono::steady_clock::now();
+  d.set(1, 10); // queued while down
+  EXPECT_GT(std::chrono::steady_clock::now() - t0, 50ms);
+  EXPECT_EQ(d.get(1), 10);
+}
+
+TEST(restart, while_down_longer_than_the_timeout_calls_throw_manager_unavailable) {
+  troupe::runtime rt;
+  event_log log;
+  troupe::manager mgr{rt, {.call_timeout = 200ms,
+                           .backoff = troupe::backoff_options{.min = 2s,
+                                                              .max = 2s,
+                                                              .jitter = 0},
+                           .on_event = log.callback()}};
+  auto d = mgr.dict<int, int>();
+  d.set(0, 0);
+  mgr.inject_failure("down for 2 s");
+  ASSERT_TRUE(eventually([&] { return !mgr.state_actor(); }));
+  auto t0 = std::chrono::steady_clock::now();
+  try {
+    d.set(1, 1);
+    FAIL() << "no manager_unavailable";
+  } catch (const troupe::manager_unavailable& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("200 ms"), std::string::npos) << what;
+    EXPECT_NE(what.find("not applied"), std::string::npos) << what;
+  }
+  auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(waited, 200ms);
+  EXPECT_LT(waited, 1500ms);
+  // After the restart it works again, and the timed-out call was not
+  // applied.
+  ASSERT_TRUE(eventually([&] { return mgr.incarnations() == 2; }));
+  EXPECT_TRUE(eventually([&] {
+    try {
+      return !d.contains(1);
+    } catch (const troupe::manager_unavailable&) {
+      return false;
+    }
+  }));
+  d.set(2, 2);
+  EXPECT_EQ(d.keys(), (std::vector<int>{0, 2}));
+}
+
+TEST(restart, when_the_supervisor_gives_up_calls_fail_at_once) {
+  troupe::runtime rt;
+  event_log log;
+  troupe::manager mgr{rt, {.call_timeout = 20s,
+                           .restart_intensity = 1,
+                           .restart_period = 60s,
+                           .on_event = log.callback()}};
+  auto d = mgr.dict<int, int>();
+  mgr.inject_failure("first");
+  d.set(1, 1); // served by the second incarnation
+  mgr.inject_failure("second");
+  ASSERT_TRUE(eventually([&] {
+    return log.has(troupe::supervisor_event::kind::intensity_exceeded);
+  }));
+  auto t0 = std::chrono::steady_clock::now();
+  try {
+    static_cast<void>(d.get(1));
+    FAIL() << "no manager_unavailable";
+  } catch (const troupe::manager_unavailable& e) {
+    EXPECT_NE(std::string{e.what()}.find("gave up"), std::string::npos)
+      << e.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+  EXPECT_FALSE(mgr.running());
+}
+
+TEST(restart, failures_mid_stream_lose_no_acknowledged_update) {
+  troupe::runtime rt;
+  event_log log;
+  troupe::manager mgr{rt, {.restart_intensity = 100,
+                           .on_event = log.callback()}};
+  auto d = mgr.dict<std::string, int>();
+  constexpr int procs = 4;
+  constexpr int each = 3000;
+  std::vector<troupe::process> ps;
+  for (int i = 0; i < procs; ++i) {
+    ps.emplace_back(rt, [](troupe::managed::dict<std::string, int> dd) {
+      for (int k = 0; k < each; ++k)
+        dd.update("n", [](int x) { return x + 1; });
+    }, d);
+    ps.back().start();
+  }
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(eventually([&] { return mgr.incarnations() == i + 1; }));
+    mgr.inject_failure("crash " + std::to_string(i));
+    troupe::this_process::sleep_for(2ms);
+  }
+  for (auto& p : ps) {
+    ASSERT_TRUE(p.join(deadline));
+    EXPECT_EQ(p.exitcode(), 0) << p.exit_reason();
+  }
+  EXPECT_EQ(d.get("n"), procs * each);
+  EXPECT_EQ(mgr.incarnations(), 6);
+}
+
+} // namespace
