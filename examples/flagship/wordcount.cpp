@@ -422,40 +422,15 @@ std::string progress_text(const run_state& st, clock_type::time_point start) {
   return out.str();
 }
 
-/// A worker the watchdog terminated, and when its grace is over.
-struct terminated_worker {
-  std::string id;
-  clock_type::time_point grace_over;
-};
-
-/// Starts the pool's worker slot `id` again if it stays stopped. The pool
-/// replaces a worker terminated one by one when it stops within its grace
-/// (exit code -15), not yet when it had to be killed after it (-9); the
-/// pool's supervisor still has the slot's spec, so the monitor restarts it.
-void restart_if_stopped(const troupe::pool& pool, const std::string& id,
-                        run_state& st) {
-  try {
-    auto sup = troupe::supervisor::from(pool.supervisor());
-    for (auto& child : sup.which_children())
-      if (child.id == id && child.state == troupe::child_state::stopped) {
-        static_cast<void>(sup.restart_child(id));
-        st.restarts.fetch_add(1);
-      }
-  } catch (const troupe::supervisor_error&) {
-    // Restarted meanwhile by the pool (running, restarting), or the pool
-    // is stopping: nothing to do.
-  }
-}
-
 /// Prints progress (a live line on a terminal, a line a second otherwise)
 /// and terminates the workers of tasks that run past the timeout: a stuck
-/// worker gets its grace, then is declared killed, and its slot runs again.
+/// worker gets its grace, then is declared killed, and the pool replaces
+/// it.
 void monitor(troupe::event stop, std::shared_ptr<run_state> st,
-             const troupe::pool* pool, options opts,
+             options opts,
              clock_type::time_point start, bool tty) {
   auto period = tty ? 100ms : 1000ms;
   auto next_print = clock_type::now() + period;
-  std::vector<terminated_worker> pending;
   while (!stop.wait(20ms)) {
     auto now = clock_type::now();
     std::vector<running_task> stuck;
@@ -477,15 +452,10 @@ void monitor(troupe::event stop, std::shared_ptr<run_state> st,
           + " ms: terminated, killed after its grace of "
           + std::to_string(opts.grace.count()) + " ms, replaced");
       }
-      task.worker.terminate(); // through the pool's supervisor
-      pending.push_back({task.worker.name(), now + opts.grace + 100ms});
+      // Through the pool's supervisor: stopped by its shutdown spec (killed
+      // after its grace), and replaced by the pool.
+      task.worker.terminate();
     }
-    std::erase_if(pending, [&](const terminated_worker& w) {
-      if (clock_type::now() < w.grace_over)
-        return false;
-      restart_if_stopped(*pool, w.id, *st);
-      return true;
-    });
     if (now >= next_print) {
       next_print += period;
       if (tty)
@@ -493,11 +463,6 @@ void monitor(troupe::event stop, std::shared_ptr<run_state> st,
       else
         troupe::print("progress:", progress_text(*st, start));
     }
-  }
-  // Slots still in their grace run again before the report.
-  for (auto& w : pending) {
-    std::this_thread::sleep_until(w.grace_over);
-    restart_if_stopped(*pool, w.id, *st);
   }
   if (tty)
     std::cout << "\r\x1b[K" << std::flush;
@@ -711,7 +676,7 @@ int run(troupe::runtime& rt, const options& opts) {
                          counts, failures,           *mgr,           st,
                          &slots, opts.chaos > 0};
   troupe::process watch{
-    rt, {.name = "monitor"}, monitor, stop_monitor, st, &pool, opts, start,
+    rt, {.name = "monitor"}, monitor, stop_monitor, st, opts, start,
     tty};
   reader.start();
   writer.start();

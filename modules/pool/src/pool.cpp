@@ -503,12 +503,14 @@ void pool_core::on_worker_exit(const std::shared_ptr<worker_record>& rec,
     forget(rec);
   // The supervisor restarts workers that failed (their restart type is
   // transient). Those that ended normally (maxtasksperchild, an exit(0) in
-  // a task) or were terminated one by one are not restarted by it; the
-  // pool replaces them to keep its size.
+  // a task) or were terminated one by one (exit code -15, or -9 when they
+  // had to be killed after their grace) are stopped for it; the pool
+  // replaces them to keep its size. Which case it is shows in the
+  // supervisor's state of the slot, not in the exit code, so every end is
+  // looked at (request_restart only acts on a slot left stopped).
   auto p = phase();
   auto needed = p == pool_phase::running || p == pool_phase::closed;
-  auto replace = code == 0 || code == -15;
-  if (needed && replace && fleet_ && !fleet_->stopping.load())
+  if (needed && fleet_ && !fleet_->stopping.load())
     request_restart(rec->slot, pid);
 }
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -64,6 +65,47 @@ TEST(pool_supervision, a_task_whose_worker_is_killed_is_retried) {
     return ws.size() == 2 && ws[0].pid() != pid && ws[1].pid() != pid;
   }));
   EXPECT_EQ(p.apply([] { return 7; }), 7);
+}
+
+/// A task that, on its first run, reports its worker's pid and then
+/// ignores requests to stop (no troupe call, no checkpoint) until released;
+/// later runs return 42.
+struct stubborn_first_run {
+  mutable troupe::queue<troupe::pid_type> running;
+  std::shared_ptr<std::atomic<bool>> release;
+  std::shared_ptr<std::atomic<int>> runs;
+
+  int operator()() const {
+    if (runs->fetch_add(1) == 0) {
+      running.put(troupe::current_process().pid());
+      while (!release->load())
+        std::this_thread::sleep_for(1ms);
+    }
+    return 42;
+  }
+};
+
+TEST(pool_supervision, a_terminated_worker_killed_after_its_grace_is_replaced) {
+  troupe::runtime rt;
+  troupe::pool p{rt, {.processes = 2, .max_retries = 1, .shutdown = 100ms}};
+  troupe::queue<troupe::pid_type> running{rt};
+  auto release = std::make_shared<std::atomic<bool>>(false);
+  auto runs = std::make_shared<std::atomic<int>>(0);
+  auto r = p.apply_async(stubborn_first_run{running, release, runs});
+  auto pid = running.get(deadline);
+  auto victim = worker_with_pid(p, pid);
+  victim.terminate(); // through the pool's supervisor: killed after 100 ms
+  ASSERT_TRUE(victim.join(deadline));
+  EXPECT_EQ(victim.exitcode(), -9);
+  // Stopped by request, so its supervisor does not restart it: the pool
+  // replaces it and keeps its size.
+  EXPECT_TRUE(eventually([&] {
+    auto ws = p.workers();
+    return ws.size() == 2 && ws[0].pid() != pid && ws[1].pid() != pid;
+  }));
+  EXPECT_EQ(p.apply([] { return 7; }), 7);
+  release->store(true);
+  EXPECT_EQ(r.get(deadline), 42);
 }
 
 TEST(pool_supervision, a_task_whose_worker_is_killed_fails_with_worker_lost) {

@@ -60,9 +60,10 @@ struct pool_options {
   /// `PoolWorker-1` ... `PoolWorker-<processes>`.
   std::string name{};
 
-  /// Called (on the callback thread) with an exception a `callback`,
-  /// `error_callback` or progress callback of `map_async` threw. Empty
-  /// prints it to stderr; it is never swallowed.
+  /// Called (on the callback thread) with an exception a `callback` or
+  /// `error_callback` threw. Empty prints it to stderr; it is never
+  /// swallowed. (A `progress` callback runs on the caller's thread; what it
+  /// throws fails that map or leaves the imap iteration.)
   std::function<void(std::exception_ptr)> on_callback_error{};
 
   /// Every event of the pool's supervisor (worker failures, restarts), on

@@ -153,12 +153,17 @@ public:
     if (j.claimed())
       return; // the job failed: skip the work
     try {
+      // Locals, so that the compiler keeps them in registers and can
+      // vectorize the inner loop.
+      const auto& fn = j.f;
+      auto first = j.first;
+      auto* out = j.out.data();
       constexpr std::size_t block = 1024;
       for (auto i = begin_; i < end_;) {
         auto e = std::min(i + block, end_);
         for (auto k = i; k < e; ++k) {
-          const auto& x = j.first[static_cast<std::ptrdiff_t>(k)];
-          j.out[k] = std::invoke(std::as_const(j.f), x);
+          const auto& x = first[static_cast<std::ptrdiff_t>(k)];
+          out[k] = std::invoke(fn, x);
         }
         i = e;
         if (i < end_ && j.claimed())
