@@ -13,12 +13,12 @@
 #include <filesystem>
 #include <iostream>
 #include <string>
-#include <unistd.h>
 #include <unordered_map>
 #include <vector>
 
-#include <benchmark/benchmark.h>
+#include <unistd.h>
 
+#include <benchmark/benchmark.h>
 #include <caf/all.hpp>
 
 #include <troupe/manager.hpp>
@@ -31,7 +31,8 @@ namespace fs = std::filesystem;
 
 troupe::runtime* the_runtime = nullptr;
 
-// -- blocking callers -----------------------------------------------------------
+// -- blocking callers
+// -----------------------------------------------------------
 
 /// Set+get pairs from the main process (the benchmark thread).
 void manager_set_get_main(benchmark::State& state) {
@@ -56,15 +57,17 @@ void manager_set_get_child(benchmark::State& state) {
   constexpr int batch = 20000;
   for (auto _ : state) {
     troupe::value<double> secs{rt, 0.0};
-    troupe::process p{rt, [](troupe::managed::dict<int, int> dd,
-                             troupe::value<double> out) {
-      auto t0 = clock_type::now();
-      for (int i = 0; i < batch; ++i) {
-        dd.set(i & 1023, i);
-        benchmark::DoNotOptimize(dd.get(i & 1023));
-      }
-      out.set(std::chrono::duration<double>(clock_type::now() - t0).count());
-    }, d, secs};
+    troupe::process p{
+      rt,
+      [](troupe::managed::dict<int, int> dd, troupe::value<double> out) {
+        auto t0 = clock_type::now();
+        for (int i = 0; i < batch; ++i) {
+          dd.set(i & 1023, i);
+          benchmark::DoNotOptimize(dd.get(i & 1023));
+        }
+        out.set(std::chrono::duration<double>(clock_type::now() - t0).count());
+      },
+      d, secs};
     p.start();
     p.join();
     state.SetIterationTime(secs.get());
@@ -83,10 +86,13 @@ void manager_update_processes(benchmark::State& state) {
   for (auto _ : state) {
     std::vector<troupe::process> ps;
     for (int k = 0; k < procs; ++k) {
-      ps.emplace_back(rt, [each](troupe::managed::dict<int, int> dd, int me) {
-        for (int i = 0; i < each; ++i)
-          dd.update(me, [](int x) { return x + 1; });
-      }, d, k);
+      ps.emplace_back(
+        rt,
+        [each](troupe::managed::dict<int, int> dd, int me) {
+          for (int i = 0; i < each; ++i)
+            dd.update(me, [](int x) { return x + 1; });
+        },
+        d, k);
       ps.back().start();
     }
     for (auto& p : ps)
@@ -105,13 +111,13 @@ void manager_set_get_main_caf_scoped_request(benchmark::State& state) {
   struct map_state {
     std::unordered_map<int, int> m;
   };
-  auto server = sys.spawn(
-    [](caf::stateful_actor<map_state>* self) -> caf::behavior {
-      return {
-        [self](set_atom, int k, int v) { self->state.m[k] = v; },
-        [self](get_atom, int k) { return self->state.m[k]; },
-      };
-    });
+  auto server
+    = sys.spawn([](caf::stateful_actor<map_state>* self) -> caf::behavior {
+        return {
+          [self](set_atom, int k, int v) { self->state.m[k] = v; },
+          [self](get_atom, int k) { return self->state.m[k]; },
+        };
+      });
   {
     caf::scoped_actor self{sys};
     int i = 0;
@@ -129,7 +135,8 @@ void manager_set_get_main_caf_scoped_request(benchmark::State& state) {
 }
 BENCHMARK(manager_set_get_main_caf_scoped_request);
 
-// -- event-based callers ----------------------------------------------------------
+// -- event-based callers
+// ----------------------------------------------------------
 
 using async_dict = troupe::managed::basic_dict<
   int, int, troupe::managed::detail::async_invoker<caf::event_based_actor>>;
@@ -189,13 +196,13 @@ void manager_ops_actors_caf_request(benchmark::State& state) {
   struct map_state {
     std::unordered_map<int, int> m;
   };
-  auto server = sys.spawn(
-    [](caf::stateful_actor<map_state>* self) -> caf::behavior {
-      return {
-        [self](set_atom, int k, int v) { self->state.m[k] = v; },
-        [self](get_atom, int k) { return self->state.m[k]; },
-      };
-    });
+  auto server
+    = sys.spawn([](caf::stateful_actor<map_state>* self) -> caf::behavior {
+        return {
+          [self](set_atom, int k, int v) { self->state.m[k] = v; },
+          [self](get_atom, int k) { return self->state.m[k]; },
+        };
+      });
   const int actors = static_cast<int>(state.range(0));
   const int each = (200000 / actors) & ~1;
   struct chain_t {
@@ -207,30 +214,37 @@ void manager_ops_actors_caf_request(benchmark::State& state) {
         return;
       }
       if (left % 2 == 0)
-        self->request(srv, caf::infinite, set_atom::value, key, left)
-          .then([=] { step(self, srv, key, left - 1, done); });
+        self->request(srv, caf::infinite, set_atom::value, key, left).then([=] {
+          step(self, srv, key, left - 1, done);
+        });
       else
-        self->request(srv, caf::infinite, get_atom::value, key)
-          .then([=](int) { step(self, srv, key, left - 1, done); });
+        self->request(srv, caf::infinite, get_atom::value, key).then([=](int) {
+          step(self, srv, key, left - 1, done);
+        });
     }
   };
   for (auto _ : state) {
     troupe::queue<int> done{*the_runtime};
     for (int a = 0; a < actors; ++a)
-      sys.spawn([server, done, a, each](caf::event_based_actor* self)
-                  -> caf::behavior {
-        chain_t::step(self, server, a, each, done);
-        return {[](int) {}};
-      });
+      sys.spawn(
+        [server, done, a, each](caf::event_based_actor* self) -> caf::behavior {
+          chain_t::step(self, server, a, each, done);
+          return {[](int) {}};
+        });
     for (int a = 0; a < actors; ++a)
       static_cast<void>(done.get());
   }
   caf::anon_send_exit(server, caf::exit_reason::user_shutdown);
   state.SetItemsProcessed(state.iterations() * actors * each);
 }
-BENCHMARK(manager_ops_actors_caf_request)->Arg(1)->Arg(16)->Arg(256)->UseRealTime();
+BENCHMARK(manager_ops_actors_caf_request)
+  ->Arg(1)
+  ->Arg(16)
+  ->Arg(256)
+  ->UseRealTime();
 
-// -- durable writes ------------------------------------------------------------------
+// -- durable writes
+// ------------------------------------------------------------------
 
 /// `range(0)` writer processes, each making acknowledged (on disk) sets to
 /// a durable dict: total acknowledged writes/s (group commit).
@@ -243,18 +257,20 @@ void manager_durable_writes(benchmark::State& state) {
   const int writers = static_cast<int>(state.range(0));
   const int each = writers == 1 ? 500 : 20000 / writers;
   {
-    troupe::manager mgr{rt, {.state_path = dir / "state",
-                             .compact_after = 100000}};
+    troupe::manager mgr{rt,
+                        {.state_path = dir / "state", .compact_after = 100000}};
     auto d = mgr.dict<int, int>({.name = "d"});
     int round = 0;
     for (auto _ : state) {
       std::vector<troupe::process> ps;
       for (int k = 0; k < writers; ++k) {
-        ps.emplace_back(rt, [each, round](troupe::managed::dict<int, int> dd,
-                                          int me) {
-          for (int i = 0; i < each; ++i)
-            dd.set(me * 100000 + i, round);
-        }, d, k);
+        ps.emplace_back(
+          rt,
+          [each, round](troupe::managed::dict<int, int> dd, int me) {
+            for (int i = 0; i < each; ++i)
+              dd.set(me * 100000 + i, round);
+          },
+          d, k);
         ps.back().start();
       }
       for (auto& p : ps)
@@ -281,14 +297,13 @@ void write_chain(caf::event_based_actor* self, async_dict d, int key, int left,
     self->quit();
     return;
   }
-  d.set(key, left).then(
-    [=] { write_chain(self, d, key + 1, left - 1, done); },
-    [=](caf::error& err) mutable {
-      std::cerr << "manager_durable_writes_actors: " << caf::to_string(err)
-                << '\n';
-      done.put(0);
-      self->quit();
-    });
+  d.set(key, left).then([=] { write_chain(self, d, key + 1, left - 1, done); },
+                        [=](caf::error& err) mutable {
+                          std::cerr << "manager_durable_writes_actors: "
+                                    << caf::to_string(err) << '\n';
+                          done.put(0);
+                          self->quit();
+                        });
 }
 
 /// `range(0)` event-based actors, each chaining acknowledged durable sets:
@@ -303,15 +318,15 @@ void manager_durable_writes_actors(benchmark::State& state) {
   const int actors = static_cast<int>(state.range(0));
   const int each = 40000 / actors;
   {
-    troupe::manager mgr{rt, {.state_path = dir / "state",
-                             .compact_after = 1000000}};
+    troupe::manager mgr{
+      rt, {.state_path = dir / "state", .compact_after = 1000000}};
     auto d = mgr.dict<int, int>({.name = "d"});
     for (auto _ : state) {
       troupe::queue<int> done{rt};
       for (int a = 0; a < actors; ++a)
         static_cast<void>(troupe::spawn(
-          rt, [d, done, a, each](caf::event_based_actor* self)
-                -> caf::behavior {
+          rt,
+          [d, done, a, each](caf::event_based_actor* self) -> caf::behavior {
             write_chain(self, d.async(self), a * 100000, each, done);
             return {[](int) {}};
           }));

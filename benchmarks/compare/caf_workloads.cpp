@@ -12,7 +12,9 @@
 // CAF has no queue, pipe, event or lock. Where a Python pattern has a
 // natural CAF form it is used and named in run.py's notes (a blocking
 // actor's mailbox for a pipe or queue, a message to a blocked actor for an
-// event, a counter actor for a lock); the joinable queue has none (n/a).
+// event, a counter actor for a lock, caf::actor_pool for a Pool, a
+// stateful actor holding a map for a manager dict); the joinable queue has
+// none (n/a).
 
 #include <atomic>
 #include <condition_variable>
@@ -20,12 +22,16 @@
 #include <latch>
 #include <memory>
 #include <mutex>
+#include <numeric>
+#include <stdexcept>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include <caf/actor_cast.hpp>
+#include <caf/actor_pool.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/blocking_actor.hpp>
@@ -33,6 +39,7 @@
 #include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
 
 #include "actors.hpp"
 #include "common.hpp"
@@ -305,6 +312,156 @@ result fork_join(std::int64_t n) {
   return rate(n, seconds_since(start), total->load());
 }
 
+// -- (d) pool map / imap_unordered, (e) apply_async: caf::actor_pool ----------
+
+/// The tiny task of (d) and (e): Python's `f(x) = x * x`.
+std::int64_t square(std::int64_t x) {
+  return x * x;
+}
+
+/// A pool worker: answers x with square(x); for (begin, end, out) it
+/// writes square(in[i]) to out[i] over the chunk, in place (as troupe's
+/// map reads its input and writes its result vector in place; `out` is the
+/// result buffer's address, a plain integer in the message), and answers
+/// the chunk size.
+caf::behavior pool_worker(caf::event_based_actor*, const std::int64_t* in) {
+  return {
+    [](std::int64_t x) { return square(x); },
+    [in](std::int64_t begin, std::int64_t end, std::uint64_t out_addr) {
+      auto* out = reinterpret_cast<std::int64_t*>(out_addr);
+      for (auto i = begin; i < end; ++i)
+        out[i] = square(in[i]);
+      return end - begin;
+    },
+  };
+}
+
+/// caf::actor_pool of 2 pool_workers, round-robin dispatch (CAF's pool
+/// pushes each message to the next worker; Python's workers pull).
+caf::actor make_pool(const std::int64_t* in) {
+  return caf::actor_pool::make(
+    sys().dummy_execution_unit(), 2,
+    [in] { return sys().spawn(pool_worker, in); },
+    caf::actor_pool::round_robin());
+}
+
+constexpr std::int64_t map_batch = 1'000'000;
+
+/// As compare_troupe's pool_map: maps of at most 1M items, Python's default
+/// chunksize (about 4 chunks per worker), each chunk a request to the pool.
+result pool_map(std::int64_t n) {
+  auto m0 = std::min(n, map_batch);
+  std::vector<std::int64_t> in(static_cast<std::size_t>(m0));
+  std::iota(in.begin(), in.end(), std::int64_t{0});
+  auto pool = make_pool(in.data());
+  caf::scoped_actor self{sys()};
+  std::int64_t sum = 0;
+  auto start = clock_type::now();
+  for (std::int64_t done = 0; done < n;) {
+    auto m = std::min(map_batch, n - done);
+    // A fresh result vector per map call, as troupe's (and Python's) map
+    // returns one.
+    std::vector<std::int64_t> out(static_cast<std::size_t>(m));
+    auto addr = reinterpret_cast<std::uint64_t>(out.data());
+    auto chunk = m / 8 + (m % 8 != 0 ? 1 : 0); // Python: divmod(m, 4 * 2)
+    std::int64_t chunks = 0;
+    for (std::int64_t b = 0; b < m; b += chunk, ++chunks)
+      self->send(pool, b, std::min(b + chunk, m), addr);
+    std::int64_t items = 0;
+    for (std::int64_t c = 0; c < chunks; ++c)
+      self->receive([&items](std::int64_t k) { items += k; });
+    if (items != m)
+      throw std::runtime_error("pool_map: lost a chunk");
+    for (auto x : out)
+      sum += x;
+    done += m;
+  }
+  auto secs = seconds_since(start);
+  self->send_exit(pool, caf::exit_reason::user_shutdown);
+  return rate(n, secs, sum);
+}
+
+/// n messages 0..n-1 sent to the pool at once (Python's imap_unordered
+/// feeds every task up front too), answers summed as they come.
+result pool_imap_unordered(std::int64_t n) {
+  auto pool = make_pool(nullptr);
+  caf::scoped_actor self{sys()};
+  std::int64_t sum = 0;
+  auto start = clock_type::now();
+  for (std::int64_t i = 0; i < n; ++i)
+    self->send(pool, i);
+  for (std::int64_t i = 0; i < n; ++i)
+    self->receive([&sum](std::int64_t x) { sum += x; });
+  auto secs = seconds_since(start);
+  self->send_exit(pool, caf::exit_reason::user_shutdown);
+  return rate(n, secs, sum);
+}
+
+/// n times: request(pool, i) and receive the answer. Sample: the round
+/// trip; check: the answers that were i * i.
+result apply_async(std::int64_t n) {
+  auto pool = make_pool(nullptr);
+  caf::scoped_actor self{sys()};
+  std::vector<std::int64_t> samples;
+  samples.reserve(static_cast<std::size_t>(n));
+  std::int64_t right = 0;
+  auto start = clock_type::now();
+  for (std::int64_t i = 0; i < n; ++i) {
+    auto t0 = now_ns();
+    self->request(pool, caf::infinite, i)
+      .receive([&](std::int64_t r) { right += r == i * i ? 1 : 0; },
+               [](caf::error&) {});
+    samples.push_back(now_ns() - t0);
+  }
+  auto secs = seconds_since(start);
+  self->send_exit(pool, caf::exit_reason::user_shutdown);
+  return latency(std::move(samples), secs, right);
+}
+
+// -- (g) manager dict: a map actor, a blocking actor as the client ------------
+
+using set_atom = caf::atom_constant<caf::atom("set")>;
+
+struct map_state {
+  std::unordered_map<std::int64_t, std::int64_t> m;
+};
+
+caf::behavior map_server(caf::stateful_actor<map_state>* self) {
+  return {
+    [self](set_atom, std::int64_t k, std::int64_t v) { self->state.m[k] = v; },
+    [self](get_atom, std::int64_t k) { return self->state.m[k]; },
+  };
+}
+
+/// A blocking actor (a thread of its own, the "other process") makes n
+/// set+get pairs (key i % 1024, value i), each a request/receive to a
+/// stateful actor holding an unordered_map; timed inside it. Check: the
+/// gets that returned the value just set.
+result manager_dict(std::int64_t n) {
+  auto server = sys().spawn(map_server);
+  auto secs = std::make_shared<std::atomic<double>>(0.0);
+  auto right = make_count();
+  end_counter ends{1};
+  auto client = sys().spawn([server, n, secs, right](caf::blocking_actor* self) {
+    std::int64_t ok = 0;
+    auto start = clock_type::now();
+    for (std::int64_t i = 0; i < n; ++i) {
+      self->request(server, caf::infinite, set_atom::value, i % 1024, i)
+        .receive([] {}, [](caf::error&) {});
+      self->request(server, caf::infinite, get_atom::value, i % 1024)
+        .receive([&](std::int64_t v) { ok += v == i ? 1 : 0; },
+                 [](caf::error&) {});
+    }
+    secs->store(seconds_since(start));
+    right->store(ok);
+  });
+  ends.watch(client);
+  client = nullptr;
+  ends.wait();
+  caf::anon_send_exit(server, caf::exit_reason::user_shutdown);
+  return rate(n, secs->load(), right->load());
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -328,6 +485,10 @@ int main(int argc, char** argv) {
     {"mailbox_n_to_1", mailbox_n_to_1},
     {"thread_ring", thread_ring},
     {"fork_join", fork_join},
+    {"pool_map", pool_map},
+    {"pool_imap_unordered", pool_imap_unordered},
+    {"apply_async", apply_async},
+    {"manager_dict", manager_dict},
   };
   auto status = run_main("caf", argc, argv, table);
   the_system = nullptr;

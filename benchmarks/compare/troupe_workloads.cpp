@@ -5,7 +5,7 @@
 //   compare_troupe --workload NAME --n N
 //
 // Python's patterns use troupe's Python-style API (process, pipe, queue,
-// joinable_queue, event, lock) the way the channel and sync docs show;
+// joinable_queue, event, lock, pool, manager) the way their docs show;
 // the actor workloads spawn the event-based actors of actors.hpp with
 // troupe::spawn and wait with join(). Only the measured part is timed:
 // setup (starting the peer process, spawning a ring) is not, unless
@@ -18,6 +18,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <numeric>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -27,6 +29,8 @@
 #include <caf/actor_cast.hpp>
 #include <caf/send.hpp>
 
+#include <troupe/manager.hpp>
+#include <troupe/pool.hpp>
 #include <troupe/troupe.hpp>
 
 #include "actors.hpp"
@@ -424,6 +428,108 @@ result supervised_restart_process(std::int64_t n) {
   });
 }
 
+// -- (d) pool map / imap_unordered, (e) apply_async ----------------------------
+
+/// The tiny task of (d) and (e): Python's `f(x) = x * x`.
+std::int64_t square(std::int64_t x) {
+  return x * x;
+}
+
+/// Items per map call in pool_map (the 1M tiny tasks).
+constexpr std::int64_t map_batch = 1'000'000;
+
+/// n tasks as Pool(2).map calls of at most 1M items each (0..m-1),
+/// Python's default chunksize; the input vector is built before the clock
+/// starts and read in place. Check: the sum of all results.
+result pool_map(std::int64_t n) {
+  troupe::pool pool{rt(), {.processes = 2}};
+  std::vector<std::int64_t> in(
+    static_cast<std::size_t>(std::min(n, map_batch)));
+  std::iota(in.begin(), in.end(), std::int64_t{0});
+  std::int64_t sum = 0;
+  auto start = clock_type::now();
+  for (std::int64_t done = 0; done < n;) {
+    auto m = std::min(map_batch, n - done);
+    auto out = pool.map(square, std::span<const std::int64_t>{
+                                  in.data(), static_cast<std::size_t>(m)});
+    for (auto x : out)
+      sum += x;
+    done += m;
+  }
+  auto secs = seconds_since(start);
+  pool.close();
+  pool.join();
+  return rate(n, secs, sum);
+}
+
+/// Pool(2).imap_unordered over 0..n-1, chunksize 1; check: the sum of the
+/// results.
+result pool_imap_unordered(std::int64_t n) {
+  troupe::pool pool{rt(), {.processes = 2}};
+  std::vector<std::int64_t> in(static_cast<std::size_t>(n));
+  std::iota(in.begin(), in.end(), std::int64_t{0});
+  std::int64_t sum = 0;
+  auto start = clock_type::now();
+  for (auto x : pool.imap_unordered(square, in, 1))
+    sum += x;
+  auto secs = seconds_since(start);
+  pool.close();
+  pool.join();
+  return rate(n, secs, sum);
+}
+
+/// n times apply_async(square, i).get() on a Pool(2), one at a time.
+/// Sample: the round trip. Check: how many results were i * i.
+result apply_async(std::int64_t n) {
+  troupe::pool pool{rt(), {.processes = 2}};
+  std::vector<std::int64_t> samples;
+  samples.reserve(static_cast<std::size_t>(n));
+  std::int64_t right = 0;
+  auto start = clock_type::now();
+  for (std::int64_t i = 0; i < n; ++i) {
+    auto t0 = now_ns();
+    auto r = pool.apply_async(square, i).get();
+    samples.push_back(now_ns() - t0);
+    right += r == i * i ? 1 : 0;
+  }
+  auto secs = seconds_since(start);
+  pool.close();
+  pool.join();
+  return latency(std::move(samples), secs, right);
+}
+
+// -- (g) manager dict ---------------------------------------------------------
+
+/// Keys of the manager dict workloads: i % 1024.
+constexpr std::int64_t dict_keys = 1024;
+
+/// A child process makes n set+get pairs (key i % 1024, value i) on a
+/// manager dict proxy, timed inside the child. Check: the gets that
+/// returned the value just set.
+result manager_dict(std::int64_t n) {
+  troupe::manager mgr{rt()};
+  auto d = mgr.dict<std::int64_t, std::int64_t>();
+  troupe::value<double> secs{rt(), 0.0};
+  troupe::value<std::int64_t> right{rt(), 0};
+  troupe::process child{
+    rt(),
+    [n](troupe::managed::dict<std::int64_t, std::int64_t> dd,
+        troupe::value<double> out_secs, troupe::value<std::int64_t> out) {
+      std::int64_t ok = 0;
+      auto start = clock_type::now();
+      for (std::int64_t i = 0; i < n; ++i) {
+        dd.set(i % dict_keys, i);
+        ok += dd.get(i % dict_keys) == i ? 1 : 0;
+      }
+      out_secs.set(seconds_since(start));
+      out.set(ok);
+    },
+    d, secs, right};
+  child.start();
+  child.join();
+  return rate(n, secs.get(), right.get());
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -447,6 +553,10 @@ int main(int argc, char** argv) {
     {"fork_join", fork_join},
     {"supervised_restart", supervised_restart},
     {"supervised_restart_process", supervised_restart_process},
+    {"pool_map", pool_map},
+    {"pool_imap_unordered", pool_imap_unordered},
+    {"apply_async", apply_async},
+    {"manager_dict", manager_dict},
   };
   auto status = run_main("troupe", argc, argv, table);
   the_runtime = nullptr;

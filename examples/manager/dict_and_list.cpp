@@ -31,10 +31,18 @@ void f(troupe::managed::dict<key, item> d, troupe::managed::list<int> l) {
 // Python's repr of the variants and of the dict.
 struct repr_visitor {
   std::ostream& out;
-  void operator()(std::monostate) const { out << "None"; }
-  void operator()(int x) const { out << x; }
-  void operator()(double x) const { out << troupe_examples::repr(x); }
-  void operator()(const std::string& x) const { out << '\'' << x << '\''; }
+  void operator()(std::monostate) const {
+    out << "None";
+  }
+  void operator()(int x) const {
+    out << x;
+  }
+  void operator()(double x) const {
+    out << troupe_examples::repr(x);
+  }
+  void operator()(const std::string& x) const {
+    out << '\'' << x << '\'';
+  }
 };
 
 std::string repr(const std::vector<std::pair<key, item>>& items) {
@@ -62,6 +70,6 @@ int main(int argc, char** argv) {
   p.start();
   p.join();
 
-  troupe::print(repr(d.items()));                        // {1: '1', '2': 2, 0.25: None}
-  troupe::print(troupe_examples::repr(l.snapshot()));    // [9, 8, ..., 0]
+  troupe::print(repr(d.items())); // {1: '1', '2': 2, 0.25: None}
+  troupe::print(troupe_examples::repr(l.snapshot())); // [9, 8, ..., 0]
 }

@@ -34,9 +34,12 @@ int main(int argc, char** argv) {
 
   // The proxy works from any process, and calls run one at a time inside
   // the manager, so the object needs no lock of its own.
-  troupe::process p{rt, [](troupe::managed::object<maths_class> m) {
-    troupe::print("from a child:", m.call(&maths_class::add, 20, 22));
-  }, maths};
+  troupe::process p{rt,
+                    [](troupe::managed::object<maths_class> m) {
+                      troupe::print("from a child:",
+                                    m.call(&maths_class::add, 20, 22));
+                    },
+                    maths};
   p.start();
   p.join();
 }

@@ -185,6 +185,55 @@ run(fork_join, N) ->
     Total = collect_sums(K, 0),
     rate(N, seconds_since(T0), Total);
 
+%% (d) N tasks X * X as maps of at most 1M items (0..M-1) on a pool of 2
+%% worker processes, Python's default chunksize (M / 8, rounded up); the
+%% input list is built before the clock starts, results are put back in
+%% input order. Check: the sum of all results.
+run(pool_map, N) ->
+    Workers = pool_start(),
+    Input = lists:seq(0, min(N, 1000000) - 1),
+    T0 = now_ns(),
+    Sum = map_batches(Workers, Input, N, 0),
+    Seconds = seconds_since(T0),
+    pool_stop(Workers),
+    rate(N, Seconds, Sum);
+%% (d) imap_unordered, chunksize 1: every task is its own chunk; results
+%% are summed as they arrive.
+run(pool_imap_unordered, N) ->
+    Workers = pool_start(),
+    T0 = now_ns(),
+    Tasks = [{I, [I]} || I <- lists:seq(0, N - 1)],
+    Sum = pool_run(Workers, Tasks, 0, fun(_, [R], Acc) -> Acc + R end),
+    Seconds = seconds_since(T0),
+    pool_stop(Workers),
+    rate(N, Seconds, Sum);
+%% (e) N times: one task through the pool, waiting for its result.
+run(apply_async, N) ->
+    Workers = pool_start(),
+    T0 = now_ns(),
+    {Samples, Right} = apply_loop(Workers, 0, N, [], 0),
+    Seconds = seconds_since(T0),
+    pool_stop(Workers),
+    Sorted = lists:sort(Samples),
+    #{value => percentile(Sorted, N, 0.5) / 1000, unit => "us",
+      seconds => Seconds, check => Right,
+      p99 => percentile(Sorted, N, 0.99) / 1000};
+%% (g) A process holding a map serves set and get requests in a plain
+%% receive loop (a gen_server:call without gen_server); another process
+%% makes N set+get pairs (key I rem 1024, value I), each awaiting its
+%% answer, timed inside it. Check: the gets that returned the value set.
+run(manager_dict, N) ->
+    Self = self(),
+    Server = spawn(fun() -> dict_server(#{}) end),
+    spawn(fun() ->
+                  T0 = now_ns(),
+                  Ok = dict_pairs(Server, 0, N, 0),
+                  Self ! {pairs, Ok, seconds_since(T0)}
+          end),
+    {Ok, Seconds} = receive {pairs, O, S} -> {O, S} end,
+    Server ! stop,
+    rate(N, Seconds, Ok);
+
 %% Batches of 100 restarts, each under a fresh one_for_one supervisor
 %% with one permanent child (a supervisor keeps one timestamp per restart
 %% within its period, so one allowing all N restarts would slow down with
@@ -207,6 +256,98 @@ run(supervised_restart, N) ->
     #{value => percentile(Sorted, N, 0.5) / 1000, unit => "us",
       seconds => Seconds, check => New,
       p99 => percentile(Sorted, N, 0.99) / 1000}.
+
+%% -- the pool of (d) and (e) -------------------------------------------------
+
+%% Two worker processes; each squares the items of a chunk it is sent.
+pool_start() ->
+    Main = self(),
+    [spawn_link(fun() -> pool_worker(Main) end) || _ <- [1, 2]].
+
+pool_stop(Workers) -> [W ! stop || W <- Workers], ok.
+
+pool_worker(Main) ->
+    receive
+        {chunk, I, Xs} ->
+            Main ! {done, self(), I, [X * X || X <- Xs]},
+            pool_worker(Main);
+        stop -> ok
+    end.
+
+%% Runs the chunks ({Index, Items}) on the workers, each holding at most
+%% two (the one it runs and the next, as a Python worker finds its next
+%% task waiting in the task pipe); a worker that finishes one gets the
+%% next chunk. Folds each result with Fold(Index, Results, Acc) on arrival.
+pool_run(Workers, Chunks, Acc0, Fold) ->
+    {Rest, InFlight} = prefill(Workers ++ Workers, Chunks, 0),
+    pool_loop(Rest, InFlight, Acc0, Fold).
+
+prefill([], Chunks, K) -> {Chunks, K};
+prefill(_, [], K) -> {[], K};
+prefill([W | Ws], [{I, Xs} | Cs], K) ->
+    W ! {chunk, I, Xs},
+    prefill(Ws, Cs, K + 1).
+
+pool_loop(_, 0, Acc, _) -> Acc;
+pool_loop(Chunks, K, Acc, Fold) ->
+    receive
+        {done, W, I, Rs} ->
+            Acc2 = Fold(I, Rs, Acc),
+            case Chunks of
+                [{I2, Xs} | Cs] -> W ! {chunk, I2, Xs},
+                                   pool_loop(Cs, K, Acc2, Fold);
+                [] -> pool_loop([], K - 1, Acc2, Fold)
+            end
+    end.
+
+map_batches(_, _, 0, Sum) -> Sum;
+map_batches(Workers, Input, Left, Sum) ->
+    M = min(Left, 1000000),
+    Items = case M < length(Input) of
+                true -> lists:sublist(Input, M);
+                false -> Input
+            end,
+    Chunk = (M + 7) div 8,
+    Parts = pool_run(Workers, chunks(Items, Chunk, 0), [],
+                     fun(I, Rs, Acc) -> [{I, Rs} | Acc] end),
+    Results = lists:append([Rs || {_, Rs} <- lists:keysort(1, Parts)]),
+    map_batches(Workers, Input, Left - M, Sum + lists:sum(Results)).
+
+chunks([], _, _) -> [];
+chunks(L, C, I) ->
+    {H, T} = take(C, L, []),
+    [{I, H} | chunks(T, C, I + 1)].
+
+take(0, L, Acc) -> {lists:reverse(Acc), L};
+take(_, [], Acc) -> {lists:reverse(Acc), []};
+take(K, [X | Xs], Acc) -> take(K - 1, Xs, [X | Acc]).
+
+apply_loop(_, I, N, Samples, Right) when I >= N -> {Samples, Right};
+apply_loop(Workers, I, N, Samples, Right) ->
+    T0 = now_ns(),
+    R = pool_run(Workers, [{0, [I]}], none, fun(_, [X], _) -> X end),
+    T1 = now_ns(),
+    Ok = case R =:= I * I of true -> 1; false -> 0 end,
+    apply_loop(Workers, I + 1, N, [T1 - T0 | Samples], Right + Ok).
+
+%% -- the dict server of (g) --------------------------------------------------
+
+dict_server(M) ->
+    receive
+        {set, From, K, V} -> From ! {self(), ok}, dict_server(M#{K => V});
+        {get, From, K} -> From ! {self(), maps:get(K, M)}, dict_server(M);
+        stop -> ok
+    end.
+
+dict_pairs(_, I, N, Ok) when I >= N -> Ok;
+dict_pairs(Server, I, N, Ok) ->
+    K = I rem 1024,
+    Server ! {set, self(), K, I},
+    receive {Server, ok} -> ok end,
+    Server ! {get, self(), K},
+    V = receive {Server, X} -> X end,
+    dict_pairs(Server, I + 1, N, Ok + (case V =:= I of true -> 1;
+                                                         false -> 0 end)).
 
 %% -- the supervised child ----------------------------------------------------
 

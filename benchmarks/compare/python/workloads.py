@@ -8,7 +8,7 @@ benchmarks/compare/common.hpp):
 
 Written as a Python user would write them: real OS processes (the platform's
 default start method, reported in the RESULT line) talking through Pipe,
-Queue, JoinableQueue, Event, Lock and Value. Only the measured part is timed;
+Queue, JoinableQueue, Event, Lock, Value, Pool and Manager. Only the measured part is timed;
 starting the peer process is not, unless starting processes is the workload.
 Python has no actors: the actor workloads are n/a here (see run.py).
 """
@@ -227,6 +227,92 @@ def lock_counter(n, contenders):
     return rate(n * contenders, seconds, counter.value)
 
 
+# -- (d) pool map / imap_unordered, (e) apply_async ----------------------------
+
+def square(x):
+    """The tiny task of (d) and (e)."""
+    return x * x
+
+
+MAP_BATCH = 1_000_000
+
+
+def pool_map(n):
+    """n tasks as Pool(2).map calls of at most 1M items each (range(m)),
+    the default chunksize; check: the sum of all results."""
+    total = 0
+    with mp.Pool(2) as pool:
+        start = time.perf_counter()
+        done = 0
+        while done < n:
+            m = min(MAP_BATCH, n - done)
+            total += sum(pool.map(square, range(m)))
+            done += m
+        seconds = time.perf_counter() - start
+        pool.close()
+        pool.join()
+    return rate(n, seconds, total)
+
+
+def pool_imap_unordered(n):
+    """Pool(2).imap_unordered over range(n), chunksize 1; check: the sum."""
+    total = 0
+    with mp.Pool(2) as pool:
+        start = time.perf_counter()
+        for x in pool.imap_unordered(square, range(n), chunksize=1):
+            total += x
+        seconds = time.perf_counter() - start
+        pool.close()
+        pool.join()
+    return rate(n, seconds, total)
+
+
+def apply_async(n):
+    """n times apply_async(square, (i,)).get() on a Pool(2). Sample: the
+    round trip; check: how many results were i * i."""
+    samples = []
+    right = 0
+    with mp.Pool(2) as pool:
+        start = time.perf_counter()
+        for i in range(n):
+            t0 = time.monotonic_ns()
+            r = pool.apply_async(square, (i,)).get()
+            samples.append(time.monotonic_ns() - t0)
+            right += r == i * i
+        seconds = time.perf_counter() - start
+        pool.close()
+        pool.join()
+    samples.sort()
+    return {"value": percentile(samples, 0.5) / 1000.0, "unit": "us",
+            "seconds": seconds, "check": right,
+            "p99": percentile(samples, 0.99) / 1000.0}
+
+
+# -- (g) manager dict ---------------------------------------------------------
+
+def _dict_pairs(d, n, out):
+    ok = 0
+    start = time.perf_counter()
+    for i in range(n):
+        d[i % 1024] = i
+        ok += d[i % 1024] == i
+    out.put((ok, time.perf_counter() - start))
+
+
+def manager_dict(n):
+    """A child Process makes n set+get pairs (key i % 1024, value i) on a
+    Manager().dict() proxy, timed inside the child. Check: the gets that
+    returned the value just set."""
+    with mp.Manager() as manager:
+        d = manager.dict()
+        out = mp.Queue()
+        p = mp.Process(target=_dict_pairs, args=(d, n, out))
+        p.start()
+        ok, seconds = out.get()
+        p.join()
+    return rate(n, seconds, ok)
+
+
 WORKLOADS = {
     "pipe_ping_pong": pipe_ping_pong,
     "queue_ints": queue_ints,
@@ -236,6 +322,10 @@ WORKLOADS = {
     "event_latency": event_latency,
     "lock_counter_1": lambda n: lock_counter(n, 1),
     "lock_counter_2": lambda n: lock_counter(n, 2),
+    "pool_map": pool_map,
+    "pool_imap_unordered": pool_imap_unordered,
+    "apply_async": apply_async,
+    "manager_dict": manager_dict,
 }
 
 

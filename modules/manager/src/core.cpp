@@ -1,9 +1,5 @@
 #include "troupe/manager/detail/core.hpp"
 
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <climits>
@@ -13,21 +9,25 @@
 #include <sstream>
 #include <typeinfo>
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <boost/core/demangle.hpp>
 
+#include "troupe/manager/name_space.hpp"
 #include <troupe/detail/process_state.hpp>
 #include <troupe/serialization/durable_store.hpp>
 #include <troupe/serialization/serialize.hpp>
 #include <troupe/serialization/std.hpp>
 #include <troupe/this_process.hpp>
 
-#include "troupe/manager/name_space.hpp"
-
 namespace troupe::managed::detail {
 
 namespace {
 
-// -- futex ---------------------------------------------------------------------
+// -- futex
+// ---------------------------------------------------------------------
 
 void futex_wake_all(std::atomic<std::uint32_t>* addr) noexcept {
   ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(addr),
@@ -81,7 +81,8 @@ void adapt(int& budget, std::chrono::steady_clock::duration waited) {
 
 thread_local int caller_spins = max_spins;
 
-// -- the state file's format -----------------------------------------------------
+// -- the state file's format
+// -----------------------------------------------------
 
 constexpr const char* image_magic = "troupe.manager";
 constexpr std::uint32_t image_version = 1;
@@ -94,7 +95,7 @@ struct object_image {
 
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar & name & tag & state & records;
+    ar& name& tag& state& records;
   }
 };
 
@@ -105,7 +106,7 @@ struct manager_image {
 
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar & magic & version & objects;
+    ar& magic& version& objects;
   }
 };
 
@@ -161,7 +162,8 @@ journal_entry decode_entry(std::string_view in) {
     need(4, what);
     std::size_t n = 0;
     for (int i = 0; i < 4; ++i)
-      n |= std::size_t{static_cast<unsigned char>(in[static_cast<std::size_t>(i)])}
+      n |= std::size_t{static_cast<unsigned char>(
+             in[static_cast<std::size_t>(i)])}
            << (8 * i);
     in.remove_prefix(4);
     need(n, what);
@@ -177,8 +179,8 @@ journal_entry decode_entry(std::string_view in) {
 /// Fails the state actor on purpose (`manager::inject_failure`).
 class fault_op final : public op_base {
 public:
-  explicit fault_op(std::string what) : op_base(nullptr, 1), what_(std::move(what)) {
-  }
+  explicit fault_op(std::string what)
+    : op_base(nullptr, 1), what_(std::move(what)) {}
 
   void run(op_ctx&) override {
     throw std::runtime_error(what_);
@@ -203,7 +205,8 @@ std::string describe_current_exception() {
 }
 
 std::string utc_stamp() {
-  auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  auto t
+    = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   std::tm tm{};
   gmtime_r(&t, &tm);
   std::ostringstream out;
@@ -213,7 +216,8 @@ std::string utc_stamp() {
 
 } // namespace
 
-// -- op_base ---------------------------------------------------------------------
+// -- op_base
+// ---------------------------------------------------------------------
 
 bool op_base::try_start() noexcept {
   auto s = state.load(std::memory_order_acquire);
@@ -245,7 +249,8 @@ caf::error to_caf_error(const std::exception_ptr& ep) {
   return caf::make_error(caf::sec::runtime_error, std::move(text));
 }
 
-// -- inbox -------------------------------------------------------------------------
+// -- inbox
+// -------------------------------------------------------------------------
 
 void inbox::push(op_base* x) noexcept {
   auto h = head_.load(std::memory_order_relaxed);
@@ -278,7 +283,8 @@ void inbox::sleep(std::uint32_t gen) noexcept {
   futex_wait(&wake_, gen, std::nullopt);
 }
 
-// -- op_ctx -------------------------------------------------------------------------
+// -- op_ctx
+// -------------------------------------------------------------------------
 
 bool op_ctx::durable() const noexcept {
   return core_.durable();
@@ -292,7 +298,8 @@ void op_ctx::journal_state(slot* s, std::string state) {
   op_->seq = core_.append(s, std::move(state), true);
 }
 
-// -- manager_core: construction -------------------------------------------------------
+// -- manager_core: construction
+// -------------------------------------------------------
 
 manager_core::manager_core(runtime& rt, manager_options opts)
   : rt_(&rt), opts_(std::move(opts)) {
@@ -332,7 +339,8 @@ manager_unavailable manager_core::unavailable_error() const {
                                "be used");
 }
 
-// -- calls --------------------------------------------------------------------------
+// -- calls
+// --------------------------------------------------------------------------
 
 bool manager_core::try_submit(op_base* op) {
   auto ph = phase_.load(std::memory_order_acquire);
@@ -470,8 +478,8 @@ void manager_core::await(op_base& op) {
       auto ms = std::to_string(opts_.call_timeout.count());
       if (op.try_cancel())
         throw manager_unavailable(
-          "manager '" + opts_.name + "' did not answer within " + ms
-          + " ms (" + (ph == phase::up ? "it is overloaded" : "it is restarting")
+          "manager '" + opts_.name + "' did not answer within " + ms + " ms ("
+          + (ph == phase::up ? "it is overloaded" : "it is restarting")
           + "); the call was not applied");
       if (!extended) {
         // It runs, or waits for the disk: give it one more period.
@@ -479,10 +487,17 @@ void manager_core::await(op_base& op) {
         deadline = now + opts_.call_timeout;
         continue;
       }
-      throw manager_unavailable(
-        "manager '" + opts_.name + "': the call was applied but is not "
-        "acknowledged after " + ms + " ms (its state file '"
-        + opts_.state_path.string() + "' is not durable yet)");
+      if (!opts_.state_path.empty())
+        throw manager_unavailable("manager '" + opts_.name
+                                  + "': the call was applied but is not "
+                                    "acknowledged after "
+                                  + ms + " ms (its state file '"
+                                  + opts_.state_path.string()
+                                  + "' is not durable yet)");
+      throw manager_unavailable("manager '" + opts_.name
+                                + "': the call started but has not "
+                                  "finished after twice "
+                                + ms + " ms; its result is lost");
     }
     if ((s & op_base::sleeper) == 0) {
       if (!op.state.compare_exchange_weak(s, s | op_base::sleeper,
@@ -496,7 +511,8 @@ void manager_core::await(op_base& op) {
     adapt(caller_spins, std::chrono::steady_clock::now() - t0);
 }
 
-// -- the state actor ----------------------------------------------------------------
+// -- the state actor
+// ----------------------------------------------------------------
 
 void run_state_actor(std::shared_ptr<manager_core> core) {
   core->serve();
@@ -526,7 +542,9 @@ void manager_core::serve() {
       if (r == ran::stopping || stop())
         break;
       if (inbox_.empty())
-        inbox_.wait(stop);
+        inbox_.wait([&] {
+          return stop() || compact_wanted_.load() || actor_needed_.load();
+        });
       if (stop())
         break;
       acquire_exec();
@@ -629,12 +647,16 @@ void manager_core::finish_shutdown() {
   release_exec();
   if (store_) {
     try {
+      // A snapshot that was due is written now rather than left to the
+      // journal's replay at the next start.
+      if (store_->needs_compaction())
+        compact();
       store_->flush();
       on_durable(store_->durable_seq());
     } catch (const std::exception& e) {
       std::cerr << "troupe: manager '" << opts_.name
-                << "': flushing the state file at shutdown failed: "
-                << e.what() << '\n';
+                << "': flushing the state file at shutdown failed: " << e.what()
+                << '\n';
     }
     // Frees the path for another manager (or runtime) to open.
     store_.reset();
@@ -654,7 +676,8 @@ void manager_core::give_up(std::string why) {
   release_exec();
 }
 
-// -- objects ---------------------------------------------------------------------------
+// -- objects
+// ---------------------------------------------------------------------------
 
 slot* manager_core::open(
   std::string name, const object_type& type,
@@ -700,9 +723,9 @@ slot* manager_core::open(
         s->obj->replay(r);
     } catch (const serialization::format_error& e) {
       throw serialization::state_file_error(
-        opts_.state_path.string(),
-        "state file '" + opts_.state_path.string() + "': object '" + name
-          + "' (" + type.tag + ") cannot be read: " + e.what());
+        opts_.state_path.string(), "state file '" + opts_.state_path.string()
+                                     + "': object '" + name + "' (" + type.tag
+                                     + ") cannot be read: " + e.what());
     }
     images_.erase(i);
   } else {
@@ -739,8 +762,8 @@ const object_type& manager_core::registered(const std::string& name,
     for (auto& [n, t] : types_)
       known += (known.empty() ? "" : ", ") + n;
     throw value_error("manager '" + opts_.name + "': no type is registered as '"
-                      + name + "' (registered: "
-                      + (known.empty() ? "none" : known)
+                      + name
+                      + "' (registered: " + (known.empty() ? "none" : known)
                       + "); call register_type<T>(\"" + name + "\") first");
   }
   if (i->second->cpp != cpp)
@@ -750,7 +773,8 @@ const object_type& manager_core::registered(const std::string& name,
   return *i->second;
 }
 
-// -- durability ---------------------------------------------------------------------------
+// -- durability
+// ---------------------------------------------------------------------------
 
 void manager_core::recover(bool first) {
   namespace ser = troupe::serialization;
@@ -775,7 +799,8 @@ void manager_core::recover(bool first) {
       auto img = ser::from_bytes<manager_image>(*r.snapshot);
       if (img.magic != image_magic)
         throw ser::format_error("the snapshot is not a troupe manager's (it is "
-                                "marked '" + img.magic.substr(0, 40) + "')");
+                                "marked '"
+                                + img.magic.substr(0, 40) + "')");
       if (img.version != image_version)
         throw ser::format_error("the snapshot has manager format version "
                                 + std::to_string(img.version)
@@ -814,8 +839,8 @@ void manager_core::recover(bool first) {
   try {
     images_ = parse(r);
   } catch (const ser::format_error& e) {
-    auto what = "state file '" + path + "' is not a troupe manager's state: "
-                + std::string{e.what()};
+    auto what = "state file '" + path
+                + "' is not a troupe manager's state: " + std::string{e.what()};
     if (opts_.on_corrupt == ser::on_corrupt::refuse || !first)
       throw ser::state_file_error(path, what);
     // start_empty: keep the files aside, as the store does for bad files.
@@ -831,9 +856,9 @@ void manager_core::recover(bool first) {
       aside += ".corrupt-" + stamp;
       std::filesystem::rename(f, aside, ec);
       if (ec)
-        throw ser::state_file_error(f.string(), what + "; setting it aside as '"
-                                                  + aside.string()
-                                                  + "' failed: " + ec.message());
+        throw ser::state_file_error(
+          f.string(), what + "; setting it aside as '" + aside.string()
+                        + "' failed: " + ec.message());
       moved += (moved.empty() ? "" : ", ") + ("'" + aside.string() + "'");
     }
     open_store();
@@ -879,7 +904,8 @@ void manager_core::compact() {
   store_->compact(snapshot());
 }
 
-// -- name_space ------------------------------------------------------------------------------
+// -- name_space
+// ------------------------------------------------------------------------------
 
 std::string ns_object::save() const {
   std::vector<field_image> out;

@@ -3,7 +3,6 @@
 #include <vector>
 
 #include <caf/event_based_actor.hpp>
-
 #include <gtest/gtest.h>
 
 #include <troupe/manager.hpp>
@@ -23,22 +22,21 @@ TEST(async, an_event_based_actor_gets_answers_and_errors_in_its_mailbox) {
   troupe::manager mgr{rt};
   auto d = mgr.dict<std::string, int>();
   troupe::queue<std::string> out{rt};
-  auto a = troupe::spawn(rt, [d, out](caf::event_based_actor* self) mutable
-                         -> caf::behavior {
-    auto ad = d.async(self);
-    ad.set("x", 41).then([=]() mutable {
-      ad.update("x", [](int v) { return v + 1; }).then([=](int v) mutable {
-        out.put("x=" + std::to_string(v));
-        ad.get("missing").then(
-          [=](int) mutable { out.put("no error"); },
-          [=](caf::error& err) mutable {
-            out.put("error: " + caf::to_string(err));
-            self->quit();
-          });
+  auto a = troupe::spawn(
+    rt, [d, out](caf::event_based_actor* self) mutable -> caf::behavior {
+      auto ad = d.async(self);
+      ad.set("x", 41).then([=]() mutable {
+        ad.update("x", [](int v) { return v + 1; }).then([=](int v) mutable {
+          out.put("x=" + std::to_string(v));
+          ad.get("missing").then([=](int) mutable { out.put("no error"); },
+                                 [=](caf::error& err) mutable {
+                                   out.put("error: " + caf::to_string(err));
+                                   self->quit();
+                                 });
+        });
       });
+      return {[](int) {}};
     });
-    return {[](int) {}};
-  });
   EXPECT_EQ(out.get(deadline), "x=42");
   auto err = out.get(deadline);
   EXPECT_NE(err.find("key_error"), std::string::npos) << err;
@@ -49,9 +47,10 @@ TEST(async, an_event_based_actor_gets_answers_and_errors_in_its_mailbox) {
 
 // Each actor chains `n` updates, one after the other.
 void bump(caf::event_based_actor* self,
-          troupe::managed::basic_dict<std::string, int,
-                                      troupe::managed::detail::async_invoker<
-                                        caf::event_based_actor>> ad,
+          troupe::managed::basic_dict<
+            std::string, int,
+            troupe::managed::detail::async_invoker<caf::event_based_actor>>
+            ad,
           int n, troupe::queue<int> done) {
   if (n == 0) {
     done.put(1);
@@ -98,7 +97,8 @@ TEST(async, a_list_value_namespace_and_object_answer_actors_too) {
       l.async(self).snapshot().then([=](const std::vector<int>& xs) mutable {
         out.put("list " + std::to_string(xs.size()));
       });
-      v.async(self).update([](const std::string& s) { return s + "b"; })
+      v.async(self)
+        .update([](const std::string& s) { return s + "b"; })
         .then([=](const std::string& s) mutable { out.put("value " + s); });
       ns.async(self).set("k", 5).then([=]() mutable {
         ns.async(self).get<int>("k").then([=](int k) mutable {

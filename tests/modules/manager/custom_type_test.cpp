@@ -38,8 +38,7 @@ private:
 class account {
 public:
   account() = default;
-  explicit account(int opening) : balance_(opening) {
-  }
+  explicit account(int opening) : balance_(opening) {}
 
   void deposit(int x) {
     balance_ += x;
@@ -56,13 +55,15 @@ private:
 // `call` is checked by the compiler: the method must exist on the type
 // and accept the arguments.
 template <class P, class... Args>
-concept can_call = requires(P p, Args... xs) { p.call(xs...); };
+concept can_call = requires(P p, Args... xs) {
+  p.call(xs...);
+};
 
 using maths_proxy = troupe::managed::object<maths>;
 static_assert(can_call<maths_proxy, int (maths::*)(int, int) const, int, int>);
-static_assert(!can_call<maths_proxy, int (maths::*)(int, int) const,
-                        std::string, int>,
-              "a string is not an int");
+static_assert(
+  !can_call<maths_proxy, int (maths::*)(int, int) const, std::string, int>,
+  "a string is not an int");
 static_assert(!can_call<maths_proxy, int (maths::*)(int, int) const, int>,
               "add takes two arguments");
 static_assert(!can_call<maths_proxy, int (account::*)() const>,
@@ -86,10 +87,13 @@ TEST(custom_type, calls_from_many_processes_run_one_at_a_time) {
   auto m = mgr.make<maths>("Maths");
   std::vector<troupe::process> ps;
   for (int i = 0; i < 4; ++i) {
-    ps.emplace_back(rt, [](troupe::managed::object<maths> proxy) {
-      for (int k = 0; k < 1000; ++k)
-        static_cast<void>(proxy.call(&maths::count));
-    }, m);
+    ps.emplace_back(
+      rt,
+      [](troupe::managed::object<maths> proxy) {
+        for (int k = 0; k < 1000; ++k)
+          static_cast<void>(proxy.call(&maths::count));
+      },
+      m);
     ps.back().start();
   }
   for (auto& p : ps)

@@ -1,8 +1,9 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 #include <vector>
+
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -34,7 +35,7 @@ struct counter {
 
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar & n;
+    ar& n;
   }
 };
 
@@ -43,8 +44,10 @@ struct not_serializable {
 };
 
 static_assert(troupe::managed::durable_value<counter>);
-static_assert(troupe::managed::durable_value<std::map<std::string, std::vector<int>>>);
-static_assert(troupe::managed::durable_value<std::optional<std::pair<int, std::string>>>);
+static_assert(
+  troupe::managed::durable_value<std::map<std::string, std::vector<int>>>);
+static_assert(
+  troupe::managed::durable_value<std::optional<std::pair<int, std::string>>>);
 static_assert(!troupe::managed::durable_value<not_serializable>);
 static_assert(!troupe::managed::durable_value<std::vector<not_serializable>>);
 
@@ -53,9 +56,9 @@ class durable : public ::testing::Test {
 protected:
   void SetUp() override {
     auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path()
-           / ("troupe-manager-" + std::to_string(::getpid()) + "-"
-              + info->name());
+    dir_
+      = fs::temp_directory_path()
+        / ("troupe-manager-" + std::to_string(::getpid()) + "-" + info->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     path_ = dir_ / "state";
@@ -67,7 +70,8 @@ protected:
   }
 
   troupe::manager_options opts(on_corrupt c = on_corrupt::refuse) {
-    return {.state_path = path_, .on_corrupt = c,
+    return {.state_path = path_,
+            .on_corrupt = c,
             .on_event = [](const troupe::supervisor_event&) {}};
   }
 
@@ -173,13 +177,15 @@ TEST_F(durable, concurrent_writers_across_crashes_lose_nothing_acknowledged) {
     auto d = mgr.dict<std::string, int>({.name = "hits"});
     std::vector<troupe::process> ps;
     for (int i = 0; i < procs; ++i) {
-      ps.emplace_back(rt, [](troupe::managed::dict<std::string, int> hits,
-                             int me) {
-        for (int k = 0; k < each; ++k) {
-          hits.update("all", [](int x) { return x + 1; });
-          hits.set("p" + std::to_string(me), k + 1);
-        }
-      }, d, i);
+      ps.emplace_back(
+        rt,
+        [](troupe::managed::dict<std::string, int> hits, int me) {
+          for (int k = 0; k < each; ++k) {
+            hits.update("all", [](int x) { return x + 1; });
+            hits.set("p" + std::to_string(me), k + 1);
+          }
+        },
+        d, i);
       ps.back().start();
     }
     for (int i = 0; i < 3; ++i) {

@@ -84,14 +84,15 @@ TEST(dict, update_is_atomic_and_starts_from_the_default_or_initial) {
   EXPECT_EQ(d.get("n"), 2);
 }
 
-TEST(dict, an_update_function_that_throws_changes_nothing_and_reaches_the_caller) {
+TEST(dict,
+     an_update_function_that_throws_changes_nothing_and_reaches_the_caller) {
   troupe::runtime rt;
   troupe::manager mgr{rt};
   auto d = mgr.dict<std::string, int>();
   d.set("n", 5);
-  EXPECT_THROW(d.update("n",
-                        [](int) -> int { throw std::out_of_range("nope"); }),
-               std::out_of_range);
+  EXPECT_THROW(
+    d.update("n", [](int) -> int { throw std::out_of_range("nope"); }),
+    std::out_of_range);
   EXPECT_EQ(d.get("n"), 5);
   EXPECT_EQ(mgr.incarnations(), 1) << "a caller's exception must not crash "
                                       "the manager";
@@ -105,13 +106,15 @@ TEST(dict, concurrent_updates_from_many_processes_are_exact) {
   constexpr int each = 2000;
   std::vector<troupe::process> ps;
   for (int i = 0; i < procs; ++i) {
-    ps.emplace_back(rt, [](troupe::managed::dict<std::string, int> dd,
-                           int me) {
-      for (int k = 0; k < each; ++k) {
-        dd.update("total", [](int x) { return x + 1; });
-        dd.update("p" + std::to_string(me), [](int x) { return x + 1; });
-      }
-    }, d, i);
+    ps.emplace_back(
+      rt,
+      [](troupe::managed::dict<std::string, int> dd, int me) {
+        for (int k = 0; k < each; ++k) {
+          dd.update("total", [](int x) { return x + 1; });
+          dd.update("p" + std::to_string(me), [](int x) { return x + 1; });
+        }
+      },
+      d, i);
     ps.back().start();
   }
   for (auto& p : ps)
@@ -163,8 +166,7 @@ TEST(list, a_child_process_reverses_the_parents_list) {
   troupe::runtime rt;
   troupe::manager mgr{rt};
   auto l = mgr.list<int>({0, 1, 2, 3});
-  troupe::process p{rt, [](troupe::managed::list<int> ll) { ll.reverse(); },
-                    l};
+  troupe::process p{rt, [](troupe::managed::list<int> ll) { ll.reverse(); }, l};
   p.start();
   ASSERT_TRUE(p.join(deadline));
   EXPECT_EQ(l.snapshot(), (std::vector<int>{3, 2, 1, 0}));
@@ -276,22 +278,25 @@ TEST(manager, the_last_handle_shuts_it_down_and_proxies_outlive_it) {
   EXPECT_THROW(static_cast<void>(l->size()), troupe::manager_unavailable);
 }
 
-TEST(manager, a_blocking_call_wakes_with_terminated_when_its_process_is_stopped) {
+TEST(manager,
+     a_blocking_call_wakes_with_terminated_when_its_process_is_stopped) {
   troupe::runtime rt;
   // The manager is down for long (backoff), so the child's call waits.
-  troupe::manager mgr{rt, {.call_timeout = 30s,
-                           .backoff = troupe::backoff_options{.min = 60s,
-                                                              .max = 60s},
-                           .on_event = [](const auto&) {}}};
+  troupe::manager mgr{
+    rt,
+    {.call_timeout = 30s,
+     .backoff = troupe::backoff_options{.min = 60s, .max = 60s},
+     .on_event = [](const auto&) {}}};
   auto d = mgr.dict<int, int>();
   mgr.inject_failure("down for a while");
   ASSERT_TRUE(troupe::test::eventually([&] { return !mgr.state_actor(); }));
   troupe::event started{rt};
-  troupe::process p{rt, [](troupe::managed::dict<int, int> dd,
-                           troupe::event ev) {
+  troupe::process p{rt,
+                    [](troupe::managed::dict<int, int> dd, troupe::event ev) {
                       ev.set();
                       dd.set(1, 1);
-                    }, d, started};
+                    },
+                    d, started};
   p.start();
   ASSERT_TRUE(started.wait(deadline));
   p.terminate();

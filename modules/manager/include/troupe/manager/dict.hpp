@@ -39,7 +39,7 @@ public:
 
     template <class Archive>
     void serialize(Archive& ar, unsigned) {
-      ar & code & key & value;
+      ar& code& key& value;
     }
   };
 
@@ -127,8 +127,8 @@ public:
           clear();
           break;
         default:
-          throw serialization::format_error(
-            "unknown dict record code " + std::to_string(int{r.code}));
+          throw serialization::format_error("unknown dict record code "
+                                            + std::to_string(int{r.code}));
       }
     }
   }
@@ -205,8 +205,8 @@ public:
     return this->template invoke<V>([k = std::move(key)](detail::op_ctx& c) {
       if (auto* v = c.object<object>().find(k))
         return *v;
-      throw key_error("dict '" + c.target()->name
-                      + "' has no key " + detail::describe(k));
+      throw key_error("dict '" + c.target()->name + "' has no key "
+                      + detail::describe(k));
     });
   }
 
@@ -296,14 +296,14 @@ public:
   /// do not call the manager from it. If it throws, nothing changes and
   /// the caller gets its exception.
   template <class F>
-    requires std::is_invocable_r_v<V, F&, const V&>
+  requires std::is_invocable_r_v<V, F&, const V&>
   auto update(K key, F fn) const {
     return update(std::move(key), V{}, std::move(fn));
   }
 
   /// As `update(key, fn)`, starting from `initial` when the key is missing.
   template <class F>
-    requires std::is_invocable_r_v<V, F&, const V&>
+  requires std::is_invocable_r_v<V, F&, const V&>
   auto update(K key, V initial, F fn) const {
     return this->template invoke<V>(
       [k = std::move(key), init = std::move(initial),
@@ -338,7 +338,7 @@ public:
 /// Lifetime: handles are cheap to copy (a pointer and a reference count);
 /// the object lives as long as its manager.
 template <class K, class V>
-  requires dict_key<K>
+requires dict_key<K>
 class dict : public basic_dict<K, V, detail::sync_invoker> {
 public:
   using basic_dict<K, V, detail::sync_invoker>::basic_dict;

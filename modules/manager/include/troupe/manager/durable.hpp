@@ -37,23 +37,25 @@ struct durable_impl;
 /// A `serialize(Archive&, T&, unsigned)` found by argument-dependent lookup
 /// in T's own namespace (not Boost's catch-all template).
 template <class T>
-concept has_adl_serialize = requires(troupe::serialization::oarchive& ar,
-                                     T& x) { serialize(ar, x, 0u); };
+concept has_adl_serialize
+  = requires(troupe::serialization::oarchive& ar, T& x) {
+  serialize(ar, x, 0u);
+};
 
 template <class T>
 concept has_member_serialize
   = requires(troupe::serialization::oarchive& ar, T& x) {
-      x.serialize(ar, 0u);
-    };
+  x.serialize(ar, 0u);
+};
 
 template <class T>
 inline constexpr bool durable_v = durable_impl<std::remove_cv_t<T>>::value;
 
 template <class T>
 struct durable_impl
-  : std::bool_constant<std::is_arithmetic_v<T> || std::is_enum_v<T>
-                       || is_durable<T>::value || has_member_serialize<T>
-                       || has_adl_serialize<T>> {};
+  : std::bool_constant<
+      std::is_arithmetic_v<T> || std::is_enum_v<T> || is_durable<T>::value
+      || has_member_serialize<T> || has_adl_serialize<T>> {};
 
 template <class C, class Tr, class A>
 struct durable_impl<std::basic_string<C, Tr, A>> : std::true_type {};

@@ -43,7 +43,7 @@ public:
 
     template <class Archive>
     void serialize(Archive& ar, unsigned) {
-      ar & code & index & items;
+      ar& code& index& items;
     }
   };
 
@@ -139,28 +139,30 @@ public:
 
   /// `l.append(x)`.
   auto append(T x) const {
-    return this->template invoke<void>([x = std::move(x)](detail::op_ctx& c) mutable {
-      auto& l = c.object<object>();
-      std::string rec;
-      if (c.durable())
-        rec = object::encode(object::extend_code, 0, std::vector<T>{x});
-      l.items.push_back(std::move(x));
-      if (c.durable())
-        c.journal(std::move(rec));
-    });
+    return this->template invoke<void>(
+      [x = std::move(x)](detail::op_ctx& c) mutable {
+        auto& l = c.object<object>();
+        std::string rec;
+        if (c.durable())
+          rec = object::encode(object::extend_code, 0, std::vector<T>{x});
+        l.items.push_back(std::move(x));
+        if (c.durable())
+          c.journal(std::move(rec));
+      });
   }
 
   /// `l.extend(xs)`.
   auto extend(std::vector<T> xs) const {
-    return this->template invoke<void>([xs = std::move(xs)](detail::op_ctx& c) mutable {
-      auto& l = c.object<object>();
-      std::string rec;
-      if (c.durable())
-        rec = object::encode(object::extend_code, 0, xs);
-      l.extend(std::move(xs));
-      if (c.durable())
-        c.journal(std::move(rec));
-    });
+    return this->template invoke<void>(
+      [xs = std::move(xs)](detail::op_ctx& c) mutable {
+        auto& l = c.object<object>();
+        std::string rec;
+        if (c.durable())
+          rec = object::encode(object::extend_code, 0, xs);
+        l.extend(std::move(xs));
+        if (c.durable())
+          c.journal(std::move(rec));
+      });
   }
 
   /// `l[i]`; negative `i` counts from the end. Throws `index_error`.
@@ -173,17 +175,18 @@ public:
 
   /// `l[i] = x`. Throws `index_error`.
   auto set(std::int64_t i, T x) const {
-    return this->template invoke<void>([i, x = std::move(x)](detail::op_ctx& c) mutable {
-      auto& l = c.object<object>();
-      auto j = l.position(i, c.target()->name, "set");
-      std::string rec;
-      if (c.durable())
-        rec = object::encode(object::set_code, static_cast<std::int64_t>(j),
-                             std::vector<T>{x});
-      l.items[j] = std::move(x);
-      if (c.durable())
-        c.journal(std::move(rec));
-    });
+    return this->template invoke<void>(
+      [i, x = std::move(x)](detail::op_ctx& c) mutable {
+        auto& l = c.object<object>();
+        auto j = l.position(i, c.target()->name, "set");
+        std::string rec;
+        if (c.durable())
+          rec = object::encode(object::set_code, static_cast<std::int64_t>(j),
+                               std::vector<T>{x});
+        l.items[j] = std::move(x);
+        if (c.durable())
+          c.journal(std::move(rec));
+      });
   }
 
   /// `len(l)`.

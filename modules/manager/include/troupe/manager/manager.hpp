@@ -10,11 +10,6 @@
 #include <utility>
 #include <vector>
 
-#include <troupe/event.hpp>
-#include <troupe/lock.hpp>
-#include <troupe/queue.hpp>
-#include <troupe/supervisor.hpp>
-
 #include "troupe/manager/detail/core.hpp"
 #include "troupe/manager/dict.hpp"
 #include "troupe/manager/list.hpp"
@@ -22,6 +17,10 @@
 #include "troupe/manager/object.hpp"
 #include "troupe/manager/options.hpp"
 #include "troupe/manager/value.hpp"
+#include <troupe/event.hpp>
+#include <troupe/lock.hpp>
+#include <troupe/queue.hpp>
+#include <troupe/supervisor.hpp>
 
 namespace troupe {
 
@@ -47,6 +46,11 @@ struct manager_owner;
 /// `state_path`, the state is recovered from the file. Calls made while it
 /// restarts wait (up to `call_timeout`) and are then served.
 ///
+/// Calls are served one at a time, in the order they were queued. A caller
+/// that finds the manager up and idle runs the queued calls itself, on the
+/// state actor's behalf (flat combining), so a call usually costs no thread
+/// hand-off; see docs/manager.md, "Performance".
+///
 /// Thread-safety: every member may be called from any process or thread;
 /// proxies may be passed to processes and used from event-based actors
 /// (`proxy.async(self)`).
@@ -70,16 +74,16 @@ public:
   /// holds another type, or when the manager is durable and `K` or `V` is
   /// not a `managed::durable_value`.
   template <class K, class V>
-    requires managed::dict_key<K>
+  requires managed::dict_key<K>
   [[nodiscard]] managed::dict<K, V> dict(managed::object_options opts = {}) {
     return dict<K, V>(std::move(opts), {});
   }
 
   /// As `dict(opts)`, filled with `initial` when it is created.
   template <class K, class V>
-    requires managed::dict_key<K>
-  [[nodiscard]] managed::dict<K, V>
-  dict(managed::object_options opts, std::vector<std::pair<K, V>> initial) {
+  requires managed::dict_key<K>
+  [[nodiscard]] managed::dict<K, V> dict(managed::object_options opts,
+                                         std::vector<std::pair<K, V>> initial) {
     using obj = managed::detail::dict_object<K, V>;
     return {core(), open<obj>(std::move(opts.name),
                               [xs = std::move(initial)](obj& d) mutable {
@@ -131,8 +135,8 @@ public:
 
   /// A new namespace (Python's `manager.Namespace()`), or the one named
   /// `opts.name`.
-  [[nodiscard]] managed::name_space
-  name_space(managed::object_options opts = {});
+  [[nodiscard]] managed::name_space name_space(managed::object_options opts
+                                               = {});
 
   /// A queue kept by the manager under a name (Python's
   /// `manager.Queue()`): the framework's `troupe::queue`, so puts and gets
@@ -142,8 +146,10 @@ public:
   template <class T>
   [[nodiscard]] troupe::queue<T> queue(managed::object_options opts = {},
                                        queue_options qopts = {}) {
-    return channel<troupe::queue<T>>(std::move(opts.name), "queue", [qopts](
-      runtime& rt) { return troupe::queue<T>{rt, qopts}; });
+    return channel<troupe::queue<T>>(std::move(opts.name), "queue",
+                                     [qopts](runtime& rt) {
+                                       return troupe::queue<T>{rt, qopts};
+                                     });
   }
 
   /// A lock kept by the manager under a name (Python's `manager.Lock()`):
@@ -162,20 +168,19 @@ public:
   /// and movable.
   template <class T>
   void register_type(const std::string& type_name) {
-    static_assert(std::is_default_constructible_v<T>
-                    && std::is_move_assignable_v<T>,
-                  "a managed custom type must be default-constructible and "
-                  "move-assignable");
-    core()->register_type(type_name,
-                          managed::detail::type_of<
-                            managed::detail::custom_object<T>>());
+    static_assert(
+      std::is_default_constructible_v<T> && std::is_move_assignable_v<T>,
+      "a managed custom type must be default-constructible and "
+      "move-assignable");
+    core()->register_type(
+      type_name, managed::detail::type_of<managed::detail::custom_object<T>>());
   }
 
   /// A new instance `T(args...)` of the type registered as `type_name`
   /// (named `<type_name>-N`), and its proxy. Throws `value_error` when
   /// nothing is registered under that name or it is another type.
   template <class T, class... Args>
-    requires std::is_constructible_v<T, Args&&...>
+  requires std::is_constructible_v<T, Args&&...>
   [[nodiscard]] managed::object<T> make(const std::string& type_name,
                                         Args&&... args) {
     return make<T>(managed::object_options{}, type_name,
@@ -185,24 +190,23 @@ public:
   /// As `make(type_name, args...)`, opening the instance named
   /// `opts.name` when it exists (then `args` do not apply).
   template <class T, class... Args>
-    requires std::is_constructible_v<T, Args&&...>
-  [[nodiscard]] managed::object<T>
-  make(managed::object_options opts, const std::string& type_name,
-       Args&&... args) {
+  requires std::is_constructible_v<T, Args&&...>
+  [[nodiscard]] managed::object<T> make(managed::object_options opts,
+                                        const std::string& type_name,
+                                        Args&&... args) {
     using obj = managed::detail::custom_object<T>;
     const auto& type = core()->registered(
-      type_name, std::type_index{typeid(obj)},
-      managed::detail::type_name<T>());
+      type_name, std::type_index{typeid(obj)}, managed::detail::type_name<T>());
     auto name = opts.name.empty() ? type_name + "-" : opts.name;
-    auto init = [tup = std::make_tuple(std::decay_t<Args>(
-                   std::forward<Args>(args))...)](obj& o) mutable {
-      o.val = std::make_from_tuple<T>(std::move(tup));
-    };
+    auto init =
+      [tup = std::make_tuple(std::decay_t<Args>(std::forward<Args>(args))...)](
+        obj& o) mutable { o.val = std::make_from_tuple<T>(std::move(tup)); };
     return {core(), open_as<obj>(std::move(name), type, std::move(init),
                                  opts.name.empty())};
   }
 
-  // -- control ------------------------------------------------------------------
+  // -- control
+  // ------------------------------------------------------------------
 
   /// Stops the state actor and its supervisor (Python's `shutdown()`):
   /// blocks until they ended, fails queued calls with
@@ -254,13 +258,13 @@ private:
     return c->template call<slot*>(
       nullptr, [&type, name = std::move(name), prefix_only,
                 init = std::move(init)](op_ctx& ctx) mutable {
-        std::function<void(object_base&, op_ctx&, slot*)> fill =
-          [&init](object_base& o, op_ctx& x, slot* s) {
-            auto& obj = static_cast<Obj&>(o);
-            init(obj);
-            if (x.durable())
-              x.journal_state(s, obj.save());
-          };
+        std::function<void(object_base&, op_ctx&, slot*)> fill
+          = [&init](object_base& o, op_ctx& x, slot* s) {
+              auto& obj = static_cast<Obj&>(o);
+              init(obj);
+              if (x.durable())
+                x.journal_state(s, obj.save());
+            };
         return ctx.core().open(std::move(name), type, fill, ctx, prefix_only);
       });
   }
@@ -268,10 +272,10 @@ private:
   template <class C, class Make>
   C channel(std::string name, const char* kind, Make make) {
     auto c = core();
-    return c->template call<C>(
-      nullptr, [name = std::move(name), kind, make](managed::detail::op_ctx& ctx) {
-        return ctx.core().template channel<C>(name, kind, make);
-      });
+    return c->template call<C>(nullptr, [name = std::move(name), kind,
+                                         make](managed::detail::op_ctx& ctx) {
+      return ctx.core().template channel<C>(name, kind, make);
+    });
   }
 
   std::shared_ptr<managed::detail::manager_owner> owner_;

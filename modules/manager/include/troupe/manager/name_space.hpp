@@ -41,7 +41,7 @@ public:
 
     template <class Archive>
     void serialize(Archive& ar, unsigned) {
-      ar & name & tag & bytes;
+      ar& name& tag& bytes;
     }
   };
 
@@ -51,7 +51,7 @@ public:
 
     template <class Archive>
     void serialize(Archive& ar, unsigned) {
-      ar & code & f;
+      ar& code& f;
     }
   };
 
@@ -147,21 +147,23 @@ public:
 
   /// `hasattr(ns, name)`.
   auto contains(std::string name) const {
-    return this->template invoke<bool>([n = std::move(name)](detail::op_ctx& c) {
-      return c.object<object>().fields.contains(n);
-    });
+    return this->template invoke<bool>(
+      [n = std::move(name)](detail::op_ctx& c) {
+        return c.object<object>().fields.contains(n);
+      });
   }
 
   /// `delattr(ns, name)`, returning whether the field was there.
   auto erase(std::string name) const {
-    return this->template invoke<bool>([n = std::move(name)](detail::op_ctx& c) {
-      if (c.object<object>().fields.erase(n) == 0)
-        return false;
-      if (c.durable())
-        c.journal(serialization::to_bytes(
-          object::record{2, object::field_image{n, {}, {}}}));
-      return true;
-    });
+    return this->template invoke<bool>(
+      [n = std::move(name)](detail::op_ctx& c) {
+        if (c.object<object>().fields.erase(n) == 0)
+          return false;
+        if (c.durable())
+          c.journal(serialization::to_bytes(
+            object::record{2, object::field_image{n, {}, {}}}));
+        return true;
+      });
   }
 
   /// The field names, sorted.

@@ -60,14 +60,15 @@ public:
 
   /// `v.value = x`.
   auto set(T x) const {
-    return this->template invoke<void>([x = std::move(x)](detail::op_ctx& c) mutable {
-      std::string rec;
-      if (c.durable())
-        rec = serialization::to_bytes(x);
-      c.object<object>().val = std::move(x);
-      if (c.durable())
-        c.journal(std::move(rec));
-    });
+    return this->template invoke<void>(
+      [x = std::move(x)](detail::op_ctx& c) mutable {
+        std::string rec;
+        if (c.durable())
+          rec = serialization::to_bytes(x);
+        c.object<object>().val = std::move(x);
+        if (c.durable())
+          c.journal(std::move(rec));
+      });
   }
 
   /// Atomically replaces the value `x` with `fn(x)` and returns the new
@@ -75,19 +76,20 @@ public:
   /// manager; if it throws, nothing changes and the caller gets its
   /// exception.
   template <class F>
-    requires std::is_invocable_r_v<T, F&, const T&>
+  requires std::is_invocable_r_v<T, F&, const T&>
   auto update(F fn) const {
-    return this->template invoke<T>([fn = std::move(fn)](detail::op_ctx& c) mutable {
-      auto& v = c.object<object>();
-      T next = fn(std::as_const(v.val));
-      std::string rec;
-      if (c.durable())
-        rec = serialization::to_bytes(next);
-      v.val = next;
-      if (c.durable())
-        c.journal(std::move(rec));
-      return next;
-    });
+    return this->template invoke<T>(
+      [fn = std::move(fn)](detail::op_ctx& c) mutable {
+        auto& v = c.object<object>();
+        T next = fn(std::as_const(v.val));
+        std::string rec;
+        if (c.durable())
+          rec = serialization::to_bytes(next);
+        v.val = next;
+        if (c.durable())
+          c.journal(std::move(rec));
+        return next;
+      });
   }
 };
 

@@ -22,20 +22,19 @@
 
 #include <caf/actor_cast.hpp>
 #include <caf/detail/tuple_vals.hpp>
-#include <caf/make_counted.hpp>
 #include <caf/error.hpp>
 #include <caf/mailbox_element.hpp>
+#include <caf/make_counted.hpp>
 #include <caf/message.hpp>
 #include <caf/message_id.hpp>
 #include <caf/message_priority.hpp>
 #include <caf/response_handle.hpp>
 #include <caf/sec.hpp>
 
-#include <troupe/process.hpp>
-#include <troupe/runtime.hpp>
-
 #include "troupe/manager/error.hpp"
 #include "troupe/manager/options.hpp"
+#include <troupe/process.hpp>
+#include <troupe/runtime.hpp>
 
 namespace troupe::serialization {
 class durable_store;
@@ -49,7 +48,8 @@ class op_base;
 // -- objects ------------------------------------------------------------------
 
 /// The state of one managed object. It lives in the manager's core, outside
-/// the state actor, and only the state actor's thread touches it.
+/// the state actor, and is only touched under the manager's execution lock
+/// (by the state actor, or by a caller running calls on its behalf).
 class object_base {
 public:
   virtual ~object_base() = default;
@@ -74,7 +74,7 @@ struct object_type {
   std::type_index cpp{typeid(void)};
 };
 
-/// One named object. Slots are created on the state actor's thread and live
+/// One named object. Slots are created under the execution lock and live
 /// as long as the core, so proxies can hold them; recovery replaces `obj`.
 struct slot {
   std::string name;
@@ -84,12 +84,11 @@ struct slot {
 
 // -- operations ---------------------------------------------------------------
 
-/// What an operation's body sees while it runs on the state actor's thread.
+/// What an operation's body sees while it runs (under the execution lock).
 class op_ctx {
 public:
   op_ctx(manager_core& core, slot* target, op_base* op)
-    : core_(core), target_(target), op_(op) {
-  }
+    : core_(core), target_(target), op_(op) {}
 
   template <class Obj>
   [[nodiscard]] Obj& object() const {
@@ -135,8 +134,7 @@ public:
   static constexpr std::uint32_t poke = 0x200;    // a stop request woke it
   static constexpr std::uint32_t on_disk = 0x400; // ran; waits for the disk
 
-  op_base(slot* target, int refs) : refs_(refs), target_(target) {
-  }
+  op_base(slot* target, int refs) : refs_(refs), target_(target) {}
 
   virtual ~op_base() = default;
 
@@ -148,8 +146,7 @@ public:
   virtual void run(op_ctx& ctx) = 0;
 
   /// For requests from actors: sends the answer.
-  virtual void respond() {
-  }
+  virtual void respond() {}
 
   /// For requests from actors: whether the requester gave up waiting.
   [[nodiscard]] virtual bool expired() const {
@@ -196,8 +193,7 @@ template <class R, class F>
 class call_op : public op_base {
 public:
   call_op(slot* target, F fn, int refs)
-    : op_base(target, refs), fn_(std::move(fn)) {
-  }
+    : op_base(target, refs), fn_(std::move(fn)) {}
 
   void run(op_ctx& ctx) override {
     try {
@@ -243,10 +239,7 @@ public:
   async_op(slot* target, F fn, caf::strong_actor_ptr requester,
            caf::message_id mid, std::chrono::steady_clock::time_point until)
     : call_op<R, F>(target, std::move(fn), 2), // the requester's and ours
-      requester_(std::move(requester)),
-      mid_(mid),
-      until_(until) {
-  }
+      requester_(std::move(requester)), mid_(mid), until_(until) {}
 
   bool expired() const override {
     return std::chrono::steady_clock::now() > until_;
@@ -260,9 +253,8 @@ public:
       msg = caf::make_message();
     else
       msg = local_message(std::move(*this->result_));
-    requester_->enqueue(caf::make_mailbox_element(nullptr, mid_, {},
-                                                  std::move(msg)),
-                        nullptr);
+    requester_->enqueue(
+      caf::make_mailbox_element(nullptr, mid_, {}, std::move(msg)), nullptr);
   }
 
 private:
@@ -328,7 +320,7 @@ public:
 
   // -- calls (any thread) -----------------------------------------------------
 
-  /// Runs `fn(ctx)` on the state actor and returns its result. Blocks; see
+  /// Runs `fn(ctx)` inside the manager and returns its result. Blocks; see
   /// `await`.
   template <class R, class F>
   R call(slot* target, F fn) {
@@ -395,7 +387,8 @@ public:
   /// Queues a failure for the state actor to throw (tests, demos).
   void inject_failure(std::string what);
 
-  // -- objects (state actor's thread) ------------------------------------------
+  // -- objects (under the execution lock)
+  // ------------------------------------------
 
   /// Opens the object `name` of `type`, creating it (and running `init` on
   /// it) when it does not exist. With `numbered` (or an empty name), `name`
@@ -435,14 +428,16 @@ public:
     return *rt_;
   }
 
-  // -- custom types (any thread) -------------------------------------------------
+  // -- custom types (any thread)
+  // -------------------------------------------------
 
   void register_type(const std::string& name, const object_type& type);
   [[nodiscard]] const object_type& registered(const std::string& name,
                                               std::type_index cpp,
                                               const std::string& cpp_name);
 
-  // -- the state actor ------------------------------------------------------------
+  // -- the state actor
+  // ------------------------------------------------------------
 
   /// The body of the state actor: recovers, then serves the inbox until it
   /// is asked to stop. An exception that escapes (a failure of the manager
@@ -520,8 +515,8 @@ private:
   std::atomic<phase> phase_{phase::starting};
   std::atomic<int> incarnation_{0};
   inbox inbox_;
-  std::atomic<bool> exec_busy_{false};     // the execution lock
-  std::atomic<bool> actor_needed_{false};  // an actor-only call is queued
+  std::atomic<bool> exec_busy_{false};    // the execution lock
+  std::atomic<bool> actor_needed_{false}; // an actor-only call is queued
   std::atomic<bool> compact_wanted_{false};
   op_base* backlog_ = nullptr; // (exec) taken from the inbox, not run yet
   op_base* current_ = nullptr; // (exec) running

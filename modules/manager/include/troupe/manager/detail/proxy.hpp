@@ -19,8 +19,7 @@ namespace troupe::managed::detail {
 class sync_invoker {
 public:
   sync_invoker(std::shared_ptr<manager_core> core, slot* target)
-    : core_(std::move(core)), slot_(target) {
-  }
+    : core_(std::move(core)), slot_(target) {}
 
   /// The name of the object in its manager.
   [[nodiscard]] const std::string& name() const noexcept {
@@ -47,8 +46,7 @@ class async_invoker {
 public:
   async_invoker(std::shared_ptr<manager_core> core, slot* target, Self* self,
                 std::optional<std::chrono::milliseconds> timeout)
-    : core_(std::move(core)), slot_(target), self_(self), timeout_(timeout) {
-  }
+    : core_(std::move(core)), slot_(target), self_(self), timeout_(timeout) {}
 
   [[nodiscard]] const std::string& name() const noexcept {
     return slot_->name;
@@ -57,8 +55,7 @@ public:
 protected:
   template <class R, class F>
   auto invoke(F fn) const {
-    return core_->template call_async<R>(self_, slot_, std::move(fn),
-                                         timeout_);
+    return core_->template call_async<R>(self_, slot_, std::move(fn), timeout_);
   }
 
   std::shared_ptr<manager_core> core_;
@@ -70,7 +67,7 @@ protected:
 /// `x` for an error message, if it can be printed.
 template <class T>
 std::string describe(const T& x) {
-  if constexpr (requires(std::ostream& out) { out << x; }) {
+  if constexpr (requires(std::ostream & out) { out << x; }) {
     std::ostringstream out;
     if constexpr (std::is_convertible_v<const T&, std::string_view>)
       out << '\'' << x << '\'';
@@ -85,10 +82,10 @@ std::string describe(const T& x) {
 /// The object type of `Obj`, made once.
 template <class Obj>
 const object_type& type_of() {
-  static const object_type t{Obj::kind(), Obj::tag(), Obj::durable,
-                             [] { return std::unique_ptr<object_base>{
-                                    std::make_unique<Obj>()}; },
-                             std::type_index{typeid(Obj)}};
+  static const object_type t{
+    Obj::kind(), Obj::tag(), Obj::durable,
+    [] { return std::unique_ptr<object_base>{std::make_unique<Obj>()}; },
+    std::type_index{typeid(Obj)}};
   return t;
 }
 
