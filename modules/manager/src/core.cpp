@@ -381,7 +381,7 @@ void manager_core::combine() {
   // caller that failed to take the lock had pushed before it tried (both
   // sides order these with seq_cst), so no call is left behind.
   do {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    full_fence();
     if (!combining_allowed() || !try_exec())
       return;
     if (!combining_allowed()) {

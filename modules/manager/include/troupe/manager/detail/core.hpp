@@ -492,7 +492,19 @@ private:
   void release_exec() noexcept {
     exec_busy_.store(false, std::memory_order_release);
     // Pairs with the push before a failed try_exec (see combine()).
+    full_fence();
+  }
+
+  /// A sequentially consistent fence. ThreadSanitizer does not model
+  /// fences (GCC refuses them under -fsanitize=thread), so there both sides
+  /// use a seq_cst read-modify-write of one shared word instead: those are
+  /// totally ordered too, and TSan sees the synchronization.
+  void full_fence() noexcept {
+#if defined(__SANITIZE_THREAD__)
+    fence_word_.fetch_add(0, std::memory_order_seq_cst);
+#else
     std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
   }
 
   void acquire_exec() noexcept;
@@ -516,6 +528,7 @@ private:
   std::atomic<int> incarnation_{0};
   inbox inbox_;
   std::atomic<bool> exec_busy_{false};    // the execution lock
+  std::atomic<unsigned> fence_word_{0};   // full_fence() under TSan
   std::atomic<bool> actor_needed_{false}; // an actor-only call is queued
   std::atomic<bool> compact_wanted_{false};
   op_base* backlog_ = nullptr; // (exec) taken from the inbox, not run yet
