@@ -11,6 +11,7 @@ void event_state::set() {
   if (flag_.load(std::memory_order_relaxed))
     return;
   flag_.store(true, std::memory_order_release);
+  changed();
   if (waiters_ != 0)
     cv_.notify_all();
   wake_watchers();
@@ -33,8 +34,9 @@ bool event_state::wait(const wait_spec& w) {
     return false;
   stop_callback cb{[this] { wake_all(); }};
   std::unique_lock lk{mtx};
+  bool spun = false;
   while (!flag_.load(std::memory_order_relaxed))
-    if (!wait_once(lk, cv_, waiters_, w))
+    if (!wait_once(lk, cv_, waiters_, w, this, &spun))
       return flag_.load(std::memory_order_relaxed);
   return true;
 }

@@ -2,7 +2,7 @@
 
 #include <thread>
 
-#include "detail/cpu_relax.hpp"
+#include "troupe/detail/spin.hpp"
 #include "detail/runtime_impl.hpp"
 #include "troupe/detail/sync_core.hpp"
 #include "troupe/error.hpp"

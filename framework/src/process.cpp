@@ -11,7 +11,7 @@
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 
-#include "detail/cpu_relax.hpp"
+#include "troupe/detail/spin.hpp"
 #include "detail/runtime_impl.hpp"
 #include "troupe/error.hpp"
 #include "troupe/runtime.hpp"
@@ -356,30 +356,10 @@ void process_actor::close_main() {
 /// Polls the mailbox briefly before the caller sleeps on its condition
 /// variable. In request/reply the answer often arrives within microseconds
 /// from a peer on another core; catching it here saves a futex sleep and
-/// wake-up on both sides (see docs/benchmarks.md, blocking ping-pong).
-///
-/// The budget adapts to how long the process actually waits for mail, not
-/// to whether the spin succeeded: a spin that misses by a little (the peer
-/// was itself asleep and needed a wake-up) must not shrink it, or two
-/// processes in ping-pong settle into both sleeping every round. Waits that
-/// a longer spin would have caught grow it; long waits (rare messages)
-/// shrink it, so idle-ish processes stop burning CPU.
+/// wake-up on both sides (see docs/benchmarks.md, blocking ping-pong, and
+/// `wait_spin` for how the budget adapts).
 bool process_actor::spin_for_mail() noexcept {
-  for (int i = 0; i < spin_budget_; ++i) {
-    if (!mailbox().empty())
-      return true;
-    cpu_relax();
-  }
-  return false;
-}
-
-void process_actor::adapt_spin(std::chrono::steady_clock::duration waited) {
-  // One pause is some tens of nanoseconds; 100 us covers the futex
-  // wake-up latency of a busy 2-core VM, a few times over.
-  if (waited < std::chrono::microseconds{100})
-    spin_budget_ = std::min(max_spins, spin_budget_ * 2);
-  else
-    spin_budget_ = std::max(min_spins, spin_budget_ / 2);
+  return spin_.spin([this] { return !mailbox().empty(); });
 }
 
 void process_actor::await_data() {
@@ -387,7 +367,7 @@ void process_actor::await_data() {
     return caf::blocking_actor::await_data();
   auto t0 = std::chrono::steady_clock::now();
   caf::blocking_actor::await_data();
-  adapt_spin(std::chrono::steady_clock::now() - t0);
+  spin_.parked_for(std::chrono::steady_clock::now() - t0);
 }
 
 bool process_actor::await_data(timeout_type timeout) {
@@ -395,7 +375,7 @@ bool process_actor::await_data(timeout_type timeout) {
     return caf::blocking_actor::await_data(timeout);
   auto t0 = std::chrono::steady_clock::now();
   auto got = caf::blocking_actor::await_data(timeout);
-  adapt_spin(std::chrono::steady_clock::now() - t0);
+  spin_.parked_for(std::chrono::steady_clock::now() - t0);
   return got;
 }
 

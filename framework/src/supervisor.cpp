@@ -13,7 +13,7 @@
 #include <random>
 #include <sstream>
 
-#include "detail/cpu_relax.hpp"
+#include "troupe/detail/spin.hpp"
 #include "detail/runtime_impl.hpp"
 #include "troupe/runtime.hpp"
 

@@ -49,6 +49,7 @@ public:
     if (closed[side])
       return;
     closed[side] = true;
+    changed();
     readable[0].notify_all();
     readable[1].notify_all();
     wake_watchers();
@@ -136,6 +137,7 @@ public:
           "handle was dropped, so nobody will receive this");
       hook = core_->claim_locked(side_, st.get());
       out_->emplace_back(std::forward<U>(x));
+      core_->changed();
       if (core_->readers[peer()] != 0)
         core_->readable[peer()].notify_one();
       core_->wake_watchers();
@@ -158,11 +160,13 @@ public:
       core_->readable[side_].notify_all();
     }};
     std::unique_lock lk{core_->mtx};
+    bool spun = false;
     for (;;) {
       auto s = recv_locked(out, st);
       if (s != status::would_block)
         return s;
-      if (!wait_once(lk, core_->readable[side_], core_->readers[side_], w)
+      if (!wait_once(lk, core_->readable[side_], core_->readers[side_], w,
+                     core_.get(), &spun)
           && in_->empty() && !core_->closed[peer()])
         return status::would_block;
     }
@@ -181,8 +185,10 @@ public:
       core_->readable[side_].notify_all();
     }};
     std::unique_lock lk{core_->mtx};
+    bool spun = false;
     while (!readable_locked())
-      if (!wait_once(lk, core_->readable[side_], core_->readers[side_], w))
+      if (!wait_once(lk, core_->readable[side_], core_->readers[side_], w,
+                     core_.get(), &spun))
         return readable_locked();
     return true;
   }

@@ -18,6 +18,7 @@
 #include "detail/thread_pool.hpp"
 #include "detail/timer_service.hpp"
 #include "troupe/detail/process_state.hpp"
+#include "troupe/detail/spin.hpp"
 #include "troupe/runtime.hpp"
 
 namespace troupe::detail {
@@ -138,15 +139,9 @@ private:
   /// Spins up to the budget; returns whether mail arrived.
   bool spin_for_mail() noexcept;
 
-  /// Grows or shrinks the budget after a wait that the spin did not cover.
-  void adapt_spin(std::chrono::steady_clock::duration waited);
-
-  static constexpr int min_spins = 16;
-  static constexpr int max_spins = 1024;
-
   std::shared_ptr<process_state> st_;
   std::unique_ptr<process> obj_; // the subclass copy to run, if any
-  int spin_budget_ = max_spins;  // owner thread only
+  wait_spin spin_;               // owner thread only
 };
 
 /// Binds the calling thread to a process for the lifetime of this object.

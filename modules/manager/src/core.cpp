@@ -17,6 +17,7 @@
 
 #include "troupe/manager/name_space.hpp"
 #include <troupe/detail/process_state.hpp>
+#include <troupe/detail/spin.hpp>
 #include <troupe/serialization/durable_store.hpp>
 #include <troupe/serialization/serialize.hpp>
 #include <troupe/serialization/std.hpp>
@@ -57,29 +58,11 @@ void futex_wait(std::atomic<std::uint32_t>* addr, std::uint32_t expected,
             FUTEX_BITSET_MATCH_ANY);
 }
 
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#else
-  std::this_thread::yield();
-#endif
-}
+using troupe::detail::cpu_relax;
 
-// Spin budgets adapt as the framework's mailbox poll does: they grow after
-// waits a longer spin would have caught and shrink after long waits.
-constexpr int min_spins = 16;
-constexpr int max_spins = 1024;
-
-void adapt(int& budget, std::chrono::steady_clock::duration waited) {
-  if (waited < std::chrono::microseconds{100})
-    budget = std::min(max_spins, budget * 2);
-  else
-    budget = std::max(min_spins, budget / 2);
-}
-
-thread_local int caller_spins = max_spins;
+// A caller's spin before it sleeps on its operation adapts as the
+// framework's mailbox poll does (see `troupe::detail::adaptive_spin`).
+thread_local troupe::detail::wait_spin caller_spin;
 
 // -- the state file's format
 // -----------------------------------------------------
@@ -435,7 +418,7 @@ void manager_core::await(op_base& op) {
   };
   combine();
   bool disk = false; // ran, waits for the disk: no point in spinning
-  for (int i = 0; i < caller_spins; ++i) {
+  for (int i = 0; i < caller_spin.budget(); ++i) {
     auto s = op.state.load(std::memory_order_acquire);
     if ((s & op_base::phase_mask) == op_base::done)
       return;
@@ -508,7 +491,7 @@ void manager_core::await(op_base& op) {
     futex_wait(&op.state, s, deadline);
   }
   if (!disk)
-    adapt(caller_spins, std::chrono::steady_clock::now() - t0);
+    caller_spin.parked_for(std::chrono::steady_clock::now() - t0);
 }
 
 // -- the state actor

@@ -95,11 +95,12 @@ public:
     }
     stop_callback cb{[this] { wake_all(); }};
     std::unique_lock lk{mtx};
+    bool spun = false;
     for (;;) {
       auto s = put_locked(x);
       if (s != status::would_block)
         return s;
-      if (!wait_once(lk, not_full_, putters_, w) && !has_room())
+      if (!wait_once(lk, not_full_, putters_, w, this, &spun) && !has_room())
         return closed_ ? status::closed : status::would_block;
     }
   }
@@ -119,11 +120,13 @@ public:
     }
     stop_callback cb{[this] { wake_all(); }};
     std::unique_lock lk{mtx};
+    bool spun = false;
     for (;;) {
       auto s = get_locked(out, taker, lk);
       if (s != status::would_block)
         return s;
-      if (!wait_once(lk, not_empty_, getters_, w) && items_.empty())
+      if (!wait_once(lk, not_empty_, getters_, w, this, &spun)
+          && items_.empty())
         return closed_ ? status::closed : status::would_block;
     }
   }
@@ -201,6 +204,7 @@ public:
     if (closed_)
       return;
     closed_ = true;
+    changed();
     not_empty_.notify_all();
     not_full_.notify_all();
     wake_watchers();
@@ -244,6 +248,8 @@ private:
       }
     }
     in_pump = prev;
+    if (sent != 0)
+      changed();
     if (sent != 0 && putters_ != 0)
       not_full_.notify_all();
   }
@@ -288,6 +294,7 @@ private:
     items_.emplace_back(std::forward<U>(x));
     if (joinable_)
       ++unfinished_;
+    changed();
     if (getters_ != 0)
       not_empty_.notify_one();
     wake_watchers();
@@ -303,6 +310,8 @@ private:
       return closed_ ? status::closed : status::would_block;
     out.emplace(std::move(items_.front()));
     items_.pop_front();
+    if (capacity_ != 0)
+      changed();
     if (putters_ != 0)
       not_full_.notify_one();
     if constexpr (std::is_copy_constructible_v<T>) {
@@ -358,6 +367,7 @@ private:
     if (on_exit_ == consumer_exit_policy::redeliver) {
       items_.insert(items_.begin(), std::make_move_iterator(taken.begin()),
                     std::make_move_iterator(taken.end()));
+      changed();
       not_empty_.notify_all();
       wake_watchers();
       return;
