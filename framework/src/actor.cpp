@@ -46,15 +46,24 @@ std::shared_ptr<process_state> prepare_actor(runtime& rt,
   return st;
 }
 
-actor bind_actor(std::shared_ptr<process_state> st, caf::actor hdl) {
+void actor_ended(process_state& st, const caf::error& rsn) {
+  auto [code, why] = exit_of(rsn, st.stop_signal.load());
+  st.finish(code, std::move(why));
+}
+
+actor bind_actor(std::shared_ptr<process_state> st, caf::actor hdl,
+                 bool tracked) {
   {
     std::lock_guard guard{st->mtx};
-    st->hdl = hdl;
+    // While it runs; `finish` drops it (an ended actor (tracked) may have
+    // finished already).
+    if (st->ph != process_state::phase::ended)
+      st->hdl = hdl;
+    st->body = hdl.address();
   }
-  hdl->attach_functor([st](const caf::error& rsn) {
-    auto [code, why] = exit_of(rsn, st->stop_signal.load());
-    st->finish(code, std::move(why));
-  });
+  if (!tracked)
+    hdl->attach_functor(
+      [st](const caf::error& rsn) { actor_ended(*st, rsn); });
   // A stop requested before the handle existed (e.g. by a shutdown).
   if (auto sig = st->stop_signal.load(); sig != 0)
     caf::anon_send_exit(hdl, sig == 9 ? caf::exit_reason::kill

@@ -4,7 +4,12 @@
 #include <type_traits>
 #include <utility>
 
+#include <caf/actor_cast.hpp>
+#include <caf/actor_config.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/detail/init_fun_factory.hpp>
+#include <caf/detail/spawnable.hpp>
+#include <caf/infer_handle.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/local_actor.hpp>
 
@@ -37,8 +42,61 @@ namespace detail {
 std::shared_ptr<process_state> prepare_actor(runtime& rt,
                                              process_options opts);
 
-/// Binds the spawned CAF actor to its state and watches for its end.
-actor bind_actor(std::shared_ptr<process_state> st, caf::actor hdl);
+/// Binds the spawned CAF actor to its state. With `tracked` false (a class
+/// that cannot be wrapped in `tracked_actor`), also watches for its end.
+actor bind_actor(std::shared_ptr<process_state> st, caf::actor hdl,
+                 bool tracked);
+
+/// Records the end of an actor, with CAF's exit reason `rsn`.
+void actor_ended(process_state& st, const caf::error& rsn);
+
+/// An actor class `Impl` that reports its own end to its troupe state.
+///
+/// Saves what `attach_functor` costs on every spawn (an attachable
+/// allocated, a reference to the state taken, both dropped on a worker
+/// thread). The state outlives the actor's cleanup: the runtime's registry
+/// holds it until `actor_ended` retires it.
+template <class Impl>
+class tracked_actor final : public Impl {
+public:
+  template <class... Ts>
+  tracked_actor(caf::actor_config& cfg, process_state* st, Ts&&... xs)
+    : Impl(cfg, std::forward<Ts>(xs)...), st_(st) {
+  }
+
+  bool cleanup(caf::error&& rsn, caf::execution_unit* host) override {
+    caf::error why = rsn; // empty (no allocation) for a normal exit
+    auto result = Impl::cleanup(std::move(rsn), host);
+    actor_ended(*st_, why);
+    return result;
+  }
+
+private:
+  process_state* st_;
+};
+
+/// Spawns `fun(self, xs...)` as CAF's `spawn(fun, xs...)` does, with the
+/// implementation class wrapped in `tracked_actor`.
+template <class F, class... Ts>
+caf::actor spawn_tracked(caf::actor_system& sys, process_state* st, F& fun,
+                         Ts&&... xs) {
+  using impl = caf::infer_impl_from_fun_t<F>;
+  static_assert(caf::detail::spawnable<F, impl, Ts...>(),
+                "cannot spawn function-based actor with given arguments");
+  caf::actor_config cfg;
+  caf::detail::init_fun_factory<impl, F> fac;
+  cfg.init_fun = fac(std::move(fun), std::forward<Ts>(xs)...);
+  // spawn_class is what CAF's own function-based spawn ends in.
+  return caf::actor_cast<caf::actor>(
+    sys.spawn_class<tracked_actor<impl>, caf::no_spawn_options>(cfg, st));
+}
+
+template <class F, class... Ts>
+actor spawn_function(runtime& rt, process_options opts, F& fun, Ts&&... xs) {
+  auto st = prepare_actor(rt, std::move(opts));
+  auto hdl = spawn_tracked(rt.system(), st.get(), fun, std::forward<Ts>(xs)...);
+  return bind_actor(std::move(st), std::move(hdl), true);
+}
 
 } // namespace detail
 
@@ -49,20 +107,15 @@ template <class F, class... Ts>
   requires(!std::is_same_v<std::decay_t<F>, process_options>
            && !std::is_base_of_v<caf::local_actor, std::decay_t<F>>)
 actor spawn(runtime& rt, F fun, Ts&&... xs) {
-  auto st = detail::prepare_actor(rt, {});
-  return detail::bind_actor(std::move(st),
-                            rt.system().spawn(std::move(fun),
-                                              std::forward<Ts>(xs)...));
+  return detail::spawn_function(rt, {}, fun, std::forward<Ts>(xs)...);
 }
 
 /// As `spawn(rt, fun, xs...)`, with a name, the daemon flag, and a
 /// terminate grace.
 template <class F, class... Ts>
 actor spawn(runtime& rt, process_options opts, F fun, Ts&&... xs) {
-  auto st = detail::prepare_actor(rt, std::move(opts));
-  return detail::bind_actor(std::move(st),
-                            rt.system().spawn(std::move(fun),
-                                              std::forward<Ts>(xs)...));
+  return detail::spawn_function(rt, std::move(opts), fun,
+                                std::forward<Ts>(xs)...);
 }
 
 /// Spawns a class-based event-based actor `T(caf::actor_config&, xs...)`.
@@ -70,8 +123,16 @@ template <class T, class... Ts>
   requires std::is_base_of_v<caf::local_actor, T>
 actor spawn(runtime& rt, Ts&&... xs) {
   auto st = detail::prepare_actor(rt, {});
-  return detail::bind_actor(std::move(st),
-                            rt.system().spawn<T>(std::forward<Ts>(xs)...));
+  if constexpr (std::is_final_v<T>) {
+    auto hdl = rt.system().spawn<T>(std::forward<Ts>(xs)...);
+    return detail::bind_actor(std::move(st), caf::actor_cast<caf::actor>(hdl),
+                              false);
+  } else {
+    auto hdl = rt.system().spawn<detail::tracked_actor<T>>(
+      st.get(), std::forward<Ts>(xs)...);
+    return detail::bind_actor(std::move(st), caf::actor_cast<caf::actor>(hdl),
+                              true);
+  }
 }
 
 } // namespace troupe

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
 
 #include "troupe/detail/unique_function.hpp"
 #include "troupe/fwd.hpp"
@@ -66,6 +67,13 @@ public:
   std::optional<int> exitcode;
   std::string reason;
   caf::actor hdl; // while running
+
+  /// An event-based actor's storage, held weakly: CAF destroys the actor
+  /// when it ends, but frees its memory when this state goes, on the thread
+  /// that drops the last handle, as with CAF's own handles. Allocating on
+  /// the spawning thread and freeing on a worker would contend for the
+  /// allocator's arena lock on every spawn (docs/benchmarks.md).
+  caf::actor_addr body;
 
   /// Atomic rather than guarded: shutdown reads it while holding the
   /// runtime's lock, which never nests with `mtx`.
