@@ -36,7 +36,7 @@ std::shared_ptr<process_state> prepare_actor(runtime& rt,
   auto st = std::make_shared<process_state>(
     impl, process_state::kind::event_based, std::move(name), opts.daemon,
     opts.terminate_grace.value_or(impl->options().terminate_grace));
-  st->parent = current_state();
+  st->parent = spawning_parent();
   if (starting_supervised_child())
     st->in_tree = true;
   auto pid = impl->admit(st);

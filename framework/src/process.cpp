@@ -28,6 +28,7 @@ namespace {
 thread_local process_state* tl_state = nullptr;
 thread_local caf::blocking_actor* tl_self = nullptr;
 thread_local bool tl_starting_child = false;
+thread_local process_state* tl_parent = nullptr;
 
 std::mutex default_mtx;
 std::weak_ptr<runtime_impl> default_rt;
@@ -56,6 +57,20 @@ process_state* current_state_ptr() noexcept {
 
 bool& starting_supervised_child() noexcept {
   return tl_starting_child;
+}
+
+parent_scope::parent_scope(process_state* parent) noexcept
+  : prev_(std::exchange(tl_parent, parent)) {
+}
+
+parent_scope::~parent_scope() {
+  tl_parent = prev_;
+}
+
+std::shared_ptr<process_state> spawning_parent() {
+  if (tl_parent != nullptr)
+    return tl_parent->shared_from_this();
+  return current_state();
 }
 
 void set_default_runtime(const std::shared_ptr<runtime_impl>& rt) {
@@ -338,6 +353,9 @@ void process_actor::run_on_this_thread() {
   // A supervisor reports its children's failures (see supervisor_event).
   if (code == 1 && !st_->in_tree)
     std::cerr << "troupe: process " << name() << " failed: " << why << '\n';
+  // What the exit hooks start (a supervisor's restart of this process)
+  // may run on this thread as soon as it is free, without a wake-up.
+  thread_pool::this_job_ending();
   st_->finish(code, why);
   caf::error rsn;
   if (code == -9)
@@ -400,7 +418,7 @@ process::process(runtime& rt, process_options opts) {
     impl, detail::process_state::kind::blocking, std::move(name), opts.daemon,
     opts.terminate_grace.value_or(impl->options().terminate_grace));
   state_->subclass = true;
-  state_->parent = detail::current_state();
+  state_->parent = detail::spawning_parent();
 }
 
 process::~process() = default;

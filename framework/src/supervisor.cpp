@@ -10,6 +10,7 @@
 #include <future>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -48,6 +49,10 @@ struct escalation {
   std::string why;
 };
 
+/// The supervisor whose commands the calling thread is running (its own
+/// thread, or a thread running a fast restart), if any.
+thread_local const void* tl_executing = nullptr;
+
 std::string describe_current_exception() {
   try {
     throw;
@@ -61,16 +66,33 @@ std::string describe_current_exception() {
 } // namespace
 
 /// The supervisor's state and loop. The loop runs on the supervisor's own
-/// process thread and is the only writer of the children table; readers
+/// process thread and, with fast restarts (below) the thread holding
+/// `exec_`, is the only writer of the children table; readers
 /// (`which_children`, the tree) take `mtx_`. Everything else reaches the
 /// loop as a command in its queue: child exits (posted by exit hooks on
 /// whatever thread ended the child), administrative calls (whose callers
 /// wait for the result), delayed restarts (posted by timers).
+///
+/// Fast restarts: a one_for_one (or simple_one_for_one) supervisor without
+/// backoff whose child was started by `start_actor` or `start_process`
+/// handles that child's exit directly on the thread that reports it, when
+/// nothing else is queued or running and the restart cannot exceed the
+/// intensity. The replacement then starts on that very thread (an actor on
+/// the same scheduler worker, a process on the same pool thread once the
+/// failed one has left it), without waking the supervisor's thread or any
+/// other: this is what brings a restart to a few microseconds. `exec_`
+/// makes sure only one thread at a time runs the supervisor's commands;
+/// everything else (intensity exceeded, other strategies, a failed start)
+/// goes through the queue as before.
 class supervisor_core : public std::enable_shared_from_this<supervisor_core> {
 public:
   struct command {
     unique_function<void()> run;
     unique_function<void()> cancel; // when the supervisor ended first
+    /// Runs after `run`, once `exec_` is free again: hands a caller its
+    /// result, so that what the caller does next (make a child fail, say)
+    /// finds the supervisor free for a fast restart.
+    unique_function<void()> then = {};
   };
 
   supervisor_core(runtime& rt, supervisor_options opts,
@@ -79,6 +101,9 @@ public:
     if (opts_.name.empty())
       opts_.name = "Supervisor-" + std::to_string(++supervisor_counter);
     validate_options();
+    fast_restarts_ = (opts_.strategy == strategy::one_for_one
+                      || opts_.strategy == strategy::simple_one_for_one)
+                     && !opts_.backoff;
     if (opts_.strategy == strategy::simple_one_for_one) {
       if (specs.size() != 1)
         throw value_error("supervisor '" + opts_.name
@@ -123,6 +148,7 @@ public:
 
   /// The supervisor process's body.
   void run() {
+    tl_executing = this; // this thread is the supervisor's for good
     // Whatever way the supervisor ends (even declared killed while its
     // thread is stuck), no child outlives it.
     self_->on_exit([weak = weak_this_](const exit_info&) {
@@ -139,6 +165,9 @@ public:
         core->close_queue();
       }
     } close_on_exit{this};
+    // Held while a command runs, and for good once the loop ends, so no
+    // fast restart runs beside the shutdown.
+    std::unique_lock exec{exec_};
     try {
       start_initial();
     } catch (...) {
@@ -146,17 +175,41 @@ public:
       throw;
     }
     init_.set_value();
+    exec.unlock();
+    auto quiesce = [&] {
+      if (!exec.owns_lock())
+        exec.lock();
+      quiesced_ = true;
+    };
     try {
-      while (auto cmd = next())
-        cmd->run();
+      while (await_command()) {
+        exec.lock();
+        auto cmd = pop(); // under exec_: fast restarts keep the queue order
+        cmd.run();
+        exec.unlock();
+        if (cmd.then)
+          cmd.then();
+      }
+      quiesce();
       shutdown_children(); // asked to stop: exit code -15
     } catch (const escalation& e) {
+      quiesce();
       shutdown_children();
       throw supervisor_error(supervisor_errc::reached_max_intensity, e.why);
     } catch (...) {
+      quiesce();
       shutdown_children();
       throw;
     }
+  }
+
+  /// A child's exit, as its exit hook reports it: handled here and now when
+  /// a fast restart applies (see the class comment), else queued.
+  void child_exited(std::uint64_t uid, std::uint64_t gen,
+                    const exit_info& info) {
+    if (!exit_here(uid, gen, info))
+      post(command{[this, uid, gen, info] { on_child_exit(uid, gen, info); },
+                   [] {}});
   }
 
   /// Queues a command; false if the supervisor has ended.
@@ -176,28 +229,31 @@ public:
   /// what it threw). Blocks the caller.
   template <class R>
   R call(unique_function<R()> fn) {
-    if (self_ != nullptr && current_state_ptr() == self_)
+    if (tl_executing == this
+        || (self_ != nullptr && current_state_ptr() == self_))
       throw state_error("supervisor '" + opts_.name
                         + "': its own thread (an on_event callback) cannot "
                           "call it; that would wait for itself");
-    auto done = std::make_shared<std::promise<R>>();
-    auto result = done->get_future();
-    auto ok = post(command{
-      [done, fn = std::move(fn)]() mutable {
-        try {
-          if constexpr (std::is_void_v<R>) {
-            fn();
-            done->set_value();
-          } else {
-            done->set_value(fn());
-          }
-        } catch (...) {
-          done->set_exception(std::current_exception());
-        }
-      },
-      [done, this] {
-        done->set_exception(std::make_exception_ptr(not_running_error()));
-      }});
+    auto out = std::make_shared<outcome<R>>();
+    auto result = out->promise.get_future();
+    auto ok = post(command{[out, fn = std::move(fn)]() mutable {
+                             try {
+                               if constexpr (std::is_void_v<R>) {
+                                 fn();
+                                 out->value.emplace(true);
+                               } else {
+                                 out->value.emplace(fn());
+                               }
+                             } catch (...) {
+                               out->error = std::current_exception();
+                             }
+                           },
+                           [out, this] {
+                             out->error = std::make_exception_ptr(
+                               not_running_error());
+                             out->deliver();
+                           },
+                           [out] { out->deliver(); }});
     if (!ok)
       throw not_running_error();
     return result.get();
@@ -209,15 +265,20 @@ public:
   /// has ended, it reads directly.
   template <class R>
   R read(unique_function<R()> fn) {
-    if (self_ != nullptr && current_state_ptr() == self_)
+    if (tl_executing == this
+        || (self_ != nullptr && current_state_ptr() == self_))
       return fn();
-    auto done = std::make_shared<std::promise<R>>();
-    auto result = done->get_future();
+    auto out = std::make_shared<outcome<R>>();
+    auto result = out->promise.get_future();
     auto shared_fn = std::make_shared<unique_function<R()>>(std::move(fn));
-    auto ok = post(command{[done, shared_fn] { done->set_value((*shared_fn)()); },
-                           [done, shared_fn] {
-                             done->set_value((*shared_fn)());
-                           }});
+    auto ok = post(command{[out, shared_fn] {
+                             out->value.emplace((*shared_fn)());
+                           },
+                           [out, shared_fn] {
+                             out->value.emplace((*shared_fn)());
+                             out->deliver();
+                           },
+                           [out] { out->deliver(); }});
     if (!ok)
       return (*shared_fn)();
     return result.get();
@@ -458,6 +519,23 @@ public:
   }
 
 private:
+  /// A call's result, computed under `exec_` and handed over after it.
+  template <class R>
+  struct outcome {
+    std::promise<R> promise;
+    std::optional<std::conditional_t<std::is_void_v<R>, bool, R>> value;
+    std::exception_ptr error;
+
+    void deliver() {
+      if (error)
+        promise.set_exception(error);
+      else if constexpr (std::is_void_v<R>)
+        promise.set_value();
+      else
+        promise.set_value(std::move(*value));
+    }
+  };
+
   struct child {
     std::uint64_t uid = 0;
     child_spec spec; // shutdown and type resolved
@@ -656,13 +734,8 @@ private:
     // Posted by whatever thread ends the child; this supervisor's thread
     // keeps `this` alive while commands run, and drains them at its end.
     st->on_exit([weak = weak_this_, uid = c.uid, gen](const exit_info& info) {
-      if (auto core = weak.lock()) {
-        auto* raw = core.get();
-        core->post(command{[raw, uid, gen, info] {
-                             raw->on_child_exit(uid, gen, info);
-                           },
-                           [] {}});
-      }
+      if (auto core = weak.lock())
+        core->child_exited(uid, gen, info);
     });
   }
 
@@ -879,19 +952,20 @@ private:
           std::lock_guard guard{mtx_};
           c.state = child_state::restarting;
         }
-        c.started_at = clock::now(); // backoff resets count from attempts
         auto why = describe_current_exception();
-        auto ev = event_for(supervisor_event::kind::start_failed, c);
-        ev.reason = why;
-        emit(std::move(ev));
-        count_restart(c, "could not start: " + why);
-        auto delay = backoff_for(c);
-        if (delay.count() > 0) {
-          schedule_restart(delay);
-        } else {
-          auto* raw = this;
-          post(command{[raw] { raw->start_pending(); }, [] {}});
+        if (fast_restart_running_) {
+          // Counting it may escalate, which only the supervisor's own
+          // thread can do.
+          post(command{[this, uid = c.uid, why] {
+                         if (auto* failed = find(uid);
+                             failed != nullptr && !failed->st
+                             && failed->state == child_state::restarting)
+                           start_failed(*failed, why);
+                       },
+                       [] {}});
+          return;
         }
+        start_failed(c, why);
         return; // later children wait: they start in order
       }
       {
@@ -903,31 +977,92 @@ private:
     }
   }
 
+  /// A start of `c` threw `why`: reported and counted as a restart; tried
+  /// again after the backoff or after whatever else is queued.
+  void start_failed(child& c, const std::string& why) {
+    c.started_at = clock::now(); // backoff resets count from attempts
+    auto ev = event_for(supervisor_event::kind::start_failed, c);
+    ev.reason = why;
+    emit(std::move(ev));
+    count_restart(c, "could not start: " + why);
+    auto delay = backoff_for(c);
+    if (delay.count() > 0)
+      schedule_restart(delay);
+    else
+      post(command{[this] { start_pending(); }, [] {}});
+  }
+
+  // -- fast restarts ----------------------------------------------------------
+
+  /// Runs `on_child_exit` on the calling thread if a fast restart applies;
+  /// returns false when the exit must be queued instead.
+  bool exit_here(std::uint64_t uid, std::uint64_t gen, const exit_info& info) {
+    // Not on a thread already running supervisor commands (this one's,
+    // whose `exec_` it holds, or another's, which must not nest).
+    if (!fast_restarts_ || tl_executing != nullptr)
+      return false;
+    std::unique_lock exec{exec_, std::try_to_lock};
+    if (!exec.owns_lock() || quiesced_ || stop_requested())
+      return false;
+    {
+      std::lock_guard guard{qmtx_};
+      if (closed_ || !queue_.empty())
+        return false;
+    }
+    auto* c = find(uid);
+    if (c == nullptr || c->gen != gen || !c->st)
+      return true; // stale: the queued command would do nothing either
+    if (!c->spec.start.quick() || *c->spec.type != child_type::worker
+        || would_exceed_intensity())
+      return false;
+    tl_executing = this;
+    parent_scope parent{self_};
+    fast_restart_running_ = true;
+    struct reset {
+      supervisor_core* core;
+      ~reset() {
+        core->fast_restart_running_ = false;
+        tl_executing = nullptr;
+      }
+    } on_exit{this};
+    on_child_exit(uid, gen, info);
+    return true;
+  }
+
+  /// Whether one more restart now would exceed the intensity.
+  bool would_exceed_intensity() const {
+    auto now = clock::now();
+    auto recent = std::count_if(
+      restart_times_.begin(), restart_times_.end(),
+      [&](clock::time_point t) { return now - t < opts_.period; });
+    return recent + 1 > opts_.intensity;
+  }
+
   // -- the command queue ------------------------------------------------------
 
   bool stop_requested() const {
     return self_->stop_signal.load(std::memory_order_relaxed) != 0;
   }
 
-  /// The next command, or none once the supervisor is asked to stop.
-  /// Spins briefly first: a restart after a crash is usually posted within
-  /// microseconds of the previous command, and a futex wake-up costs tens.
-  std::optional<command> next() {
-    for (int i = 0; i < spin_; ++i) {
-      if (pending_.load(std::memory_order_acquire) > 0 || stop_requested())
-        break;
-      cpu_relax();
-    }
+  /// Waits until a command is queued (true) or the supervisor is asked to
+  /// stop (false). Spins briefly first: a command often follows the previous
+  /// one within microseconds, and a futex wake-up costs tens.
+  bool await_command() {
+    spin_.spin([this] {
+      return pending_.load(std::memory_order_acquire) > 0 || stop_requested();
+    });
     std::unique_lock guard{qmtx_};
     if (queue_.empty() && !stop_requested()) {
       auto t0 = clock::now();
       qcv_.wait(guard, [this] { return !queue_.empty() || stop_requested(); });
-      spin_ = clock::now() - t0 < std::chrono::microseconds{100}
-                ? std::min(max_spins, spin_ * 2)
-                : std::max(min_spins, spin_ / 2);
+      spin_.parked_for(clock::now() - t0);
     }
-    if (stop_requested())
-      return std::nullopt;
+    return !stop_requested();
+  }
+
+  /// The oldest command; the queue is not empty (only this thread pops).
+  command pop() {
+    std::lock_guard guard{qmtx_};
     auto cmd = std::move(queue_.front());
     queue_.pop_front();
     pending_.fetch_sub(1, std::memory_order_relaxed);
@@ -957,7 +1092,7 @@ private:
   std::deque<supervisor_event> events_;
   int total_restarts_ = 0;
 
-  // The supervisor's thread only.
+  // Whoever holds exec_ (the supervisor's thread, or a fast restart).
   std::deque<clock::time_point> restart_times_;
   std::uint64_t uid_counter_ = 0;
   std::uint64_t gen_counter_ = 0;
@@ -969,9 +1104,13 @@ private:
   std::deque<command> queue_;
   std::atomic<std::size_t> pending_{0};
   bool closed_ = false;
-  static constexpr int min_spins = 16;
-  static constexpr int max_spins = 2048;
-  int spin_ = min_spins;
+  adaptive_spin<16, 2048> spin_;
+
+  // Who runs commands: the supervisor's thread or a fast restart.
+  std::mutex exec_;
+  bool quiesced_ = false;             // (exec_) the loop has ended
+  bool fast_restart_running_ = false; // (exec_)
+  bool fast_restarts_ = false;        // set once, in the constructor
 };
 
 bool route_terminate(const std::shared_ptr<supervisor_core>& sup,

@@ -125,7 +125,8 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-/// Collects events (the on_event callback runs on the supervisor's thread).
+/// Collects events (the on_event callback runs on the supervisor's thread,
+/// or on the thread of a fast restart).
 struct event_log {
   std::mutex mtx;
   std::vector<troupe::supervisor_event> events;
@@ -891,6 +892,134 @@ TEST(supervisor, event_based_actor_children_are_restarted_and_stopped) {
   EXPECT_EQ(next(log), "actor up");
   sup.terminate_child("a");
   EXPECT_EQ(d.exitcode(), -15);
+}
+
+// -- fast restarts -------------------------------------------------------------------
+
+/// Reports the name of its parent process, then fails on any message.
+void parent_reporter(troupe::queue<std::string> log) {
+  auto parent = troupe::parent_process();
+  log.put(parent ? parent->name() : std::string{"<no parent>"});
+  troupe::this_process::receive<int>();
+  throw std::runtime_error("boom");
+}
+
+TEST(supervisor, a_child_restarted_on_the_failing_thread_still_has_the_supervisor_as_parent) {
+  troupe::runtime rt;
+  troupe::queue<std::string> log{rt};
+  troupe::supervisor sup{
+    rt,
+    {.name = "parent-sup", .intensity = 10},
+    {child_spec{.id = "p",
+                .start = troupe::start_process(parent_reporter, log)}}};
+  EXPECT_EQ(next(log), "parent-sup");
+  for (int i = 0; i < 3; ++i) {
+    auto old = child_of(sup, "p");
+    old.send(1);
+    EXPECT_EQ(next(log), "parent-sup") << "restart " << i;
+    static_cast<void>(replaced(sup, "p", old));
+  }
+  EXPECT_EQ(sup.restarts(), 3);
+}
+
+TEST(supervisor, an_on_event_callback_may_read_its_supervisor_but_not_call_it_during_a_fast_restart) {
+  troupe::runtime rt;
+  troupe::queue<std::string> log{rt};
+  std::atomic<troupe::supervisor*> self{nullptr};
+  std::mutex mtx;
+  std::vector<std::size_t> specs_seen;
+  std::vector<std::string> call_errors;
+  auto on_event = [&](const troupe::supervisor_event& ev) {
+    auto* sup = self.load();
+    if (sup == nullptr || ev.what != troupe::supervisor_event::kind::restarted)
+      return;
+    auto counts = sup->count_children(); // a read: answered at once
+    std::string error;
+    try {
+      sup->terminate_child("a"); // a call: would wait for itself
+    } catch (const troupe::state_error& e) {
+      error = e.what();
+    }
+    std::lock_guard guard{mtx};
+    specs_seen.push_back(counts.specs);
+    call_errors.push_back(error);
+  };
+  troupe::supervisor sup{
+    rt,
+    {.intensity = 10, .on_event = on_event},
+    {child_spec{.id = "a", .start = troupe::start_actor(flaky_actor, log)}}};
+  self = &sup;
+  ASSERT_EQ(next(log), "actor up");
+  for (int i = 0; i < 3; ++i) {
+    auto old = child_of(sup, "a");
+    old.send(-1); // an exception in the actor: restarted
+    ASSERT_EQ(next(log), "actor up");
+    static_cast<void>(replaced(sup, "a", old));
+  }
+  std::lock_guard guard{mtx};
+  EXPECT_EQ(specs_seen, (std::vector<std::size_t>{1, 1, 1}));
+  ASSERT_EQ(call_errors.size(), 3u);
+  for (auto& e : call_errors)
+    EXPECT_TRUE(contains(e, "cannot call it")) << e;
+  self = nullptr;
+}
+
+TEST(supervisor, restarts_racing_with_readers_and_administration_are_all_counted) {
+  troupe::runtime rt;
+  troupe::queue<std::string> log{rt};
+  constexpr int rounds = 200;
+  event_log events;
+  troupe::supervisor sup{
+    rt,
+    {.intensity = rounds + 1, .period = 3600s, .on_event = events.callback()},
+    {child_spec{.id = "a", .start = troupe::start_actor(flaky_actor, log)},
+     worker_spec(log, "w")}};
+  std::atomic<bool> done{false};
+  std::jthread reader{[&] {
+    while (!done) {
+      auto kids = sup.which_children();
+      EXPECT_EQ(kids.size(), 2u);
+      static_cast<void>(sup.count_children());
+    }
+  }};
+  struct stop_reader {
+    std::atomic<bool>& done;
+    ~stop_reader() {
+      done = true;
+    }
+  } stop{done};
+  auto dump = [&] {
+    for (auto& ev : events.events)
+      std::cerr << ev << '\n';
+  };
+  expect_lines(log, {"actor up", "start w"});
+  for (int i = 0; i < rounds; ++i) {
+    auto old = child_of(sup, "a");
+    old.kill();
+    auto line = next(log);
+    if (line != "actor up") {
+      ADD_FAILURE() << "round " << i << ": " << line;
+      dump();
+      return;
+    }
+    static_cast<void>(replaced(sup, "a", old));
+    if (::testing::Test::HasFailure()) {
+      ADD_FAILURE() << "round " << i;
+      dump();
+      for (auto& c : sup.which_children())
+        std::cerr << c.id << " state " << to_string(c.state) << " handle "
+                  << (c.handle ? "yes" : "no") << '\n';
+      return;
+    }
+  }
+  done = true;
+  EXPECT_EQ(sup.restarts(), rounds);
+  if (sup.restarts() != rounds)
+    dump();
+  EXPECT_EQ(sup.count_children().active, 2u);
+  sup.terminate();
+  ASSERT_TRUE(sup.join(deadline));
+  EXPECT_EQ(next(log), "stop w");
 }
 
 // -- the runtime ------------------------------------------------------------------------

@@ -238,8 +238,9 @@ run(manager_dict, N) ->
 %% with one permanent child (a supervisor keeps one timestamp per restart
 %% within its period, so one allowing all N restarts would slow down with
 %% N; troupe's run does the same). The main process tells the child to
-%% fail and waits until its replacement has started. Sample: the
-%% replacement's start time minus the request's. Check: how many
+%% fail and waits until its replacement has started. Sample (issue 5's
+%% "child failure -> replacement running"): the replacement's start time
+%% minus the failing child's last time before it exits. Check: how many
 %% replacements were new processes.
 run(supervised_restart_process, N) ->
     %% Erlang has one kind of process: the same run as supervised_restart.
@@ -359,11 +360,15 @@ init({Main, N}) ->
               restart => permanent, shutdown => brutal_kill},
     {ok, {Flags, [Child]}}.
 
-%% Reports its start to Main, then exits abnormally on `crash`.
+%% Reports its start to Main; on `crash`, reports the time and exits
+%% abnormally.
 start_crashy(Main) ->
     {ok, spawn_link(fun() ->
                             Main ! {started, self(), now_ns()},
-                            receive crash -> exit(crash) end
+                            receive
+                                crash -> Main ! {failing, now_ns()},
+                                         exit(crash)
+                            end
                     end)}.
 
 restart_batches(0, Acc, New) -> {Acc, New};
@@ -378,8 +383,8 @@ restart_batches(N, Acc, New) ->
 
 restart_loop(_, 0, Acc, New) -> {Acc, New};
 restart_loop(Child, K, Acc, New) ->
-    T0 = now_ns(),
     Child ! crash,
+    T0 = receive {failing, T} -> T end,
     receive
         {started, Next, T1} ->
             Fresh = case Next =/= Child of true -> 1; false -> 0 end,

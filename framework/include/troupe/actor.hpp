@@ -50,40 +50,54 @@ actor bind_actor(std::shared_ptr<process_state> st, caf::actor hdl,
 /// Records the end of an actor, with CAF's exit reason `rsn`.
 void actor_ended(process_state& st, const caf::error& rsn);
 
+/// The scheduler worker running an actor's cleanup on this thread, while it
+/// reports the end: an actor its exit hooks spawn (a supervisor's restart)
+/// goes to that worker's own queue and runs next on this thread, as CAF's
+/// `self->spawn` does, instead of waking another worker.
+inline thread_local caf::execution_unit* ending_host = nullptr;
+
 /// An actor class `Impl` that reports its own end to its troupe state.
 ///
-/// Saves what `attach_functor` costs on every spawn (an attachable
-/// allocated, a reference to the state taken, both dropped on a worker
-/// thread). The state outlives the actor's cleanup: the runtime's registry
-/// holds it until `actor_ended` retires it.
+/// Saves the attachable `attach_functor` allocates on every spawn. The
+/// actor holds its state until its cleanup: the state may have ended
+/// before (`kill()` declares it killed at once) and lost every other
+/// reference, while the actor still has to run its cleanup. The state
+/// holds the actor only while it runs (`hdl`) and weakly afterwards
+/// (`body`), so there is no cycle.
 template <class Impl>
 class tracked_actor final : public Impl {
 public:
   template <class... Ts>
-  tracked_actor(caf::actor_config& cfg, process_state* st, Ts&&... xs)
-    : Impl(cfg, std::forward<Ts>(xs)...), st_(st) {
+  tracked_actor(caf::actor_config& cfg, std::shared_ptr<process_state> st,
+                Ts&&... xs)
+    : Impl(cfg, std::forward<Ts>(xs)...), st_(std::move(st)) {
   }
 
   bool cleanup(caf::error&& rsn, caf::execution_unit* host) override {
     caf::error why = rsn; // empty (no allocation) for a normal exit
     auto result = Impl::cleanup(std::move(rsn), host);
-    actor_ended(*st_, why);
+    if (auto st = std::move(st_)) {
+      auto prev = std::exchange(ending_host, host);
+      actor_ended(*st, why);
+      ending_host = prev;
+    }
     return result;
   }
 
 private:
-  process_state* st_;
+  std::shared_ptr<process_state> st_;
 };
 
 /// Spawns `fun(self, xs...)` as CAF's `spawn(fun, xs...)` does, with the
 /// implementation class wrapped in `tracked_actor`.
 template <class F, class... Ts>
-caf::actor spawn_tracked(caf::actor_system& sys, process_state* st, F& fun,
+caf::actor spawn_tracked(caf::actor_system& sys,
+                         const std::shared_ptr<process_state>& st, F& fun,
                          Ts&&... xs) {
   using impl = caf::infer_impl_from_fun_t<F>;
   static_assert(caf::detail::spawnable<F, impl, Ts...>(),
                 "cannot spawn function-based actor with given arguments");
-  caf::actor_config cfg;
+  caf::actor_config cfg{ending_host};
   caf::detail::init_fun_factory<impl, F> fac;
   cfg.init_fun = fac(std::move(fun), std::forward<Ts>(xs)...);
   // spawn_class is what CAF's own function-based spawn ends in.
@@ -94,7 +108,7 @@ caf::actor spawn_tracked(caf::actor_system& sys, process_state* st, F& fun,
 template <class F, class... Ts>
 actor spawn_function(runtime& rt, process_options opts, F& fun, Ts&&... xs) {
   auto st = prepare_actor(rt, std::move(opts));
-  auto hdl = spawn_tracked(rt.system(), st.get(), fun, std::forward<Ts>(xs)...);
+  auto hdl = spawn_tracked(rt.system(), st, fun, std::forward<Ts>(xs)...);
   return bind_actor(std::move(st), std::move(hdl), true);
 }
 
@@ -128,8 +142,10 @@ actor spawn(runtime& rt, Ts&&... xs) {
     return detail::bind_actor(std::move(st), caf::actor_cast<caf::actor>(hdl),
                               false);
   } else {
-    auto hdl = rt.system().spawn<detail::tracked_actor<T>>(
-      st.get(), std::forward<Ts>(xs)...);
+    caf::actor_config cfg{detail::ending_host};
+    auto hdl = rt.system()
+                 .spawn_class<detail::tracked_actor<T>, caf::no_spawn_options>(
+                   cfg, st, std::forward<Ts>(xs)...);
     return detail::bind_actor(std::move(st), caf::actor_cast<caf::actor>(hdl),
                               true);
   }

@@ -114,9 +114,13 @@ const std::tuple<Extra...>& unpack_extra(const std::any* extra,
 /// `start_process`, `start_subclass`, `start_actor`, `start_supervisor`,
 /// or any callable returning a started process handle.
 ///
-/// The factory runs on the supervisor's thread each time the child
-/// (re)starts, so whatever it captures (the target and its arguments) must
-/// be copyable: every restart begins from a fresh copy.
+/// The factory runs each time the child (re)starts, so whatever it captures
+/// (the target and its arguments) must be copyable: every restart begins
+/// from a fresh copy. It runs on the supervisor's thread, except that the
+/// starts made by `start_process` and `start_actor`, which only copy the
+/// target and hand it to a thread or the scheduler, may restart a failed
+/// one_for_one child directly on the thread that reported the failure
+/// (a fast restart; see docs/supervision.md).
 class child_start {
 public:
   /// `(runtime, name, extra)`: returns the started child. `extra` is null,
@@ -128,6 +132,13 @@ public:
 
   child_start(factory_type f, child_type type)
     : factory_(std::move(f)), type_(type) {
+  }
+
+  /// As `child_start(f, type)`; `quick` says that `f` neither blocks nor
+  /// runs code of the user's beyond copying the target and its arguments,
+  /// so that a supervisor may run it on any thread.
+  child_start(factory_type f, child_type type, bool quick)
+    : factory_(std::move(f)), type_(type), quick_(quick) {
   }
 
   /// Any callable `process(runtime&)` that returns a started process or
@@ -148,6 +159,11 @@ public:
     return type_;
   }
 
+  /// Whether the start may run on any thread (see the constructor).
+  [[nodiscard]] bool quick() const noexcept {
+    return quick_;
+  }
+
   /// Starts one instance. Throws what the factory throws.
   process operator()(runtime& rt, const std::string& name,
                      const std::any* extra) const {
@@ -157,6 +173,7 @@ public:
 private:
   factory_type factory_;
   child_type type_ = child_type::worker;
+  bool quick_ = false;
 };
 
 /// A child that runs `f(args..., extra...)` as a blocking process named
@@ -181,7 +198,7 @@ child_start start_process(F f, Args... args) {
       p.start();
       return p;
     },
-    child_type::worker};
+    child_type::worker, true};
 }
 
 /// A child that runs a copy of `T(rt, args..., extra...)`, a
@@ -216,7 +233,7 @@ child_start start_actor(F fun, Args... args) {
         },
         all);
     },
-    child_type::worker};
+    child_type::worker, true};
 }
 
 /// A child that is a supervisor of its own with `children` (a nested

@@ -14,6 +14,12 @@ struct worker {
 
 } // namespace
 
+/// Set on pool threads: their pool, whether their job announced its end,
+/// and the job to run next (submitted after that announcement).
+thread_local thread_pool::core* tl_pool = nullptr;
+thread_local bool tl_ending = false;
+thread_local unique_function<void()> tl_next;
+
 struct thread_pool::core {
   core(std::size_t max_idle_threads, std::chrono::milliseconds timeout)
     : max_idle(max_idle_threads), idle_timeout(timeout) {
@@ -45,9 +51,18 @@ thread_pool::~thread_pool() {
   shutdown(std::chrono::steady_clock::now());
 }
 
+void thread_pool::this_job_ending() noexcept {
+  if (tl_pool != nullptr)
+    tl_ending = true;
+}
+
 void thread_pool::submit(unique_function<void()> job) {
   std::unique_lock guard{core_->mtx};
   ++core_->running;
+  if (tl_pool == core_.get() && tl_ending && !tl_next) {
+    tl_next = std::move(job);
+    return;
+  }
   if (!core_->idle.empty()) {
     auto* w = core_->idle.back();
     core_->idle.pop_back();
@@ -93,11 +108,18 @@ namespace {
 void worker_loop(std::shared_ptr<thread_pool::core> c,
                  unique_function<void()> job) {
   worker self;
+  tl_pool = c.get();
   for (;;) {
     job();
     job = unique_function<void()>{};
+    tl_ending = false;
     std::unique_lock guard{c->mtx};
     --c->running;
+    if (tl_next) {
+      job = std::move(tl_next);
+      tl_next = unique_function<void()>{};
+      continue;
+    }
     if (c->stopping || c->idle.size() >= c->max_idle) {
       --c->threads;
       c->all_gone.notify_all();

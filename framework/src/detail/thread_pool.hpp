@@ -30,8 +30,15 @@ public:
   thread_pool(const thread_pool&) = delete;
   thread_pool& operator=(const thread_pool&) = delete;
 
-  /// Runs `job` on a pool thread. Does not block.
+  /// Runs `job` on a pool thread. Does not block. Called on a pool thread
+  /// whose job announced its end (`this_job_ending`), the job runs next on
+  /// that thread: no other thread has to be woken.
   void submit(unique_function<void()> job);
+
+  /// Tells the pool that the job running on the calling thread is about to
+  /// return (does nothing on other threads). The job must not block after
+  /// this, since a job submitted from it waits for the thread.
+  static void this_job_ending() noexcept;
 
   /// Stops parked threads and waits until every thread has exited or
   /// `until` passed. Returns the number of threads still running a job.

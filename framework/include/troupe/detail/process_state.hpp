@@ -191,6 +191,26 @@ void kill_process(const std::shared_ptr<process_state>& st, std::string why);
 void request_stop(const std::shared_ptr<process_state>& st, int signal,
                   std::chrono::milliseconds grace);
 
+/// The parent to record for a process or actor created on the calling
+/// thread: the process it runs (`current_state()`), unless a
+/// `parent_scope` says otherwise.
+std::shared_ptr<process_state> spawning_parent();
+
+/// While alive, processes and actors created on the calling thread get
+/// `parent` as their parent: a supervisor restarting a child on the thread
+/// that reported the failure (see supervisor.cpp) is still its parent.
+class parent_scope {
+public:
+  explicit parent_scope(process_state* parent) noexcept;
+  ~parent_scope();
+
+  parent_scope(const parent_scope&) = delete;
+  parent_scope& operator=(const parent_scope&) = delete;
+
+private:
+  process_state* prev_;
+};
+
 /// The state of the process the calling thread runs; the main process's on
 /// the runtime's thread and on threads troupe does not know; null when no
 /// runtime exists.
