@@ -58,7 +58,8 @@ inline thread_local caf::execution_unit* ending_host = nullptr;
 
 /// An actor class `Impl` that reports its own end to its troupe state.
 ///
-/// Saves the attachable `attach_functor` allocates on every spawn. The
+/// Saves the attachable `attach_functor` allocates on every spawn, and
+/// records the end before CAF's cleanup rather than during it. The
 /// actor holds its state until its cleanup: the state may have ended
 /// before (`kill()` declares it killed at once) and lost every other
 /// reference, while the actor still has to run its cleanup. The state
@@ -74,14 +75,16 @@ public:
   }
 
   bool cleanup(caf::error&& rsn, caf::execution_unit* host) override {
-    caf::error why = rsn; // empty (no allocation) for a normal exit
-    auto result = Impl::cleanup(std::move(rsn), host);
+    // The end is recorded before CAF's own cleanup, which wakes CAF's
+    // clock thread to cancel the actor's timeouts (a futex wake-up, several
+    // microseconds): a supervisor's restart, and joiners, need not wait
+    // for it.
     if (auto st = std::move(st_)) {
       auto prev = std::exchange(ending_host, host);
-      actor_ended(*st, why);
+      actor_ended(*st, rsn);
       ending_host = prev;
     }
-    return result;
+    return Impl::cleanup(std::move(rsn), host);
   }
 
 private:
