@@ -1,11 +1,11 @@
 #pragma once
 
-#include <array>
 #include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <mutex>
 #include <optional>
+#include <tuple>
 
 #include "troupe/detail/channel.hpp"
 #include "troupe/event.hpp"
@@ -65,6 +65,25 @@ concept selectable = requires(const C& c) {
   { select_ready(c) } -> std::same_as<bool>;
 };
 
+/// Registers `w` with `c`. A queue whose puts take no lock must count its
+/// watchers (see `queue_state::watch_select`); other channels just list
+/// them.
+template <class C>
+void select_watch(const C& c, select_waiter& w) {
+  if constexpr (requires { c.state()->watch_select(&w); })
+    c.state()->watch_select(&w);
+  else
+    select_core(c).watch(&w);
+}
+
+template <class C>
+void select_unwatch(const C& c, select_waiter& w) {
+  if constexpr (requires { c.state()->unwatch_select(&w); })
+    c.state()->unwatch_select(&w);
+  else
+    select_core(c).unwatch(&w);
+}
+
 template <class... Cs>
 std::optional<std::size_t> first_ready(const Cs&... cs) {
   std::optional<std::size_t> result;
@@ -81,17 +100,20 @@ std::optional<std::size_t> select_impl(const wait_spec& w, const Cs&... cs) {
   if (w.kind == wait_spec::kind_t::none)
     return std::nullopt;
   select_waiter waiter;
-  std::array<channel_core*, sizeof...(Cs)> cores{&select_core(cs)...};
   struct registration {
-    std::array<channel_core*, sizeof...(Cs)>& cores;
+    std::tuple<const Cs&...> channels;
     select_waiter& waiter;
+    std::size_t watched = 0; // the first `watched` channels
     ~registration() {
-      for (auto* c : cores)
-        c->unwatch(&waiter);
+      std::apply(
+        [this](const Cs&... c) {
+          std::size_t i = 0;
+          ((i++ < watched ? select_unwatch(c, waiter) : void()), ...);
+        },
+        channels);
     }
-  } reg{cores, waiter};
-  for (auto* c : cores)
-    c->watch(&waiter);
+  } reg{{cs...}, waiter};
+  ((select_watch(cs, waiter), ++reg.watched), ...);
   stop_callback cb{[&waiter] { waiter.wake(); }};
   std::size_t waiters = 0;
   for (;;) {

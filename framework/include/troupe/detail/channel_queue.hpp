@@ -1,6 +1,8 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "troupe/detail/channel.hpp"
+#include "troupe/detail/mpmc_ring.hpp"
 #include "troupe/detail/process_state.hpp"
 #include "troupe/error.hpp"
 
@@ -68,7 +71,38 @@ public:
 };
 
 /// The shared state behind every handle of a `queue`, `simple_queue` or
-/// `joinable_queue`. All members are guarded by `mtx`.
+/// `joinable_queue`.
+///
+/// Two storages. A bounded, non-joinable queue whose overflow policy is
+/// `block`, `fail` or `drop_newest` (and whose `T` moves without throwing)
+/// keeps its items in an `mpmc_ring` ("ring mode"): a put or a get takes no
+/// lock, so a producer and a consumer on two cores no longer pass a
+/// mutex's cache line back and forth for every item. Every other queue
+/// (unbounded, joinable, `drop_oldest`) keeps them in a deque, and all its
+/// members are guarded by `mtx`.
+///
+/// Ring mode, thread-safety and ordering:
+/// - `mtx` and the condition variables only park and wake waiters, as an
+///   eventcount: a waiter locks `mtx`, registers (a seq_cst RMW on
+///   `get_attn_` or `put_waiters_`), probes the ring once more and only
+///   then waits; the other side publishes (seq_cst) and then reads the
+///   counter, and locks `mtx` to notify only when it is not zero. A
+///   `select` watching the queue counts as a waiting getter. Before it
+///   parks, a waiter spins on the ring once per operation (`channel_spin`).
+/// - `close()` closes the ring, which refuses pushes atomically with their
+///   claim of a cell: a put is accepted exactly when it claimed a cell
+///   before. A getter reports closed only once the ring is drained (every
+///   accepted push popped), so no accepted item is lost to a racing
+///   close; a push that publishes after the close wakes every waiting
+///   getter, since the one taking its item may leave the ring drained.
+/// - While an actor is attached (`get_attn_`'s low bit), every put locks
+///   `mtx` after its push and pumps; the pump pops under `mtx`, so items
+///   reach the actor in ring order.
+/// - `qsize()`, `empty()` and `full()` are snapshots of the ring's
+///   positions; items still being pushed count as queued.
+///
+/// Lifetime: shared by the handles (an attached actor holds it weakly);
+/// destroying it destroys the items left in it.
 template <class T>
 class queue_state : public channel_core,
                     public std::enable_shared_from_this<queue_state<T>> {
@@ -78,7 +112,10 @@ public:
     : capacity_(capacity),
       policy_(policy),
       joinable_(joinable),
-      on_exit_(on_exit) {
+      on_exit_(on_exit),
+      ring_mode_(ring_capable && capacity != 0 && !joinable
+                 && policy != overflow::drop_oldest),
+      ring_(ring_mode_ ? capacity : 0) {
   }
 
   // -- put --------------------------------------------------------------------
@@ -86,6 +123,10 @@ public:
   /// Stores `x` (moved from only when stored), waiting as `w` allows.
   template <class U>
   status put(U&& x, const wait_spec& w) {
+    if constexpr (ring_capable) {
+      if (ring_mode_)
+        return ring_put(std::forward<U>(x), w);
+    }
     {
       std::unique_lock lk{mtx};
       auto s = put_locked(x);
@@ -109,6 +150,8 @@ public:
 
   /// Takes the oldest item into `out`, waiting as `w` allows.
   status get(std::optional<T>& out, const wait_spec& w) {
+    if (ring_mode_)
+      return ring_get(out, w);
     std::shared_ptr<process_state> taker;
     if (joinable_)
       taker = current_state();
@@ -172,21 +215,29 @@ public:
   // -- observers and close ----------------------------------------------------
 
   std::size_t size() const {
+    if (ring_mode_)
+      return ring_.size();
     std::lock_guard guard{mtx};
     return items_.size();
   }
 
   bool full() const {
+    if (ring_mode_)
+      return ring_.size() >= capacity_;
     std::lock_guard guard{mtx};
     return capacity_ != 0 && items_.size() >= capacity_;
   }
 
   bool is_closed() const {
+    if (ring_mode_)
+      return ring_.closed();
     std::lock_guard guard{mtx};
     return closed_;
   }
 
   std::size_t dropped() const {
+    if (ring_mode_)
+      return dropped_.load(std::memory_order_relaxed);
     std::lock_guard guard{mtx};
     return dropped_;
   }
@@ -201,6 +252,15 @@ public:
 
   void close() {
     std::lock_guard guard{mtx};
+    if (ring_mode_) {
+      if (ring_.close())
+        return;
+      closing_.store(true);
+      not_empty_.notify_all();
+      not_full_.notify_all();
+      wake_watchers();
+      return;
+    }
     if (closed_)
       return;
     closed_ = true;
@@ -215,6 +275,14 @@ public:
   void set_target(std::shared_ptr<pump_target<T>> target) {
     std::lock_guard guard{mtx};
     target_ = std::move(target);
+    if (ring_mode_) {
+      // Set before the pump below looks at the ring: a racing lock-free
+      // put either sees the bit (and pumps itself) or its item is seen.
+      if (target_)
+        get_attn_.fetch_or(attached_bit);
+      else
+        get_attn_.fetch_and(~attached_bit);
+    }
     pump_locked();
   }
 
@@ -226,11 +294,210 @@ public:
 
   /// Whether a get would not block (an item, or closed). (mtx)
   bool readable_locked() const {
+    if (ring_mode_)
+      return ring_readable();
     return !items_.empty() || closed_;
   }
 
+  /// Registers a `select` call watching this queue. In ring mode it counts
+  /// as a waiting getter, so that puts lock `mtx` and wake it.
+  void watch_select(select_waiter* w) {
+    get_attn_.fetch_add(waiter_unit);
+    try {
+      watch(w);
+    } catch (...) {
+      get_attn_.fetch_sub(waiter_unit);
+      throw;
+    }
+  }
+
+  /// Undoes a `watch_select(w)` that returned.
+  void unwatch_select(select_waiter* w) {
+    unwatch(w);
+    get_attn_.fetch_sub(waiter_unit);
+  }
+
 private:
+  // -- ring mode --------------------------------------------------------------
+
+  /// Whether `T` may live in the ring: a claimed cell must be filled, so
+  /// moving an item in must not throw.
+  static constexpr bool ring_capable = std::is_nothrow_move_constructible_v<T>;
+
+  // `get_attn_`: set while an actor is attached, plus `waiter_unit` per
+  // parked getter or watching `select`.
+  static constexpr std::size_t attached_bit = 1;
+  static constexpr std::size_t waiter_unit = 2;
+
+  template <class U>
+  status ring_put(U&& x, const wait_spec& w) {
+    if constexpr (!std::is_nothrow_constructible_v<T, U&&>) {
+      // A copy may throw, and must not do so in a claimed cell: copy first.
+      T copy(std::forward<U>(x));
+      return ring_put(std::move(copy), w);
+    } else {
+      auto s = ring_offer<U>(x);
+      if (s != status::would_block)
+        return s;
+      if (policy_ == overflow::drop_newest) {
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        return status::dropped;
+      }
+      if (policy_ == overflow::fail || w.kind == wait_spec::kind_t::none)
+        return s;
+      // `can_push` also holds once closed, and reads lines that only
+      // producers write per item: it serves as the spin's hint too.
+      auto writable = [this] { return ring_.can_push(); };
+      std::optional<stop_callback> cb;
+      bool spun = false;
+      for (;;) {
+        auto in_time = ring_wait(not_full_, put_waiters_, 1, w, spun, cb,
+                                 writable, writable);
+        s = ring_offer<U>(x);
+        if (s != status::would_block || !in_time)
+          return s;
+      }
+    }
+  }
+
+  /// One attempt to push `x` (moved from only when stored).
+  template <class U>
+  status ring_offer(U& x) {
+    switch (ring_.try_push(std::forward<U>(x))) {
+      case ring_push::closed:
+        return status::closed;
+      case ring_push::full:
+        return status::would_block;
+      case ring_push::ok:
+        break;
+    }
+    // Published (seq_cst); now look for sleepers and an attached actor.
+    if (get_attn_.load() != 0)
+      wake_getter();
+    return status::ok;
+  }
+
+  void wake_getter() {
+    std::lock_guard guard{mtx};
+    // After close() a getter parks only for an accepted push still
+    // publishing (this one, perhaps the last): once its item is taken the
+    // ring is drained, and every other parked getter must see that.
+    if (closing_.load())
+      not_empty_.notify_all();
+    else
+      not_empty_.notify_one();
+    wake_watchers();
+    if (target_)
+      pump_locked();
+  }
+
+  status ring_get(std::optional<T>& out, const wait_spec& w) {
+    auto s = ring_take(out);
+    if (s != status::would_block || w.kind == wait_spec::kind_t::none)
+      return s;
+    std::optional<stop_callback> cb;
+    bool spun = false;
+    for (;;) {
+      auto in_time = ring_wait(
+        not_empty_, get_attn_, waiter_unit, w, spun, cb,
+        [this] { return ring_.can_pop() || closing_.load(); },
+        [this] { return ring_readable(); });
+      s = ring_take(out);
+      if (s != status::would_block || !in_time)
+        return s;
+    }
+  }
+
+  /// One attempt to take the oldest item.
+  status ring_take(std::optional<T>& out) {
+    if (ring_.try_pop(out)) {
+      if (put_waiters_.load() != 0) {
+        std::lock_guard guard{mtx};
+        not_full_.notify_one();
+      }
+      return status::ok;
+    }
+    // Not `closed` while an accepted push may still be publishing.
+    return ring_.drained() ? status::closed : status::would_block;
+  }
+
+  bool ring_readable() const {
+    return ring_.can_pop() || ring_.drained();
+  }
+
+  /// Waits once in ring mode until `ready` may hold; returns false when
+  /// the deadline passed. The first wait of an operation (`spun` false)
+  /// polls `hint` for the thread's spin budget first; `hint` reads no line
+  /// the other side writes per item (a spinning getter polling `tail_`
+  /// would slow every put). Parking registers in `waiters` (by `unit`)
+  /// under `mtx` and probes `ready` again before it waits, so a waker that
+  /// publishes and then finds `waiters` zero needs no notify. `cb` wakes
+  /// the wait when the process is asked to stop; it is made on the first
+  /// park only, so spinning waits stay cheap, and a stop requested before
+  /// is seen under `mtx` before parking.
+  template <class Hint, class Ready>
+  bool ring_wait(std::condition_variable& cv, std::atomic<std::size_t>& waiters,
+                 std::size_t unit, const wait_spec& w, bool& spun,
+                 std::optional<stop_callback>& cb, Hint hint, Ready ready) {
+    using clock = std::chrono::steady_clock;
+    if (stop_requested())
+      throw_terminated();
+    auto timed = w.kind == wait_spec::kind_t::until;
+    if (!spun) {
+      spun = true;
+      if ((!timed || w.deadline > clock::now()) && channel_spin.spin(hint))
+        return true;
+    }
+    if (!cb)
+      cb.emplace([this] { wake_all(); });
+    std::unique_lock lk{mtx};
+    waiters.fetch_add(unit);
+    auto t0 = clock::now();
+    bool parked = false;
+    bool in_time = true;
+    if (!stop_requested() && !ready()) {
+      parked = true;
+      if (timed)
+        in_time = cv.wait_until(lk, w.deadline) == std::cv_status::no_timeout;
+      else
+        cv.wait(lk);
+    }
+    waiters.fetch_sub(unit);
+    lk.unlock();
+    if (parked)
+      channel_spin.parked_for(clock::now() - t0);
+    if (stop_requested())
+      throw_terminated();
+    return in_time;
+  }
+
+  /// Hands ring items to the attached target while it has credit. (mtx)
+  void ring_pump_locked() {
+    if (!target_)
+      return;
+    auto prev = std::exchange(in_pump, true);
+    std::size_t sent = 0;
+    std::optional<T> x;
+    while (target_->has_credit() && ring_.try_pop(x)) {
+      ++sent;
+      if (!target_->deliver(std::move(*x))) {
+        target_.reset();
+        get_attn_.fetch_and(~attached_bit);
+        break;
+      }
+    }
+    in_pump = prev;
+    if (sent != 0 && put_waiters_.load() != 0)
+      not_full_.notify_all();
+  }
+
+  // -- deque mode -------------------------------------------------------------
+
   void pump_locked() {
+    if (ring_mode_) {
+      ring_pump_locked();
+      return;
+    }
     if (!target_ || items_.empty())
       return;
     // Sends happen under the lock, so the actor receives items in queue
@@ -383,11 +650,22 @@ private:
   const overflow policy_;
   const bool joinable_;
   const consumer_exit_policy on_exit_;
-  std::deque<T> items_;
+  // ring mode only
+  const bool ring_mode_;
+  mpmc_ring<T> ring_;
+  // Written only by puts into a full queue (and under `mtx` in deque
+  // mode): off the line below, which every put and get reads.
+  alignas(ring_line) std::atomic<std::size_t> dropped_{0};
+  // Read by every put and get, written only by waiters, `select` and
+  // attach: shared by all cores without traffic.
+  alignas(ring_line) std::atomic<std::size_t> get_attn_{0};
+  std::atomic<std::size_t> put_waiters_{0};
+  std::atomic<bool> closing_{false}; // set by close(), for spinning getters
+  // deque mode only (`mtx`), but for the condition variables and `target_`
+  alignas(ring_line) std::deque<T> items_;
   bool closed_ = false;
   std::size_t getters_ = 0;
   std::size_t putters_ = 0;
-  std::size_t dropped_ = 0;
   std::condition_variable not_empty_;
   std::condition_variable not_full_;
   // joinable_queue only
