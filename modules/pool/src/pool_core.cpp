@@ -8,6 +8,7 @@
 #include <cxxabi.h>
 
 #include "troupe/detail/process_state.hpp"
+#include "troupe/detail/spin.hpp"
 #include "troupe/error.hpp"
 #include "troupe/pool/error.hpp"
 #include "troupe/this_process.hpp"
@@ -21,13 +22,7 @@ void pool_spin_pause(unsigned step) noexcept {
     std::this_thread::yield();
     return;
   }
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#else
-  std::this_thread::yield();
-#endif
+  cpu_relax();
 }
 
 std::string describe_exception(const std::exception_ptr& e) {
