@@ -13,6 +13,7 @@
 #include <optional>
 #include <random>
 #include <sstream>
+#include <utility>
 
 #include "troupe/detail/spin.hpp"
 #include "detail/runtime_impl.hpp"
@@ -52,6 +53,24 @@ struct escalation {
 /// The supervisor whose commands the calling thread is running (its own
 /// thread, or a thread running a fast restart), if any.
 thread_local const void* tl_executing = nullptr;
+
+/// Marks the calling thread as running a supervisor's commands while alive.
+class executing_scope {
+public:
+  explicit executing_scope(const void* core) noexcept
+    : prev_(std::exchange(tl_executing, core)) {
+  }
+
+  ~executing_scope() {
+    tl_executing = prev_;
+  }
+
+  executing_scope(const executing_scope&) = delete;
+  executing_scope& operator=(const executing_scope&) = delete;
+
+private:
+  const void* prev_;
+};
 
 std::string describe_current_exception() {
   try {
@@ -148,7 +167,9 @@ public:
 
   /// The supervisor process's body.
   void run() {
-    tl_executing = this; // this thread is the supervisor's for good
+    // This pool thread is the supervisor's until run() returns; it then
+    // runs other processes, which must not pass for this supervisor.
+    executing_scope on_this_thread{this};
     // Whatever way the supervisor ends (even declared killed while its
     // thread is stuck), no child outlives it.
     self_->on_exit([weak = weak_this_](const exit_info&) {
@@ -229,8 +250,7 @@ public:
   /// what it threw). Blocks the caller.
   template <class R>
   R call(unique_function<R()> fn) {
-    if (tl_executing == this
-        || (self_ != nullptr && current_state_ptr() == self_))
+    if (tl_executing == this)
       throw state_error("supervisor '" + opts_.name
                         + "': its own thread (an on_event callback) cannot "
                           "call it; that would wait for itself");
@@ -265,8 +285,7 @@ public:
   /// has ended, it reads directly.
   template <class R>
   R read(unique_function<R()> fn) {
-    if (tl_executing == this
-        || (self_ != nullptr && current_state_ptr() == self_))
+    if (tl_executing == this)
       return fn();
     auto out = std::make_shared<outcome<R>>();
     auto result = out->promise.get_future();
@@ -953,9 +972,9 @@ private:
           c.state = child_state::restarting;
         }
         auto why = describe_current_exception();
-        if (fast_restart_running_) {
-          // Counting it may escalate, which only the supervisor's own
-          // thread can do.
+        if (current_state_ptr() != self_) {
+          // A fast restart, on another thread: counting the failure may
+          // escalate, which only the supervisor's own thread can do.
           post(command{[this, uid = c.uid, why] {
                          if (auto* failed = find(uid);
                              failed != nullptr && !failed->st
@@ -1015,16 +1034,8 @@ private:
     if (!c->spec.start.quick() || *c->spec.type != child_type::worker
         || would_exceed_intensity())
       return false;
-    tl_executing = this;
+    executing_scope executing{this};
     parent_scope parent{self_};
-    fast_restart_running_ = true;
-    struct reset {
-      supervisor_core* core;
-      ~reset() {
-        core->fast_restart_running_ = false;
-        tl_executing = nullptr;
-      }
-    } on_exit{this};
     on_child_exit(uid, gen, info);
     return true;
   }
@@ -1108,9 +1119,8 @@ private:
 
   // Who runs commands: the supervisor's thread or a fast restart.
   std::mutex exec_;
-  bool quiesced_ = false;             // (exec_) the loop has ended
-  bool fast_restart_running_ = false; // (exec_)
-  bool fast_restarts_ = false;        // set once, in the constructor
+  bool quiesced_ = false;      // (exec_) the loop has ended
+  bool fast_restarts_ = false; // set once, in the constructor
 };
 
 bool route_terminate(const std::shared_ptr<supervisor_core>& sup,

@@ -989,6 +989,7 @@ TEST(supervisor, restarts_racing_with_readers_and_administration_are_all_counted
     }
   } stop{done};
   auto dump = [&] {
+    std::lock_guard guard{events.mtx};
     for (auto& ev : events.events)
       std::cerr << ev << '\n';
   };

@@ -14,11 +14,15 @@ struct worker {
 
 } // namespace
 
+namespace {
+
 /// Set on pool threads: their pool, whether their job announced its end,
 /// and the job to run next (submitted after that announcement).
 thread_local thread_pool::core* tl_pool = nullptr;
 thread_local bool tl_ending = false;
 thread_local unique_function<void()> tl_next;
+
+} // namespace
 
 struct thread_pool::core {
   core(std::size_t max_idle_threads, std::chrono::milliseconds timeout)
