@@ -33,7 +33,8 @@ std::shared_ptr<process_state> prepare_actor(runtime& rt,
   auto& impl = rt.impl();
   auto name = opts.name.empty() ? impl->next_actor_name()
                                 : std::move(opts.name);
-  auto st = std::make_shared<process_state>(
+  auto st = std::allocate_shared<process_state>(
+    pool_allocator<process_state>{},
     impl, process_state::kind::event_based, std::move(name), opts.daemon,
     opts.terminate_grace.value_or(impl->options().terminate_grace));
   st->parent = spawning_parent();

@@ -11,6 +11,7 @@
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 
+#include "troupe/detail/block_pool.hpp"
 #include "troupe/detail/spin.hpp"
 #include "detail/runtime_impl.hpp"
 #include "troupe/error.hpp"
@@ -414,7 +415,8 @@ process::process(runtime& rt, process_options opts) {
   auto& impl = rt.impl();
   auto name = opts.name.empty() ? impl->next_process_name()
                                 : std::move(opts.name);
-  state_ = std::make_shared<detail::process_state>(
+  state_ = std::allocate_shared<detail::process_state>(
+    detail::pool_allocator<detail::process_state>{},
     impl, detail::process_state::kind::blocking, std::move(name), opts.daemon,
     opts.terminate_grace.value_or(impl->options().terminate_grace));
   state_->subclass = true;

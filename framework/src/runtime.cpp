@@ -13,6 +13,7 @@
 #include <caf/send.hpp>
 
 #include "detail/runtime_impl.hpp"
+#include "detail/scheduler.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
 #  include <sanitizer/lsan_interface.h>
@@ -137,6 +138,7 @@ runtime_impl::runtime_impl(runtime_options opts, int argc, char** argv)
 runtime_impl::~runtime_impl() = default;
 
 void runtime_impl::start() {
+  install_scheduler(*cfg_);
   sys_ = std::make_unique<caf::actor_system>(*cfg_);
   owner_ = std::this_thread::get_id();
   main_ = std::make_shared<process_state>(shared_from_this(),

@@ -1,11 +1,13 @@
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <type_traits>
 #include <utility>
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_config.hpp>
+#include <caf/actor_storage.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/detail/init_fun_factory.hpp>
 #include <caf/detail/spawnable.hpp>
@@ -13,6 +15,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/local_actor.hpp>
 
+#include "troupe/detail/block_pool.hpp"
 #include "troupe/process.hpp"
 #include "troupe/runtime.hpp"
 
@@ -90,6 +93,80 @@ public:
 private:
   std::shared_ptr<process_state> st_;
 };
+
+} // namespace detail
+
+} // namespace troupe
+
+/// CAF's storage of a tracked actor (control block and actor in one
+/// allocation), as CAF lays it out, but allocated from troupe's block pool:
+/// the spawner allocates it and a scheduler worker usually frees it, which
+/// glibc's malloc serves slowly (see `block_pool`). The layout checks are
+/// CAF's own.
+#if defined(__GNUC__)
+#  pragma GCC diagnostic push
+#  pragma GCC diagnostic ignored "-Winvalid-offsetof"
+#endif
+
+template <class Impl>
+class caf::actor_storage<troupe::detail::tracked_actor<Impl>> {
+public:
+  using value_type = troupe::detail::tracked_actor<Impl>;
+
+  template <class... Us>
+  actor_storage(actor_id x, node_id y, actor_system* sys, Us&&... zs)
+    : ctrl(x, y, sys, data_dtor, block_dtor) {
+    new (&data) value_type(std::forward<Us>(zs)...);
+  }
+
+  ~actor_storage() {
+    static_assert(offsetof(actor_storage, ctrl) == 0,
+                  "control block is not at the start of the storage");
+    static_assert(offsetof(actor_storage, data) == CAF_CACHE_LINE_SIZE,
+                  "data is not at cache line size boundary");
+  }
+
+  actor_storage(const actor_storage&) = delete;
+  actor_storage& operator=(const actor_storage&) = delete;
+
+  static void* operator new(std::size_t size) {
+    static_assert(alignof(actor_storage) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
+    if (size != sizeof(actor_storage))
+      return ::operator new(size);
+    return troupe::detail::pool_for<actor_storage>::allocate();
+  }
+
+  static void operator delete(void* ptr, std::size_t size) noexcept {
+    if (size != sizeof(actor_storage))
+      ::operator delete(ptr);
+    else
+      troupe::detail::pool_for<actor_storage>::deallocate(ptr);
+  }
+
+  actor_control_block ctrl;
+  char pad[CAF_CACHE_LINE_SIZE - sizeof(actor_control_block)];
+  union {
+    value_type data;
+  };
+
+private:
+  static void data_dtor(abstract_actor* ptr) {
+    ptr->on_destroy();
+    static_cast<value_type*>(ptr)->~value_type();
+  }
+
+  static void block_dtor(actor_control_block* ptr) {
+    delete reinterpret_cast<actor_storage*>(ptr);
+  }
+};
+
+#if defined(__GNUC__)
+#  pragma GCC diagnostic pop
+#endif
+
+namespace troupe {
+
+namespace detail {
 
 /// Spawns `fun(self, xs...)` as CAF's `spawn(fun, xs...)` does, with the
 /// implementation class wrapped in `tracked_actor`.
