@@ -849,14 +849,17 @@ private:
         remove(uid);
       return;
     }
-    count_restart(*c, info.reason.empty()
-                        ? "exit code " + std::to_string(info.exitcode)
-                        : info.reason);
+    count_restart(*c, [&info] {
+      return info.reason.empty() ? "exit code " + std::to_string(info.exitcode)
+                                 : info.reason;
+    });
     restart_group(*c);
   }
 
-  /// Records one restart; gives up (escalates) past the intensity.
-  void count_restart(const child& c, const std::string& why) {
+  /// Records one restart; gives up (escalates) past the intensity, with the
+  /// reason `why()` (built only then).
+  template <class Why>
+  void count_restart(const child& c, Why why) {
     auto now = clock::now();
     restart_times_.push_back(now);
     while (!restart_times_.empty()
@@ -870,7 +873,7 @@ private:
                + " ms); last failure: child '"
                + (opts_.strategy == strategy::simple_one_for_one ? c.name
                                                                   : c.spec.id)
-               + "': " + why;
+               + "': " + why();
     auto ev = event_for(supervisor_event::kind::intensity_exceeded, c);
     ev.reason = msg;
     emit(std::move(ev));
@@ -1003,7 +1006,7 @@ private:
     auto ev = event_for(supervisor_event::kind::start_failed, c);
     ev.reason = why;
     emit(std::move(ev));
-    count_restart(c, "could not start: " + why);
+    count_restart(c, [&why] { return "could not start: " + why; });
     auto delay = backoff_for(c);
     if (delay.count() > 0)
       schedule_restart(delay);
