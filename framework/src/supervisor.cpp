@@ -421,7 +421,12 @@ public:
   std::vector<supervisor_event> events() {
     return read<std::vector<supervisor_event>>([this] {
       std::lock_guard guard{mtx_};
-      return std::vector<supervisor_event>{events_.begin(), events_.end()};
+      auto head = events_.begin() + static_cast<std::ptrdiff_t>(events_head_);
+      std::vector<supervisor_event> out;
+      out.reserve(events_.size());
+      out.insert(out.end(), head, events_.end());
+      out.insert(out.end(), events_.begin(), head);
+      return out;
     });
   }
 
@@ -561,6 +566,7 @@ private:
     std::string name;
     std::shared_ptr<const std::any> extra; // simple_one_for_one arguments
     std::shared_ptr<process_state> st;     // the running instance
+    pid_type pid = 0;                      // `st`'s pid (set with `st`)
     std::uint64_t gen = 0;                 // which start `st` is
     child_state state = child_state::stopped;
     int restarts = 0;
@@ -671,10 +677,7 @@ private:
   }
 
   static pid_type pid_of(const child& c) {
-    if (!c.st)
-      return 0;
-    std::lock_guard guard{c.st->mtx};
-    return c.st->pid;
+    return c.st ? c.pid : 0;
   }
 
   // -- events -----------------------------------------------------------------
@@ -684,9 +687,13 @@ private:
     ev.when = std::chrono::system_clock::now();
     {
       std::lock_guard guard{mtx_};
-      events_.push_back(ev);
-      if (events_.size() > max_events)
-        events_.pop_front();
+      if (events_.size() < max_events) {
+        events_.push_back(ev);
+      } else {
+        // Copy-assigned into the oldest slot, which reuses its strings.
+        events_[events_head_] = ev;
+        events_head_ = (events_head_ + 1) % max_events;
+      }
     }
     if (opts_.on_event) {
       try {
@@ -735,17 +742,20 @@ private:
     auto st = p->state();
     if (!st)
       throw state_error("the start returned no process");
+    pid_type pid = 0;
     {
       std::lock_guard guard{st->mtx};
       if (st->ph == process_state::phase::initial)
         throw state_error("the start returned a process it did not start");
       st->supervised_by = weak_this_;
+      pid = st->pid;
     }
     st->in_tree = true;
     std::uint64_t gen = 0;
     {
       std::lock_guard guard{mtx_};
       c.st = st;
+      c.pid = pid;
       c.gen = gen = ++gen_counter_;
       c.state = child_state::running;
       c.started_at = clock::now();
@@ -883,6 +893,16 @@ private:
   /// Stops what the strategy says must restart with `failed`, marks it all
   /// as restarting, and starts it now or after the backoff.
   void restart_group(child& failed) {
+    if (opts_.strategy == strategy::one_for_one
+        || opts_.strategy == strategy::simple_one_for_one) {
+      // The common case, without the group bookkeeping below.
+      {
+        std::lock_guard guard{mtx_};
+        failed.state = child_state::restarting;
+      }
+      restart_after_backoff(failed);
+      return;
+    }
     std::vector<child*> group;
     auto pos = std::find_if(children_.begin(), children_.end(),
                             [&](auto& c) { return c.get() == &failed; })
@@ -922,6 +942,12 @@ private:
       for (auto* c : group)
         c->state = child_state::restarting;
     }
+    restart_after_backoff(failed);
+  }
+
+  /// Reports the restart of `failed` (and its group, marked restarting)
+  /// and starts it now or after the backoff.
+  void restart_after_backoff(child& failed) {
     auto delay = backoff_for(failed);
     auto ev = event_for(supervisor_event::kind::restarting, failed);
     ev.delay = delay;
@@ -1043,13 +1069,15 @@ private:
     return true;
   }
 
-  /// Whether one more restart now would exceed the intensity.
-  bool would_exceed_intensity() const {
+  /// Whether one more restart now would exceed the intensity. Forgets the
+  /// restarts that have left the period (oldest first), as `count_restart`
+  /// would.
+  bool would_exceed_intensity() {
     auto now = clock::now();
-    auto recent = std::count_if(
-      restart_times_.begin(), restart_times_.end(),
-      [&](clock::time_point t) { return now - t < opts_.period; });
-    return recent + 1 > opts_.intensity;
+    while (!restart_times_.empty()
+           && now - restart_times_.front() >= opts_.period)
+      restart_times_.pop_front();
+    return static_cast<int>(restart_times_.size()) + 1 > opts_.intensity;
   }
 
   // -- the command queue ------------------------------------------------------
@@ -1103,7 +1131,10 @@ private:
 
   mutable std::mutex mtx_; // guards what readers see (below)
   std::vector<std::unique_ptr<child>> children_; // in start order
-  std::deque<supervisor_event> events_;
+  // The last `max_events` events: oldest first from `events_head_` once
+  // full (a ring).
+  std::vector<supervisor_event> events_;
+  std::size_t events_head_ = 0;
   int total_restarts_ = 0;
 
   // Whoever holds exec_ (the supervisor's thread, or a fast restart).

@@ -779,6 +779,46 @@ TEST(supervisor, every_failure_and_restart_is_reported_with_its_reason) {
                           + ") exited with code 1: std::runtime_error: boom");
 }
 
+TEST(supervisor, the_event_history_keeps_the_most_recent_256_oldest_first) {
+  troupe::runtime rt;
+  troupe::queue<std::string> log{rt};
+  event_log events;
+  constexpr int restarts = 90; // three events each: 270 in all
+  troupe::supervisor sup{rt,
+                         {.intensity = restarts,
+                          .period = std::chrono::hours{1},
+                          .on_event = events.callback()},
+                         {worker_spec(log, "w")}};
+  ASSERT_EQ(next(log), "start w");
+  for (int i = 0; i < restarts; ++i) {
+    auto w = child_of(sup, "w");
+    w.send(static_cast<int>(fail));
+    ASSERT_EQ(next(log), "start w");
+    replaced(sup, "w", w);
+  }
+  ASSERT_TRUE(eventually([&] {
+    return events.count(troupe::supervisor_event::kind::restarted)
+           == static_cast<std::size_t>(restarts);
+  }));
+  auto history = sup.events();
+  std::vector<troupe::supervisor_event> all;
+  {
+    std::lock_guard guard{events.mtx};
+    all = events.events;
+  }
+  ASSERT_EQ(all.size(), 3u * restarts);
+  ASSERT_EQ(history.size(), 256u);
+  auto offset = all.size() - history.size();
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    EXPECT_EQ(history[i].what, all[offset + i].what) << i;
+    EXPECT_EQ(history[i].pid, all[offset + i].pid) << i;
+    EXPECT_EQ(history[i].restarts, all[offset + i].restarts) << i;
+    EXPECT_EQ(history[i].reason, all[offset + i].reason) << i;
+  }
+  EXPECT_EQ(history.back().what, troupe::supervisor_event::kind::restarted);
+  EXPECT_EQ(history.back().restarts, restarts);
+}
+
 TEST(supervisor, backoff_doubles_the_delay_up_to_its_maximum) {
   troupe::runtime rt;
   troupe::queue<std::string> log{rt};
