@@ -59,8 +59,7 @@ TEST(block_pool, blocks_are_distinct_writable_and_survive_cross_thread_churn) {
   std::thread consumer{[&] {
     for (int i = 0; i < rounds; ++i) {
       void* x = nullptr;
-      while ((x = slot.exchange(nullptr, std::memory_order_acquire))
-             == nullptr)
+      while ((x = slot.exchange(nullptr, std::memory_order_acquire)) == nullptr)
         std::this_thread::yield();
       auto* words = static_cast<std::uint64_t*>(x);
       for (int w = 0; w < 16; ++w)
@@ -73,8 +72,8 @@ TEST(block_pool, blocks_are_distinct_writable_and_survive_cross_thread_churn) {
     for (int w = 0; w < 16; ++w)
       words[w] = static_cast<std::uint64_t>(i) * 16 + w;
     void* expected = nullptr;
-    while (!slot.compare_exchange_weak(expected, words,
-                                       std::memory_order_release)) {
+    while (
+      !slot.compare_exchange_weak(expected, words, std::memory_order_release)) {
       expected = nullptr;
       std::this_thread::yield();
     }

@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include <caf/actor_cast.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
+#include <gtest/gtest.h>
+
 #include <troupe/troupe.hpp>
 
 #include "detail/scheduler.hpp"
@@ -25,8 +25,8 @@ namespace {
 /// Counts what reaches the "real" clock; never runs a timer thread.
 class counting_clock : public caf::detail::thread_safe_actor_clock {
 public:
-  void set_ordinary_timeout(time_point, caf::abstract_actor*,
-                            caf::atom_value, uint64_t) override {
+  void set_ordinary_timeout(time_point, caf::abstract_actor*, caf::atom_value,
+                            uint64_t) override {
     ++set;
   }
   void set_request_timeout(time_point, caf::abstract_actor*,
@@ -48,11 +48,11 @@ caf::abstract_actor* raw(const troupe::actor& a) {
   return caf::actor_cast<caf::abstract_actor*>(a.handle());
 }
 
-TEST(scheduler, the_clock_forwards_a_cancellation_only_for_actors_that_armed_a_timeout) {
+TEST(scheduler,
+     the_clock_forwards_a_cancellation_only_for_actors_that_armed_a_timeout) {
   troupe::runtime rt;
-  auto idle = [](caf::event_based_actor*) -> caf::behavior {
-    return {[](int) {}};
-  };
+  auto idle
+    = [](caf::event_based_actor*) -> caf::behavior { return {[](int) {}}; };
   auto a = troupe::spawn(rt, idle);
   auto b = troupe::spawn(rt, idle);
   counting_clock base;
@@ -89,9 +89,8 @@ TEST(scheduler, the_runtime_uses_it_unless_another_policy_is_asked_for) {
   troupe::runtime rt{static_cast<int>(argv.size()), argv.data()};
   EXPECT_FALSE(troupe::detail::uses_troupe_scheduler(rt.system()));
   // And actors run there as well.
-  auto a = troupe::spawn(rt, [](caf::event_based_actor* self) {
-    self->quit();
-  });
+  auto a
+    = troupe::spawn(rt, [](caf::event_based_actor* self) { self->quit(); });
   EXPECT_TRUE(a.join(deadline));
 }
 
@@ -101,12 +100,14 @@ TEST(scheduler, idle_timeouts_fire_and_end_with_their_actor) {
   troupe::runtime rt;
   std::promise<void> fired;
   // Fires after 10 ms of silence, then quits.
-  auto a = troupe::spawn(rt, [&](caf::event_based_actor* self) -> caf::behavior {
-    return {[](int) {}, caf::after(10ms) >> [&, self] {
-                          fired.set_value();
-                          self->quit();
-                        }};
-  });
+  auto a
+    = troupe::spawn(rt, [&](caf::event_based_actor* self) -> caf::behavior {
+        return {[](int) {}, caf::after(10ms) >>
+                              [&, self] {
+                                fired.set_value();
+                                self->quit();
+                              }};
+      });
   EXPECT_EQ(fired.get_future().wait_for(deadline), std::future_status::ready);
   EXPECT_TRUE(a.join(deadline));
   // Armed, then ended before it fired: nothing is delivered to the dead
@@ -127,9 +128,8 @@ TEST(scheduler, request_timeouts_and_delayed_messages_still_arrive) {
   std::promise<std::string> result;
   // Never answers.
   auto mute = troupe::spawn(rt, [](caf::event_based_actor*) -> caf::behavior {
-    return {[](ping_atom) -> caf::result<int> {
-      return caf::delegated<int>{};
-    }};
+    return {
+      [](ping_atom) -> caf::result<int> { return caf::delegated<int>{}; }};
   });
   auto asker = troupe::spawn(
     rt, [&, mute = mute.handle()](caf::event_based_actor* self) {
@@ -145,12 +145,13 @@ TEST(scheduler, request_timeouts_and_delayed_messages_still_arrive) {
   EXPECT_NE(fut.get().find("request_timeout"), std::string::npos);
   EXPECT_TRUE(asker.join(deadline));
   std::promise<int> got;
-  auto receiver = troupe::spawn(rt, [&](caf::event_based_actor* self) -> caf::behavior {
-    return {[&, self](int x) {
-      got.set_value(x);
-      self->quit();
-    }};
-  });
+  auto receiver
+    = troupe::spawn(rt, [&](caf::event_based_actor* self) -> caf::behavior {
+        return {[&, self](int x) {
+          got.set_value(x);
+          self->quit();
+        }};
+      });
   caf::delayed_anon_send(receiver.handle(), 10ms, 42);
   auto g = got.get_future();
   ASSERT_EQ(g.wait_for(deadline), std::future_status::ready);

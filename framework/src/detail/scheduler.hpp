@@ -38,7 +38,8 @@ bool uses_troupe_scheduler(caf::actor_system& sys);
 /// so a cancellation that could remove something is always forwarded.
 class lazy_cancel_clock final : public caf::detail::thread_safe_actor_clock {
 public:
-  explicit lazy_cancel_clock(caf::detail::thread_safe_actor_clock& base) : base_(base) {
+  explicit lazy_cancel_clock(caf::detail::thread_safe_actor_clock& base)
+    : base_(base) {
     // nop
   }
 
