@@ -98,16 +98,16 @@ private:
 
 } // namespace troupe
 
-/// CAF's storage of a tracked actor (control block and actor in one
-/// allocation), as CAF lays it out, but allocated from troupe's block pool:
-/// the spawner allocates it and a scheduler worker usually frees it, which
-/// glibc's malloc serves slowly (see `block_pool`). The layout checks are
-/// CAF's own.
 #if defined(__GNUC__)
 #  pragma GCC diagnostic push
 #  pragma GCC diagnostic ignored "-Winvalid-offsetof"
 #endif
 
+/// CAF's storage of a tracked actor (control block and actor in one
+/// allocation), as CAF lays it out, but allocated from troupe's block pool:
+/// the spawner allocates it and a scheduler worker usually frees it, which
+/// glibc's malloc serves slowly (see `block_pool`). The layout checks are
+/// CAF's own.
 template <class Impl>
 class caf::actor_storage<troupe::detail::tracked_actor<Impl>> {
 public:
