@@ -22,6 +22,70 @@ using troupe::test::eventually;
 
 namespace {
 
+/// Items as (producer, sequence number), as each consumer received them.
+using traffic = std::vector<std::vector<std::pair<int, int>>>;
+
+/// Runs `producers` threads putting (p, 0..per_producer-1) into `q` and
+/// `consumers` threads getting until `q` is closed (after the last put);
+/// every wait has the test's deadline. Returns what each consumer got.
+traffic pass_through(troupe::queue<std::pair<int, int>>& q, int producers,
+                     int consumers, int per_producer) {
+  traffic seen(static_cast<std::size_t>(consumers));
+  std::vector<std::thread> threads;
+  for (int c = 0; c < consumers; ++c)
+    threads.emplace_back([&, c] {
+      try {
+        for (;;)
+          seen[static_cast<std::size_t>(c)].push_back(q.get(deadline));
+      } catch (const troupe::closed&) {
+      }
+    });
+  std::vector<std::thread> puts;
+  for (int p = 0; p < producers; ++p)
+    puts.emplace_back([&, p] {
+      for (int i = 0; i < per_producer; ++i)
+        q.put({p, i}, deadline);
+    });
+  for (auto& t : puts)
+    t.join();
+  q.close();
+  for (auto& t : threads)
+    t.join();
+  return seen;
+}
+
+/// Whether every item of `pass_through` arrived exactly once, and each
+/// consumer saw each producer's items in increasing order.
+testing::AssertionResult
+each_item_once_in_order(const traffic& seen, int producers, int per_producer) {
+  std::vector<std::vector<bool>> got(
+    static_cast<std::size_t>(producers),
+    std::vector<bool>(static_cast<std::size_t>(per_producer)));
+  std::size_t total = 0;
+  for (auto& items : seen) {
+    std::vector<int> last(static_cast<std::size_t>(producers), -1);
+    for (auto [p, i] : items) {
+      auto pp = static_cast<std::size_t>(p);
+      auto ii = static_cast<std::size_t>(i);
+      if (i <= last[pp])
+        return testing::AssertionFailure()
+               << "producer " << p << ": item " << i << " after " << last[pp];
+      last[pp] = i;
+      if (got[pp][ii])
+        return testing::AssertionFailure()
+               << "producer " << p << ": item " << i << " delivered twice";
+      got[pp][ii] = true;
+      ++total;
+    }
+  }
+  auto expected = static_cast<std::size_t>(producers)
+                  * static_cast<std::size_t>(per_producer);
+  if (total != expected)
+    return testing::AssertionFailure()
+           << total << " items delivered, " << expected << " put";
+  return testing::AssertionSuccess();
+}
+
 TEST(queue, items_come_out_in_the_order_they_were_put) {
   troupe::runtime rt;
   troupe::queue<int> q{rt};
@@ -36,7 +100,8 @@ TEST(queue, items_come_out_in_the_order_they_were_put) {
 TEST(queue, a_process_puts_and_the_parent_gets) {
   troupe::runtime rt;
   troupe::queue<std::vector<std::string>> q{rt};
-  troupe::process p{rt, [](troupe::queue<std::vector<std::string>> q_in) {
+  troupe::process p{rt,
+                    [](troupe::queue<std::vector<std::string>> q_in) {
                       q_in.put({"42", "None", "hello"});
                     },
                     q};
@@ -51,9 +116,11 @@ TEST(queue, joining_a_child_before_getting_its_large_item_does_not_deadlock) {
   // because the child's feeder thread cannot flush 1 MB into the pipe.
   troupe::runtime rt;
   troupe::queue<std::string> q{rt};
-  troupe::process p{
-    rt, [](troupe::queue<std::string> q_in) { q_in.put(std::string(1000000, 'X')); },
-    q};
+  troupe::process p{rt,
+                    [](troupe::queue<std::string> q_in) {
+                      q_in.put(std::string(1000000, 'X'));
+                    },
+                    q};
   p.start();
   ASSERT_TRUE(p.join(deadline));
   EXPECT_EQ(p.exitcode(), 0);
@@ -213,42 +280,8 @@ TEST(queue, n_producers_and_m_consumers_deliver_each_item_once_in_order) {
   constexpr int consumers = 3;
   constexpr int per_producer = 20000;
   troupe::queue<std::pair<int, int>> q{rt, {.capacity = 64}};
-  std::vector<std::vector<std::pair<int, int>>> seen(consumers);
-  std::vector<std::thread> threads;
-  for (int c = 0; c < consumers; ++c)
-    threads.emplace_back([&, c] {
-      try {
-        for (;;)
-          seen[c].push_back(q.get());
-      } catch (const troupe::closed&) {
-      }
-    });
-  std::vector<std::thread> puts;
-  for (int p = 0; p < producers; ++p)
-    puts.emplace_back([&, p] {
-      for (int i = 0; i < per_producer; ++i)
-        q.put({p, i});
-    });
-  for (auto& t : puts)
-    t.join();
-  q.close();
-  for (auto& t : threads)
-    t.join();
-  std::vector<std::vector<bool>> got(producers,
-                                     std::vector<bool>(per_producer));
-  std::size_t total = 0;
-  for (auto& items : seen) {
-    // Each consumer sees each producer's items in increasing order.
-    std::vector<int> last(producers, -1);
-    for (auto [p, i] : items) {
-      EXPECT_GT(i, last[p]);
-      last[p] = i;
-      EXPECT_FALSE(got[p][i]) << "item delivered twice";
-      got[p][i] = true;
-      ++total;
-    }
-  }
-  EXPECT_EQ(total, std::size_t{producers} * per_producer);
+  auto seen = pass_through(q, producers, consumers, per_producer);
+  EXPECT_TRUE(each_item_once_in_order(seen, producers, per_producer));
 }
 
 TEST(queue, close_under_contention_loses_no_accepted_item) {
@@ -374,41 +407,8 @@ TEST(
   for (std::size_t capacity :
        {std::size_t{1}, std::size_t{7}, std::size_t{1024}}) {
     troupe::queue<std::pair<int, int>> q{rt, {.capacity = capacity}};
-    std::vector<std::vector<std::pair<int, int>>> seen(consumers);
-    std::vector<std::thread> threads;
-    for (int c = 0; c < consumers; ++c)
-      threads.emplace_back([&, c] {
-        try {
-          for (;;)
-            seen[c].push_back(q.get(deadline));
-        } catch (const troupe::closed&) {
-        }
-      });
-    std::vector<std::thread> puts;
-    for (int p = 0; p < producers; ++p)
-      puts.emplace_back([&, p] {
-        for (int i = 0; i < per_producer; ++i)
-          q.put({p, i}, deadline);
-      });
-    for (auto& t : puts)
-      t.join();
-    q.close();
-    for (auto& t : threads)
-      t.join();
-    std::vector<std::vector<bool>> got(producers,
-                                       std::vector<bool>(per_producer));
-    std::size_t total = 0;
-    for (auto& items : seen) {
-      std::vector<int> last(producers, -1);
-      for (auto [p, i] : items) {
-        ASSERT_GT(i, last[p]) << "capacity " << capacity << ": out of order";
-        last[p] = i;
-        ASSERT_FALSE(got[p][i]) << "capacity " << capacity << ": twice";
-        got[p][i] = true;
-        ++total;
-      }
-    }
-    EXPECT_EQ(total, std::size_t{producers} * per_producer)
+    auto seen = pass_through(q, producers, consumers, per_producer);
+    EXPECT_TRUE(each_item_once_in_order(seen, producers, per_producer))
       << "capacity " << capacity;
     EXPECT_TRUE(q.empty());
   }
