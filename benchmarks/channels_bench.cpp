@@ -178,6 +178,17 @@ caf::behavior attached_counter(caf::event_based_actor*, troupe::event done) {
   }};
 }
 
+caf::behavior batched_counter(caf::event_based_actor*, troupe::event done) {
+  auto n = std::make_shared<std::int64_t>(0);
+  return {[n, done](troupe::deliveries<std::int64_t>& xs) mutable {
+    for (auto x : xs) {
+      benchmark::DoNotOptimize(x);
+      if (++*n % actor_batch == 0)
+        done.set();
+    }
+  }};
+}
+
 void raw_caf_send(benchmark::State& state) {
   troupe::event done{rt()};
   auto a = troupe::spawn(rt(), raw_counter, done);
@@ -213,6 +224,33 @@ void attached_queue(benchmark::State& state) {
 BENCHMARK(attached_queue)
   ->Arg(64)
   ->Arg(1024)
+  ->UseRealTime()
+  ->Unit(benchmark::kMillisecond);
+
+// The same, with the items arriving in batches (`attach_batched`): range(0)
+// is the credit, range(1) the most items per message.
+void attached_queue_batched(benchmark::State& state) {
+  troupe::event done{rt()};
+  troupe::queue<std::int64_t> q{rt(), {.capacity = 4096}};
+  auto a = troupe::spawn(rt(), batched_counter, done);
+  auto link = troupe::attach_batched(
+    q, a,
+    {.credit = static_cast<std::size_t>(state.range(0)),
+     .max_batch = static_cast<std::size_t>(state.range(1))});
+  for (auto _ : state) {
+    for (std::int64_t i = 0; i < actor_batch; ++i)
+      q.put(i);
+    done.wait();
+    done.clear();
+  }
+  link.detach();
+  a.kill();
+  a.join();
+  state.SetItemsProcessed(state.iterations() * actor_batch);
+}
+BENCHMARK(attached_queue_batched)
+  ->Args({1024, 64})
+  ->Args({1024, 16})
   ->UseRealTime()
   ->Unit(benchmark::kMillisecond);
 

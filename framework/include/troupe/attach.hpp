@@ -1,10 +1,13 @@
 #pragma once
 
-#include <atomic>
 #include <cstddef>
+#include <cstdint>
+#include <iterator>
 #include <memory>
+#include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_cast.hpp>
@@ -27,8 +30,9 @@ class delivery {
 public:
   delivery() = default;
 
-  delivery(T x, std::shared_ptr<detail::credit_line> line)
-    : value_(std::move(x)), line_(std::move(line)) {
+  delivery(T x, std::shared_ptr<detail::credit_line> line,
+           std::uint32_t generation)
+    : value_(std::move(x)), line_(std::move(line)), generation_(generation) {
   }
 
   delivery(const delivery& other) : value_(other.value_) {
@@ -45,6 +49,7 @@ public:
     give_back();
     value_ = std::move(other.value_);
     line_ = std::move(other.line_);
+    generation_ = other.generation_;
     return *this;
   }
 
@@ -63,64 +68,181 @@ public:
 private:
   void give_back() noexcept {
     if (auto line = std::move(line_))
-      line->give_back();
+      line->give_back(generation_, 1);
   }
 
   T value_{};
   std::shared_ptr<detail::credit_line> line_;
+  std::uint32_t generation_ = 0;
+};
+
+/// Several items an attached queue delivered to an actor in one message
+/// (see `attach_batched`), oldest first. The actor handles
+/// `troupe::deliveries<T>&` and iterates it (or takes the items out of
+/// `items()`); when the message is destroyed, after the handler returned,
+/// the credit of all its items goes back to the queue. A copy carries the
+/// items but no credit.
+template <class T>
+class deliveries {
+public:
+  using value_type = T;
+  using iterator = typename std::vector<T>::iterator;
+  using const_iterator = typename std::vector<T>::const_iterator;
+
+  deliveries() = default;
+
+  deliveries(std::vector<T> xs, std::shared_ptr<detail::credit_line> line,
+             std::uint32_t generation)
+    : items_(std::move(xs)),
+      line_(std::move(line)),
+      generation_(generation),
+      count_(static_cast<std::uint32_t>(items_.size())) {
+  }
+
+  deliveries(const deliveries& other) : items_(other.items_) {
+  }
+
+  deliveries(deliveries&& other) noexcept = default;
+
+  deliveries& operator=(const deliveries& other) {
+    items_ = other.items_;
+    return *this;
+  }
+
+  deliveries& operator=(deliveries&& other) noexcept {
+    give_back();
+    items_ = std::move(other.items_);
+    line_ = std::move(other.line_);
+    generation_ = other.generation_;
+    count_ = other.count_;
+    return *this;
+  }
+
+  ~deliveries() {
+    give_back();
+  }
+
+  [[nodiscard]] std::size_t size() const noexcept {
+    return items_.size();
+  }
+
+  [[nodiscard]] bool empty() const noexcept {
+    return items_.empty();
+  }
+
+  [[nodiscard]] T& operator[](std::size_t i) noexcept {
+    return items_[i];
+  }
+
+  [[nodiscard]] const T& operator[](std::size_t i) const noexcept {
+    return items_[i];
+  }
+
+  [[nodiscard]] iterator begin() noexcept {
+    return items_.begin();
+  }
+
+  [[nodiscard]] iterator end() noexcept {
+    return items_.end();
+  }
+
+  [[nodiscard]] const_iterator begin() const noexcept {
+    return items_.begin();
+  }
+
+  [[nodiscard]] const_iterator end() const noexcept {
+    return items_.end();
+  }
+
+  /// The items, to move some out; the credit is counted by what was
+  /// delivered, not by what is left.
+  [[nodiscard]] std::vector<T>& items() & noexcept {
+    return items_;
+  }
+
+private:
+  void give_back() noexcept {
+    if (auto line = std::move(line_))
+      line->give_back(generation_, count_);
+  }
+
+  std::vector<T> items_;
+  std::shared_ptr<detail::credit_line> line_;
+  std::uint32_t generation_ = 0;
+  std::uint32_t count_ = 0;
 };
 
 namespace detail {
 
-/// Feeds an attached queue's items to one actor within a credit.
+/// Sends an attached queue's items to one actor, as a `delivery` each or
+/// as `deliveries` of up to `max_batch`.
 template <class T>
-class actor_target : public pump_target<T>,
-                     public credit_line,
-                     public std::enable_shared_from_this<actor_target<T>> {
+class actor_target final : public pump_target<T> {
 public:
-  actor_target(caf::actor dest, std::size_t credit,
-               std::weak_ptr<queue_state<T>> q)
-    : dest_(std::move(dest)), credit_(credit), q_(std::move(q)) {
+  actor_target(caf::actor dest, std::uint32_t max_batch)
+    : dest_(std::move(dest)), max_batch_(max_batch) {
   }
 
-  bool has_credit() override {
-    return !dead_.load(std::memory_order_acquire)
-           && credit_.load(std::memory_order_acquire) > 0;
+  std::uint32_t max_batch() const noexcept override {
+    return max_batch_;
   }
 
-  bool deliver(T&& x) override {
-    credit_.fetch_sub(1, std::memory_order_acq_rel);
-    caf::anon_send(dest_, delivery<T>{std::move(x), this->shared_from_this()});
-    return !dead_.load(std::memory_order_acquire);
+  bool deliver(T&& x, const std::shared_ptr<credit_line>& line,
+               std::uint32_t generation) override {
+    caf::anon_send(dest_, delivery<T>{std::move(x), line, generation});
+    return true;
   }
 
-  void give_back() override {
-    credit_.fetch_add(1, std::memory_order_acq_rel);
-    if (in_pump) {
-      // Destroyed during our own send: the actor is gone.
-      dead_.store(true, std::memory_order_release);
-      return;
-    }
-    // Every return refills at once: an actor may keep deliveries until
-    // more arrive, so holding credit back could stall it.
-    if (auto q = q_.lock())
-      q->pump();
-  }
-
-  void stop() {
-    dead_.store(true, std::memory_order_release);
-  }
-
-  [[nodiscard]] std::size_t credit() const noexcept {
-    return credit_.load(std::memory_order_acquire);
+  bool deliver(std::vector<T>& xs, const std::shared_ptr<credit_line>& line,
+               std::uint32_t generation) override {
+    // An exact-size copy for the message; `xs` keeps its capacity.
+    std::vector<T> items;
+    items.reserve(xs.size());
+    std::move(xs.begin(), xs.end(), std::back_inserter(items));
+    xs.clear();
+    caf::anon_send(dest_, deliveries<T>{std::move(items), line, generation});
+    return true;
   }
 
 private:
   caf::actor dest_;
-  std::atomic<std::size_t> credit_;
-  std::atomic<bool> dead_{false};
-  std::weak_ptr<queue_state<T>> q_;
+  std::uint32_t max_batch_;
 };
+
+/// Attaches `consumer` to `q`; see `attach` and `attach_batched`.
+template <class T>
+std::uint32_t attach_actor(const std::shared_ptr<queue_state<T>>& q,
+                           const caf::actor& consumer, std::size_t credit,
+                           std::size_t max_batch, const char* fn) {
+  static_assert(std::is_copy_constructible_v<T>
+                  && std::is_default_constructible_v<T>,
+                "attach(): items travel as CAF messages, so T must be "
+                "copy- and default-constructible");
+  constexpr std::size_t most = std::size_t{1} << 30;
+  if (credit == 0 || credit > most)
+    throw value_error(std::string{fn}
+                      + ": the credit must be between 1 and 2^30, not "
+                      + std::to_string(credit));
+  if (max_batch == 0 || max_batch > most)
+    throw value_error(std::string{fn}
+                      + ": max_batch must be between 1 and 2^30, not "
+                      + std::to_string(max_batch));
+  if (!consumer)
+    throw value_error(std::string{fn} + ": the actor handle is invalid");
+  auto gen = q->attach_target(
+    std::make_shared<actor_target<T>>(consumer,
+                                      static_cast<std::uint32_t>(max_batch)),
+    static_cast<std::uint32_t>(credit));
+  // Stop delivering when the actor ends (the functor runs at once if it
+  // already has).
+  std::weak_ptr<queue_state<T>> weak = q;
+  caf::actor_cast<caf::abstract_actor*>(consumer)->attach_functor(
+    [weak, gen] {
+      if (auto state = weak.lock())
+        state->detach_target(gen);
+    });
+  return gen;
+}
 
 } // namespace detail
 
@@ -128,21 +250,23 @@ private:
 template <class T>
 class attachment {
 public:
-  explicit attachment(std::shared_ptr<detail::queue_state<T>> q,
-                      std::shared_ptr<detail::actor_target<T>> target)
-    : q_(std::move(q)), target_(std::move(target)) {
+  attachment(std::shared_ptr<detail::queue_state<T>> q,
+             std::uint32_t generation)
+    : q_(std::move(q)), generation_(generation) {
   }
 
   /// Stops delivering: items not yet delivered stay in the queue for
-  /// `get()`; items already delivered still arrive. Does not block.
+  /// `get()`; items already delivered still arrive, and none is sent to the
+  /// actor after this returns. Does nothing if the actor ended or another
+  /// actor was attached since. Does not block beyond a delivery in
+  /// progress.
   void detach() {
-    target_->stop();
-    q_->set_target(nullptr);
+    q_->detach_target(generation_);
   }
 
 private:
   std::shared_ptr<detail::queue_state<T>> q_;
-  std::shared_ptr<detail::actor_target<T>> target_;
+  std::uint32_t generation_;
 };
 
 /// Attaches `q` to an event-based actor, which then consumes it without
@@ -154,35 +278,27 @@ private:
 /// bounded queue then blocks (or fails, or drops, per its policy) its
 /// producers: backpressure holds end to end.
 ///
-/// Ordering: items arrive in queue order (they are sent under the queue's
-/// lock, and a mailbox keeps the order of one sender). Other consumers may
-/// still `get()` from the queue; each item goes to exactly one of them.
+/// Ordering: items arrive in queue order (one thread at a time takes them
+/// from the queue and sends them, and a mailbox keeps the order of one
+/// sender). Other consumers may still `get()` from the queue; each item
+/// goes to exactly one of them. Attaching another actor replaces this one.
 /// When the actor ends, delivery stops and later items stay in the queue;
 /// items in its mailbox at that moment are lost with it. Does not block;
-/// throws `value_error` for a zero credit or an invalid actor.
+/// throws `value_error` for a credit of 0 or above 2^30, or an invalid
+/// actor.
+///
+/// Who sends: a put sends its item itself when the actor has credit left;
+/// otherwise the actor, handing back credit, sends the next items. Either
+/// way no lock is taken for a bounded queue whose items live in its ring
+/// (see `queue`).
 ///
 /// `T` must be copy-constructible and default-constructible (CAF message
 /// types); `delivery<T>` is marked local-only, so it never crosses a node.
 template <class T>
 attachment<T> attach(const queue<T>& q, const caf::actor& consumer,
                      std::size_t credit = 64) {
-  static_assert(std::is_copy_constructible_v<T>
-                  && std::is_default_constructible_v<T>,
-                "attach(): items travel as CAF messages, so T must be "
-                "copy- and default-constructible");
-  if (credit == 0)
-    throw value_error("attach(): the credit must be at least 1");
-  if (!consumer)
-    throw value_error("attach(): the actor handle is invalid");
-  auto target = std::make_shared<detail::actor_target<T>>(consumer, credit,
-                                                          q.state());
-  std::weak_ptr<detail::actor_target<T>> weak = target;
-  caf::actor_cast<caf::abstract_actor*>(consumer)->attach_functor([weak] {
-    if (auto t = weak.lock())
-      t->stop();
-  });
-  q.state()->set_target(target);
-  return attachment<T>{q.state(), std::move(target)};
+  auto gen = detail::attach_actor(q.state(), consumer, credit, 1, "attach()");
+  return attachment<T>{q.state(), gen};
 }
 
 /// As `attach(q, caf_actor, credit)`, for an actor spawned with
@@ -193,6 +309,37 @@ attachment<T> attach(const queue<T>& q, const troupe::actor& consumer,
   return attach(q, consumer.handle(), credit);
 }
 
+/// How `attach_batched` delivers.
+struct batch_options {
+  /// Items delivered and not yet handled, at most (1 to 2^30).
+  std::size_t credit = 1024;
+  /// Items one message carries, at most (1 to 2^30).
+  std::size_t max_batch = 64;
+};
+
+/// As `attach`, but the items arrive as `troupe::deliveries<T>` messages,
+/// each carrying what the queue holds when it is sent, up to
+/// `opts.max_batch` items and the free credit. Nothing waits for a batch
+/// to fill: a quiet queue sends single items as soon as they are put, and
+/// a busy one whose actor is behind sends full batches, so one message
+/// (one mailbox hop, one handler call) moves many items. Same ordering,
+/// credit and end-of-actor rules as `attach`; the credit counts items.
+template <class T>
+attachment<T> attach_batched(const queue<T>& q, const caf::actor& consumer,
+                             batch_options opts = {}) {
+  auto gen = detail::attach_actor(q.state(), consumer, opts.credit,
+                                  opts.max_batch, "attach_batched()");
+  return attachment<T>{q.state(), gen};
+}
+
+/// As `attach_batched(q, caf_actor, opts)`, for an actor spawned with
+/// `troupe::spawn`.
+template <class T>
+attachment<T> attach_batched(const queue<T>& q, const troupe::actor& consumer,
+                             batch_options opts = {}) {
+  return attach_batched(q, consumer.handle(), opts);
+}
+
 } // namespace troupe
 
 namespace caf {
@@ -200,5 +347,8 @@ namespace caf {
 /// Deliveries stay inside one OS process (they carry a credit pointer).
 template <class T>
 struct allowed_unsafe_message_type<troupe::delivery<T>> : std::true_type {};
+
+template <class T>
+struct allowed_unsafe_message_type<troupe::deliveries<T>> : std::true_type {};
 
 } // namespace caf

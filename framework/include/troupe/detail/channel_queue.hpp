@@ -5,11 +5,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -48,26 +50,41 @@ enum class consumer_exit_policy : unsigned char {
 
 namespace troupe::detail {
 
-/// Credit given back by an actor that handled (destroyed) a delivered
-/// item; see `troupe::attach`.
+/// Takes back the credit of deliveries an attached actor handled; see
+/// `troupe::attach`. Implemented by the queue.
 class credit_line {
 public:
   virtual ~credit_line() = default;
-  virtual void give_back() = 0;
+  /// `n` items delivered under attachment `generation` were handled (their
+  /// message was destroyed). Credit of an earlier attachment is ignored.
+  virtual void give_back(std::uint32_t generation, std::uint32_t n) noexcept
+    = 0;
 };
 
 /// True on a thread that is handing queued items to an attached actor.
 inline thread_local bool in_pump = false;
 
-/// Sends items to an attached actor (`troupe::attach`). (queue mtx)
+/// Set when a delivery is destroyed during its own send: the actor is gone.
+inline thread_local bool delivery_bounced = false;
+
+/// Sends items to an attached actor (`troupe::attach`). Called only by the
+/// thread that runs the queue's pump.
 template <class T>
 class pump_target {
 public:
   virtual ~pump_target() = default;
-  /// Whether the actor may take one more item now.
-  virtual bool has_credit() = 0;
-  /// Hands `x` to the actor; returns false when it is gone.
-  virtual bool deliver(T&& x) = 0;
+  /// The most items one message carries; 1 sends each as a `delivery`.
+  [[nodiscard]] virtual std::uint32_t max_batch() const noexcept = 0;
+  /// Sends one item; returns false when the actor is gone.
+  virtual bool deliver(T&& x, const std::shared_ptr<credit_line>& line,
+                       std::uint32_t generation)
+    = 0;
+  /// Sends `xs` (left empty) in one message; returns false when the actor
+  /// is gone.
+  virtual bool deliver(std::vector<T>& xs,
+                       const std::shared_ptr<credit_line>& line,
+                       std::uint32_t generation)
+    = 0;
 };
 
 /// The shared state behind every handle of a `queue`, `simple_queue` or
@@ -95,9 +112,16 @@ public:
 ///   accepted push popped), so no accepted item is lost to a racing
 ///   close; a push that publishes after the close wakes every waiting
 ///   getter, since the one taking its item may leave the ring drained.
-/// - While an actor is attached (`get_attn_`'s low bit), every put locks
-///   `mtx` after its push and pumps; the pump pops under `mtx`, so items
-///   reach the actor in ring order.
+/// - An attached actor (`troupe::attach`) is fed by a pump that one thread
+///   at a time runs, whichever asked first: `pump_requests_` counts the
+///   requests, the thread that raised it from zero runs the pump until the
+///   requests it saw are served, and the others leave at once (a combining
+///   lock without waiting). Only the pump pops for the actor, so items
+///   reach it in ring order. The actor's credit lives in `credit_`, tagged
+///   with the attachment's generation; a put asks for the pump only when
+///   credit is free (push, then read `credit_`, both seq_cst), and a
+///   returned credit asks for it after the increment, so an item and a
+///   credit never both go unseen.
 /// - `qsize()`, `empty()` and `full()` are snapshots of the ring's
 ///   positions; items still being pushed count as queued.
 ///
@@ -105,6 +129,7 @@ public:
 /// destroying it destroys the items left in it.
 template <class T>
 class queue_state : public channel_core,
+                    public credit_line,
                     public std::enable_shared_from_this<queue_state<T>> {
 public:
   queue_state(std::size_t capacity, overflow policy, bool joinable,
@@ -270,24 +295,66 @@ public:
     wake_watchers();
   }
 
-  /// Attaches `target`, which then takes items as credit allows; null
-  /// detaches.
-  void set_target(std::shared_ptr<pump_target<T>> target) {
-    std::lock_guard guard{mtx};
-    target_ = std::move(target);
+  // -- attach -----------------------------------------------------------------
+
+  /// Attaches `target` (replacing any attached actor) with `limit` items
+  /// in flight at most; returns the attachment's generation.
+  std::uint32_t attach_target(std::shared_ptr<pump_target<T>> target,
+                              std::uint32_t limit) {
     if (ring_mode_) {
-      // Set before the pump below looks at the ring: a racing lock-free
-      // put either sees the bit (and pumps itself) or its item is seen.
-      if (target_)
-        get_attn_.fetch_or(attached_bit);
-      else
-        get_attn_.fetch_and(~attached_bit);
+      // Void the credit of an attached actor first, so that its pump, if
+      // one runs, stops soon.
+      auto word = credit_.load();
+      while (!credit_.compare_exchange_weak(word, next_generation(word))) {
+      }
+      own_pump();
+      auto gen = set_target(std::move(target), limit);
+      get_attn_.fetch_or(attached_bit);
+      run_pump(1);
+      return gen;
     }
+    std::lock_guard guard{mtx};
+    auto gen = set_target(std::move(target), limit);
+    pump_locked();
+    return gen;
+  }
+
+  /// Ends attachment `gen` (a detach, or its actor ended); nothing if a
+  /// later attachment replaced it. Once this returns, no item is sent to
+  /// that actor any more.
+  void detach_target(std::uint32_t gen) {
+    // First void the credit, so that no put asks for the pump any more and
+    // a running pump stops at its next item; then wait for it to finish.
+    auto word = credit_.load();
+    do {
+      if (generation(word) != gen)
+        return;
+    } while (!credit_.compare_exchange_weak(word, next_generation(word)));
+    if (ring_mode_) {
+      own_pump();
+      run_pump(1); // drops the target
+      return;
+    }
+    std::lock_guard guard{mtx};
     pump_locked();
   }
 
-  /// Hands queued items to the attached target while it has credit.
-  void pump() {
+  void give_back(std::uint32_t gen, std::uint32_t n) noexcept override {
+    auto word = credit_.load();
+    do {
+      if (generation(word) != gen)
+        return;
+    } while (!credit_.compare_exchange_weak(word, word + n));
+    if (in_pump) {
+      // Destroyed during the pump's own send: the actor is gone, and the
+      // pump (on this thread) must not be re-entered.
+      delivery_bounced = true;
+      return;
+    }
+    if (ring_mode_) {
+      request_pump();
+      return;
+    }
     std::lock_guard guard{mtx};
     pump_locked();
   }
@@ -372,8 +439,12 @@ private:
         break;
     }
     // Published (seq_cst); now look for sleepers and an attached actor.
-    if (get_attn_.load() != 0)
-      wake_getter();
+    if (auto attn = get_attn_.load(); attn != 0) {
+      if (attn >= waiter_unit)
+        wake_getter();
+      if ((attn & attached_bit) != 0 && credit(credit_.load()) != 0)
+        request_pump();
+    }
     return status::ok;
   }
 
@@ -387,8 +458,6 @@ private:
     else
       not_empty_.notify_one();
     wake_watchers();
-    if (target_)
-      pump_locked();
   }
 
   status ring_get(std::optional<T>& out, const wait_spec& w) {
@@ -471,50 +540,164 @@ private:
     return in_time;
   }
 
-  /// Hands ring items to the attached target while it has credit. (mtx)
-  void ring_pump_locked() {
-    if (!target_)
-      return;
-    auto prev = std::exchange(in_pump, true);
-    std::size_t sent = 0;
+  // -- attach -----------------------------------------------------------------
+
+  // `credit_`: the attachment's generation (high half) and its free credit
+  // (low half). A new generation voids the credit of the one before, so
+  // late returns of a detached actor's deliveries change nothing.
+  static constexpr std::uint64_t credit_mask = 0xffff'ffff;
+
+  static std::uint32_t generation(std::uint64_t word) noexcept {
+    return static_cast<std::uint32_t>(word >> 32);
+  }
+
+  static std::uint32_t credit(std::uint64_t word) noexcept {
+    return static_cast<std::uint32_t>(word & credit_mask);
+  }
+
+  static std::uint64_t next_generation(std::uint64_t word) noexcept {
+    return static_cast<std::uint64_t>(generation(word) + 1) << 32;
+  }
+
+  /// Installs `target` under a new generation. (pump owner, or `mtx` in
+  /// deque mode)
+  std::uint32_t set_target(std::shared_ptr<pump_target<T>> target,
+                           std::uint32_t limit) {
+    auto word = credit_.load();
+    std::uint64_t next = 0;
+    do {
+      next = next_generation(word) | limit;
+    } while (!credit_.compare_exchange_weak(word, next));
+    target_ = std::move(target);
+    target_gen_ = generation(next);
+    return target_gen_;
+  }
+
+  /// Asks for the pump; runs it unless another thread does. (ring mode)
+  void request_pump() noexcept {
+    if (pump_requests_.fetch_add(1) == 0)
+      run_pump(1);
+  }
+
+  /// Takes the pump when no thread runs it, waiting for one that does.
+  /// Only attaching and detaching wait; the wait is short, since a pump
+  /// whose credit was voided stops at its next item. (ring mode)
+  void own_pump() noexcept {
+    std::size_t idle = 0;
+    while (!pump_requests_.compare_exchange_weak(idle, 1)) {
+      idle = 0;
+      std::this_thread::yield();
+    }
+  }
+
+  /// Runs the pump until no request is left; `seen` requests are in hand.
+  void run_pump(std::size_t seen) noexcept {
+    for (;;) {
+      ring_pump();
+      auto before = pump_requests_.fetch_sub(seen);
+      if (before == seen)
+        return;
+      seen = before - seen;
+    }
+  }
+
+  /// Hands ring items to the attached target while it has credit. (pump
+  /// owner)
+  void ring_pump() noexcept {
+    auto sent = drain_to_target([this](std::optional<T>& x) noexcept {
+      return ring_.try_pop(x);
+    });
+    if (sent != 0 && put_waiters_.load() != 0) {
+      std::lock_guard guard{mtx};
+      not_full_.notify_all();
+    }
+    if (target_ == nullptr && (get_attn_.load() & attached_bit) != 0)
+      get_attn_.fetch_and(~attached_bit);
+  }
+
+  /// Hands items taken with `pop` to the attached target, as many at once
+  /// as its batch and the credit allow; drops the target once it is
+  /// detached or its actor is gone. Returns how many it sent. (pump owner,
+  /// or `mtx` in deque mode)
+  template <class Pop>
+  std::size_t drain_to_target(Pop pop) noexcept {
+    if (target_ == nullptr)
+      return 0;
+    const auto batch = target_->max_batch();
+    std::shared_ptr<credit_line> line;
     std::optional<T> x;
-    while (target_->has_credit() && ring_.try_pop(x)) {
-      ++sent;
-      if (!target_->deliver(std::move(*x))) {
-        target_.reset();
-        get_attn_.fetch_and(~attached_bit);
+    std::size_t sent = 0;
+    bool alive = true;
+    auto prev = std::exchange(in_pump, true);
+    for (;;) {
+      auto word = credit_.load();
+      if (generation(word) != target_gen_) {
+        alive = false; // detached
         break;
       }
+      if (credit(word) == 0)
+        break;
+      std::uint32_t got = 0;
+      if (batch == 1) {
+        if (!pop(x))
+          break;
+        got = 1;
+      } else {
+        auto want = std::min(credit(word), batch);
+        while (got < want && pop(x)) {
+          batch_.push_back(std::move(*x));
+          ++got;
+        }
+        if (got == 0)
+          break;
+      }
+      // Only the pump lowers the credit. A detach may void it meanwhile;
+      // the items taken still go, as they left the queue before it.
+      while (generation(word) == target_gen_
+             && !credit_.compare_exchange_weak(word, word - got)) {
+      }
+      if (line == nullptr)
+        line = this->shared_from_this();
+      delivery_bounced = false;
+      if (batch == 1)
+        alive = target_->deliver(std::move(*x), line, target_gen_);
+      else
+        alive = target_->deliver(batch_, line, target_gen_);
+      alive = alive && !delivery_bounced;
+      batch_.clear();
+      sent += got;
+      if (!alive)
+        break;
     }
     in_pump = prev;
-    if (sent != 0 && put_waiters_.load() != 0)
-      not_full_.notify_all();
+    if (!alive)
+      drop_target();
+    return sent;
+  }
+
+  /// The actor is gone (a delivery bounced) or was detached: void the
+  /// credit and drop the target. (pump owner, or `mtx` in deque mode)
+  void drop_target() noexcept {
+    auto word = credit_.load();
+    while (generation(word) == target_gen_
+           && !credit_.compare_exchange_weak(word, next_generation(word))) {
+    }
+    target_.reset();
   }
 
   // -- deque mode -------------------------------------------------------------
 
   void pump_locked() {
-    if (ring_mode_) {
-      ring_pump_locked();
+    // In ring mode only `close` and the waiters use `mtx`.
+    if (ring_mode_ || target_ == nullptr)
       return;
-    }
-    if (!target_ || items_.empty())
-      return;
-    // Sends happen under the lock, so the actor receives items in queue
-    // order; `in_pump` stops a delivery destroyed at once (a dead actor)
-    // from re-entering.
-    auto prev = std::exchange(in_pump, true);
-    std::size_t sent = 0;
-    while (!items_.empty() && target_->has_credit()) {
-      T x = std::move(items_.front());
+    auto sent = drain_to_target([this](std::optional<T>& x) noexcept {
+      if (items_.empty())
+        return false;
+      x.emplace(std::move(items_.front()));
       items_.pop_front();
-      ++sent;
-      if (!target_->deliver(std::move(x))) {
-        target_.reset();
-        break;
-      }
-    }
-    in_pump = prev;
+      return true;
+    });
     if (sent != 0)
       changed();
     if (sent != 0 && putters_ != 0)
@@ -673,8 +856,16 @@ private:
   std::size_t unfinished_ = 0;
   std::vector<holder> holders_;
   std::vector<T> failed_;
-  // attached actor, if any
-  std::shared_ptr<pump_target<T>> target_;
+  // attach: the actor's credit, and the pump's requests (ring mode), each
+  // on a line of its own, since a put reads the first and both threads
+  // write both per item
+  alignas(ring_line) std::atomic<std::uint64_t> credit_{0};
+  alignas(ring_line) std::atomic<std::size_t> pump_requests_{0};
+  // the attached actor, if any, and the pump's scratch batch (pump owner,
+  // or `mtx` in deque mode)
+  alignas(ring_line) std::shared_ptr<pump_target<T>> target_;
+  std::uint32_t target_gen_ = 0;
+  std::vector<T> batch_;
 };
 
 } // namespace troupe::detail
