@@ -296,18 +296,43 @@ TEST(attach, batched_credit_counts_items_so_a_slow_actor_backpressures) {
   troupe::runtime rt;
   troupe::queue<int> in{rt, {.capacity = 4}};
   troupe::queue<int> out{rt};
+  for (int i = 0; i < 4; ++i)
+    in.put(i);
   auto a = troupe::spawn(rt, batch_hoarder, out);
-  troupe::attach_batched(in, a, {.credit = 5, .max_batch = 2});
-  for (int i = 0; i < 9; ++i)
-    in.put(i, deadline); // 5 go to the actor (2 + 2 + 1), 4 fill the queue
-  for (int i = 0; i < 5; ++i)
+  // [0, 1] and [2] go to the actor (the credit, 3, cuts the second batch)
+  troupe::attach_batched(in, a, {.credit = 3, .max_batch = 2});
+  for (int i = 4; i < 7; ++i)
+    in.put(i, deadline); // 3, 4, 5, 6 fill the queue
+  for (int i = 0; i < 3; ++i)
     EXPECT_EQ(out.get(deadline), i);
   EXPECT_TRUE(in.full());
   EXPECT_FALSE(in.try_put(99)) << "the producer is held back";
-  EXPECT_EQ(out.try_get(), std::nullopt) << "no sixth item in flight";
+  EXPECT_EQ(out.try_get(), std::nullopt) << "no fourth item in flight";
   a.send(std::string{"release"});
-  for (int i = 5; i < 9; ++i)
+  for (int i = 3; i < 6; ++i)
     EXPECT_EQ(out.get(deadline), i);
+  a.send(std::string{"release"});
+  EXPECT_EQ(out.get(deadline), 6);
+  a.send(std::string{"quit"});
+  ASSERT_TRUE(a.join(deadline));
+}
+
+TEST(attach, at_most_two_batches_are_in_flight_whatever_the_credit) {
+  troupe::runtime rt;
+  troupe::queue<int> in{rt};
+  troupe::queue<int> out{rt};
+  auto a = troupe::spawn(rt, batch_hoarder, out);
+  troupe::attach_batched(in, a, {.credit = 100, .max_batch = 1});
+  for (int i = 0; i < 5; ++i)
+    in.put(i);
+  EXPECT_EQ(out.get(deadline), 0);
+  EXPECT_EQ(out.get(deadline), 1);
+  EXPECT_THROW((void)out.get(50ms), troupe::empty)
+    << "a third batch waits until one of two is handled";
+  EXPECT_EQ(in.qsize(), 3u);
+  a.send(std::string{"release"});
+  EXPECT_EQ(out.get(deadline), 2);
+  EXPECT_EQ(out.get(deadline), 3);
   a.send(std::string{"quit"});
   ASSERT_TRUE(a.join(deadline));
 }

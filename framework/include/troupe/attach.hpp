@@ -68,7 +68,7 @@ public:
 private:
   void give_back() noexcept {
     if (auto line = std::move(line_))
-      line->give_back(generation_, 1);
+      line->give_back(generation_, 1, 0);
   }
 
   T value_{};
@@ -163,7 +163,7 @@ public:
 private:
   void give_back() noexcept {
     if (auto line = std::move(line_))
-      line->give_back(generation_, count_);
+      line->give_back(generation_, count_, 1);
   }
 
   std::vector<T> items_;
@@ -179,8 +179,12 @@ namespace detail {
 template <class T>
 class actor_target final : public pump_target<T> {
 public:
-  actor_target(caf::actor dest, std::uint32_t max_batch)
-    : dest_(std::move(dest)), max_batch_(max_batch) {
+  actor_target(caf::actor dest, bool batched, std::uint32_t max_batch)
+    : dest_(std::move(dest)), batched_(batched), max_batch_(max_batch) {
+  }
+
+  bool batched() const noexcept override {
+    return batched_;
   }
 
   std::uint32_t max_batch() const noexcept override {
@@ -206,6 +210,7 @@ public:
 
 private:
   caf::actor dest_;
+  bool batched_;
   std::uint32_t max_batch_;
 };
 
@@ -213,7 +218,8 @@ private:
 template <class T>
 std::uint32_t attach_actor(const std::shared_ptr<queue_state<T>>& q,
                            const caf::actor& consumer, std::size_t credit,
-                           std::size_t max_batch, const char* fn) {
+                           bool batched, std::size_t max_batch,
+                           const char* fn) {
   static_assert(std::is_copy_constructible_v<T>
                   && std::is_default_constructible_v<T>,
                 "attach(): items travel as CAF messages, so T must be "
@@ -230,7 +236,7 @@ std::uint32_t attach_actor(const std::shared_ptr<queue_state<T>>& q,
   if (!consumer)
     throw value_error(std::string{fn} + ": the actor handle is invalid");
   auto gen = q->attach_target(
-    std::make_shared<actor_target<T>>(consumer,
+    std::make_shared<actor_target<T>>(consumer, batched,
                                       static_cast<std::uint32_t>(max_batch)),
     static_cast<std::uint32_t>(credit));
   // Stop delivering when the actor ends (the functor runs at once if it
@@ -297,7 +303,8 @@ private:
 template <class T>
 attachment<T> attach(const queue<T>& q, const caf::actor& consumer,
                      std::size_t credit = 64) {
-  auto gen = detail::attach_actor(q.state(), consumer, credit, 1, "attach()");
+  auto gen = detail::attach_actor(q.state(), consumer, credit, false, 1,
+                                  "attach()");
   return attachment<T>{q.state(), gen};
 }
 
@@ -319,15 +326,18 @@ struct batch_options {
 
 /// As `attach`, but the items arrive as `troupe::deliveries<T>` messages,
 /// each carrying what the queue holds when it is sent, up to
-/// `opts.max_batch` items and the free credit. Nothing waits for a batch
-/// to fill: a quiet queue sends single items as soon as they are put, and
-/// a busy one whose actor is behind sends full batches, so one message
-/// (one mailbox hop, one handler call) moves many items. Same ordering,
-/// credit and end-of-actor rules as `attach`; the credit counts items.
+/// `opts.max_batch` items and the free credit. At most two batches are in
+/// flight (delivered and not yet handled): while the actor handles one and
+/// the next waits in its mailbox, the items put meanwhile gather in the
+/// queue for the one after. Nothing waits for a batch to fill: an idle
+/// actor gets an item as soon as it is put, and a busy one gets full
+/// batches, so one message (one mailbox hop, one handler call) moves many
+/// items. Same ordering and end-of-actor rules as `attach`; the credit
+/// counts items, so at most min(credit, 2 * max_batch) are in flight.
 template <class T>
 attachment<T> attach_batched(const queue<T>& q, const caf::actor& consumer,
                              batch_options opts = {}) {
-  auto gen = detail::attach_actor(q.state(), consumer, opts.credit,
+  auto gen = detail::attach_actor(q.state(), consumer, opts.credit, true,
                                   opts.max_batch, "attach_batched()");
   return attachment<T>{q.state(), gen};
 }

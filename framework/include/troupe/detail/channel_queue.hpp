@@ -55,9 +55,12 @@ namespace troupe::detail {
 class credit_line {
 public:
   virtual ~credit_line() = default;
-  /// `n` items delivered under attachment `generation` were handled (their
-  /// message was destroyed). Credit of an earlier attachment is ignored.
-  virtual void give_back(std::uint32_t generation, std::uint32_t n) noexcept
+  /// `items` delivered under attachment `generation` were handled (their
+  /// message was destroyed), in `messages` batches (0 for a `delivery`,
+  /// which counts as an item only). Credit of an earlier attachment is
+  /// ignored.
+  virtual void give_back(std::uint32_t generation, std::uint32_t items,
+                         std::uint32_t messages) noexcept
     = 0;
 };
 
@@ -73,7 +76,10 @@ template <class T>
 class pump_target {
 public:
   virtual ~pump_target() = default;
-  /// The most items one message carries; 1 sends each as a `delivery`.
+  /// Whether items go in batches (`deliveries`) rather than one per
+  /// message (`delivery`).
+  [[nodiscard]] virtual bool batched() const noexcept = 0;
+  /// The most items one batch carries.
   [[nodiscard]] virtual std::uint32_t max_batch() const noexcept = 0;
   /// Sends one item; returns false when the actor is gone.
   virtual bool deliver(T&& x, const std::shared_ptr<credit_line>& line,
@@ -339,12 +345,14 @@ public:
     pump_locked();
   }
 
-  void give_back(std::uint32_t gen, std::uint32_t n) noexcept override {
+  void give_back(std::uint32_t gen, std::uint32_t items,
+                 std::uint32_t messages) noexcept override {
     auto word = credit_.load();
     do {
       if (generation(word) != gen)
         return;
-    } while (!credit_.compare_exchange_weak(word, word + n));
+    } while (!credit_.compare_exchange_weak(
+      word, word + items + (std::uint64_t{messages} << message_shift)));
     if (in_pump) {
       // Destroyed during the pump's own send: the actor is gone, and the
       // pump (on this thread) must not be re-entered.
@@ -442,7 +450,7 @@ private:
     if (auto attn = get_attn_.load(); attn != 0) {
       if (attn >= waiter_unit)
         wake_getter();
-      if ((attn & attached_bit) != 0 && credit(credit_.load()) != 0)
+      if ((attn & attached_bit) != 0 && may_send(credit_.load()))
         request_pump();
     }
     return status::ok;
@@ -542,31 +550,56 @@ private:
 
   // -- attach -----------------------------------------------------------------
 
-  // `credit_`: the attachment's generation (high half) and its free credit
-  // (low half). A new generation voids the credit of the one before, so
-  // late returns of a detached actor's deliveries change nothing.
+  // `credit_`: the attachment's generation (bits 40-63), the batches it
+  // may still have in flight (bits 32-39, batched attachments only) and
+  // its free item credit (bits 0-31). A new generation voids the credit of
+  // the one before, so late returns of a detached actor's deliveries
+  // change nothing.
   static constexpr std::uint64_t credit_mask = 0xffff'ffff;
+  static constexpr unsigned message_shift = 32;
+  static constexpr unsigned generation_shift = 40;
+
+  /// Batches a batched attachment has in flight at most: while the actor
+  /// handles one, the next waits in its mailbox, and the items put
+  /// meanwhile gather in the queue for the one after (natural batching).
+  /// A single-item attachment is limited by its item credit only.
+  static constexpr std::uint32_t batches_in_flight = 2;
 
   static std::uint32_t generation(std::uint64_t word) noexcept {
-    return static_cast<std::uint32_t>(word >> 32);
+    return static_cast<std::uint32_t>(word >> generation_shift);
   }
 
   static std::uint32_t credit(std::uint64_t word) noexcept {
     return static_cast<std::uint32_t>(word & credit_mask);
   }
 
+  static std::uint32_t messages(std::uint64_t word) noexcept {
+    return static_cast<std::uint32_t>(word >> message_shift) & 0xff;
+  }
+
+  /// Whether the actor may take another message now.
+  static bool may_send(std::uint64_t word) noexcept {
+    return credit(word) != 0 && messages(word) != 0;
+  }
+
+  /// A word of the next generation, without credit (the 24-bit generation
+  /// wraps).
   static std::uint64_t next_generation(std::uint64_t word) noexcept {
-    return static_cast<std::uint64_t>(generation(word) + 1) << 32;
+    return static_cast<std::uint64_t>((generation(word) + 1) & 0xff'ffff)
+           << generation_shift;
   }
 
   /// Installs `target` under a new generation. (pump owner, or `mtx` in
   /// deque mode)
   std::uint32_t set_target(std::shared_ptr<pump_target<T>> target,
                            std::uint32_t limit) {
+    // A single-item attachment's batch count never moves: 1 in flight
+    // always "left".
+    std::uint64_t batches = target->batched() ? batches_in_flight : 1;
     auto word = credit_.load();
     std::uint64_t next = 0;
     do {
-      next = next_generation(word) | limit;
+      next = next_generation(word) | (batches << message_shift) | limit;
     } while (!credit_.compare_exchange_weak(word, next));
     target_ = std::move(target);
     target_gen_ = generation(next);
@@ -623,7 +656,8 @@ private:
   std::size_t drain_to_target(Pop pop) noexcept {
     if (target_ == nullptr)
       return 0;
-    const auto batch = target_->max_batch();
+    const bool batched = target_->batched();
+    const auto batch = batched ? target_->max_batch() : 1;
     std::shared_ptr<credit_line> line;
     std::optional<T> x;
     std::size_t sent = 0;
@@ -635,10 +669,10 @@ private:
         alive = false; // detached
         break;
       }
-      if (credit(word) == 0)
+      if (!may_send(word))
         break;
       std::uint32_t got = 0;
-      if (batch == 1) {
+      if (!batched) {
         if (!pop(x))
           break;
         got = 1;
@@ -653,13 +687,15 @@ private:
       }
       // Only the pump lowers the credit. A detach may void it meanwhile;
       // the items taken still go, as they left the queue before it.
+      const std::uint64_t cost
+        = got + (batched ? std::uint64_t{1} << message_shift : 0);
       while (generation(word) == target_gen_
-             && !credit_.compare_exchange_weak(word, word - got)) {
+             && !credit_.compare_exchange_weak(word, word - cost)) {
       }
       if (line == nullptr)
         line = this->shared_from_this();
       delivery_bounced = false;
-      if (batch == 1)
+      if (!batched)
         alive = target_->deliver(std::move(*x), line, target_gen_);
       else
         alive = target_->deliver(batch_, line, target_gen_);
