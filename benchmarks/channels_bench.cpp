@@ -91,6 +91,15 @@ void queue_1kib(benchmark::State& state) {
 }
 BENCHMARK(queue_1kib)->UseRealTime()->Unit(benchmark::kMillisecond);
 
+// The same 1 KiB payloads as `troupe::bytes`, whose buffers come from
+// block pools that hand freed blocks back between threads in batches.
+void queue_1kib_bytes(benchmark::State& state) {
+  queue_one_to_one<troupe::bytes>(state, [](std::int64_t i) {
+    return troupe::bytes(1024, static_cast<char>('a' + i % 26));
+  });
+}
+BENCHMARK(queue_1kib_bytes)->UseRealTime()->Unit(benchmark::kMillisecond);
+
 // -- joinable_queue -----------------------------------------------------------
 
 void joinable_queue_two_workers(benchmark::State& state) {

@@ -4,6 +4,7 @@
 
 #include "troupe/actor.hpp"
 #include "troupe/attach.hpp"
+#include "troupe/bytes.hpp"
 #include "troupe/child_spec.hpp"
 #include "troupe/error.hpp"
 #include "troupe/event.hpp"

@@ -26,21 +26,22 @@ namespace troupe::detail {
 /// One lock acquisition moves 64 blocks.
 ///
 /// Memory: each thread caches at most `2 * batch` blocks and the depot at
-/// most `depot_batches * batch`; beyond that blocks go back to `operator
+/// most `DepotBatches * batch`; beyond that blocks go back to `operator
 /// delete`. A thread's cache is freed when the thread ends.
 ///
 /// Thread-safety: `allocate` and `deallocate` may be called from any thread,
 /// including while threads end (a thread whose cache is gone uses `operator
 /// new`/`delete` directly). Under AddressSanitizer the pool is bypassed, so
 /// use-after-free stays detectable.
-template <std::size_t Size>
+template <std::size_t Size, std::size_t DepotBatches = 256>
 class block_pool {
 public:
   static_assert(Size >= sizeof(void*)
                 && Size % __STDCPP_DEFAULT_NEW_ALIGNMENT__ == 0);
+  static_assert(DepotBatches >= 1);
 
   static constexpr std::size_t batch = 64;
-  static constexpr std::size_t depot_batches = 256;
+  static constexpr std::size_t depot_batches = DepotBatches;
 
   [[nodiscard]] static void* allocate() {
 #if !defined(__SANITIZE_ADDRESS__)
