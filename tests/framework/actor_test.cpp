@@ -1,4 +1,5 @@
 #include <atomic>
+#include <memory>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -39,6 +40,45 @@ TEST(actor, spawn_runs_a_behavior_that_answers_processes) {
   ASSERT_TRUE(a.join(deadline));
   EXPECT_EQ(a.exitcode(), 0);
   EXPECT_FALSE(a.is_alive());
+}
+
+TEST(actor, every_function_form_caf_accepts_spawns_with_its_arguments) {
+  // With and without a self pointer, returning a behavior or nothing, and
+  // a move-only argument moved into the call.
+  troupe::runtime rt;
+  troupe::queue<int> out{rt};
+  auto with_self = troupe::spawn(
+    rt,
+    [](caf::event_based_actor* self, std::unique_ptr<int> base,
+       troupe::queue<int> q) -> caf::behavior {
+      return {[self, b = *base, q](int x) mutable {
+        q.put(b + x);
+        self->quit();
+      }};
+    },
+    std::make_unique<int>(40), out);
+  auto without_self = troupe::spawn(
+    rt,
+    [](troupe::queue<int> q) -> caf::behavior {
+      return {[q](int x) mutable { q.put(x * 2); }};
+    },
+    out);
+  auto nothing = troupe::spawn(
+    rt, [](caf::event_based_actor* self, troupe::queue<int> q) {
+      q.put(7);
+      self->quit();
+    },
+    out);
+  EXPECT_EQ(out.get(deadline), 7);
+  with_self.send(2);
+  EXPECT_EQ(out.get(deadline), 42);
+  without_self.send(21);
+  EXPECT_EQ(out.get(deadline), 42);
+  without_self.kill();
+  ASSERT_TRUE(with_self.join(deadline));
+  ASSERT_TRUE(without_self.join(deadline));
+  ASSERT_TRUE(nothing.join(deadline));
+  EXPECT_EQ(nothing.exitcode(), 0);
 }
 
 TEST(actor, terminate_gives_minus_15_and_kill_minus_9) {

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -9,7 +10,10 @@
 #include <caf/actor_config.hpp>
 #include <caf/actor_storage.hpp>
 #include <caf/actor_system.hpp>
-#include <caf/detail/init_fun_factory.hpp>
+#include <caf/detail/spawn_fwd.hpp>
+#include <caf/detail/type_list.hpp>
+#include <caf/detail/type_traits.hpp>
+#include <caf/detail/unique_function.hpp>
 #include <caf/detail/spawnable.hpp>
 #include <caf/infer_handle.hpp>
 #include <caf/event_based_actor.hpp>
@@ -178,6 +182,63 @@ namespace troupe {
 
 namespace detail {
 
+/// The init function of a function-based actor, `fun(self, xs...)`, as
+/// CAF's `init_fun_factory` makes it, but in one allocation from troupe's
+/// block pool. CAF's takes two (the wrapper and a shared tuple of the
+/// arguments), made by the spawner and freed by a scheduler worker, which
+/// glibc serves slowly (see `block_pool`); a supervisor restarting an
+/// actor child pays them on every restart.
+template <class Impl, class F, class Tuple>
+class tracked_init final
+  : public caf::detail::unique_function<caf::behavior(caf::local_actor*)>::
+      wrapper {
+public:
+  tracked_init(F fun, Tuple args)
+    : fun_(std::move(fun)), args_(std::move(args)) {
+  }
+
+  caf::behavior operator()(caf::local_actor* self) override {
+    // As CAF's: the arguments are moved into the call (it runs once).
+    return std::apply(
+      [this, self](auto&... xs) { return call(self, std::move(xs)...); },
+      args_);
+  }
+
+  static void* operator new(std::size_t) {
+    return pool_for<tracked_init>::allocate();
+  }
+
+  static void operator delete(void* ptr) noexcept {
+    pool_for<tracked_init>::deallocate(ptr);
+  }
+
+private:
+  template <class... Xs>
+  caf::behavior call(caf::local_actor* self, Xs&&... xs) {
+    using trait = typename caf::detail::get_callable_trait<F>::type;
+    using first = typename caf::detail::tl_head<typename trait::arg_types>::type;
+    using result = typename trait::result_type;
+    if constexpr (std::is_pointer_v<first>) {
+      if constexpr (std::is_convertible_v<result, caf::behavior>) {
+        auto res = fun_(static_cast<Impl*>(self), std::forward<Xs>(xs)...);
+        return std::move(res.unbox());
+      } else {
+        fun_(static_cast<Impl*>(self), std::forward<Xs>(xs)...);
+        return caf::behavior{};
+      }
+    } else if constexpr (std::is_convertible_v<result, caf::behavior>) {
+      auto res = fun_(std::forward<Xs>(xs)...);
+      return std::move(res.unbox());
+    } else {
+      fun_(std::forward<Xs>(xs)...);
+      return caf::behavior{};
+    }
+  }
+
+  F fun_;
+  Tuple args_;
+};
+
 /// Spawns `fun(self, xs...)` as CAF's `spawn(fun, xs...)` does, with the
 /// implementation class wrapped in `tracked_actor`.
 template <class F, class... Ts>
@@ -188,8 +249,10 @@ caf::actor spawn_tracked(caf::actor_system& sys,
   static_assert(caf::detail::spawnable<F, impl, Ts...>(),
                 "cannot spawn function-based actor with given arguments");
   caf::actor_config cfg{ending_host};
-  caf::detail::init_fun_factory<impl, F> fac;
-  cfg.init_fun = fac(std::move(fun), std::forward<Ts>(xs)...);
+  using tuple = decltype(std::make_tuple(caf::detail::spawn_fwd<Ts>(xs)...));
+  cfg.init_fun = caf::detail::unique_function<caf::behavior(
+    caf::local_actor*)>{new tracked_init<impl, F, tuple>{
+    std::move(fun), tuple{caf::detail::spawn_fwd<Ts>(xs)...}}};
   // spawn_class is what CAF's own function-based spawn ends in.
   return caf::actor_cast<caf::actor>(
     sys.spawn_class<tracked_actor<impl>, caf::no_spawn_options>(cfg, st));
