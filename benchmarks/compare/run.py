@@ -133,7 +133,7 @@ WORKLOADS: list[Workload] = [
         "queue_1kib", "(b) queue 1->1, 1 KiB", "ops/s", one_kib_check,
         {"troupe": 500_000, "python": 40_000, "caf": 120_000,
          "erlang": 150_000},
-        {"troupe": "queue<std::string>, capacity 1024",
+        {"troupe": "queue<troupe::bytes>, capacity 1024",
          "python": "Queue() of 1 KiB bytes (pickled per item)",
          "caf": "1 KiB std::string per message, unbounded mailbox",
          "erlang": "1 KiB binaries: refcounted, shared, not copied"}),

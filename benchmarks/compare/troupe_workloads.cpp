@@ -104,17 +104,18 @@ result queue_ints(std::int64_t n) {
     n, [](std::int64_t i) { return i; }, [](std::int64_t x) { return x; });
 }
 
-/// Items are 1 KiB strings filled with 'a' + i % 26; check: the sum of
-/// (length + first byte) over all items.
+/// Items are 1 KiB `troupe::bytes` (the twin of Python's bytes) filled
+/// with 'a' + i % 26; check: the sum of (length + first byte) over all
+/// items.
 result queue_1kib(std::int64_t n) {
-  return queue_one_to_one<std::string>(
+  return queue_one_to_one<troupe::bytes>(
     n,
     [](std::int64_t i) {
-      return std::string(1024, static_cast<char>('a' + i % 26));
+      return troupe::bytes(1024, static_cast<char>('a' + i % 26));
     },
-    [](const std::string& s) {
+    [](const troupe::bytes& s) {
       return static_cast<std::int64_t>(s.size())
-             + static_cast<unsigned char>(s.front());
+             + static_cast<unsigned char>(s[0]);
     });
 }
 
