@@ -214,11 +214,18 @@ void raw_caf_send(benchmark::State& state) {
 }
 BENCHMARK(raw_caf_send)->UseRealTime()->Unit(benchmark::kMillisecond);
 
-void attached_queue(benchmark::State& state) {
+/// Puts `actor_batch` items per iteration into a queue attached (by
+/// `attach_to`) to an actor running `counter`, which sets `done` at each
+/// batch's last item.
+template <class Attach>
+void attached_run(benchmark::State& state,
+                  caf::behavior (*counter)(caf::event_based_actor*,
+                                           troupe::event),
+                  Attach attach_to) {
   troupe::event done{rt()};
   troupe::queue<std::int64_t> q{rt(), {.capacity = 4096}};
-  auto a = troupe::spawn(rt(), attached_counter, done);
-  auto link = troupe::attach(q, a, static_cast<std::size_t>(state.range(0)));
+  auto a = troupe::spawn(rt(), counter, done);
+  auto link = attach_to(q, a);
   for (auto _ : state) {
     for (std::int64_t i = 0; i < actor_batch; ++i)
       q.put(i);
@@ -230,6 +237,13 @@ void attached_queue(benchmark::State& state) {
   a.join();
   state.SetItemsProcessed(state.iterations() * actor_batch);
 }
+
+// range(0) is the credit.
+void attached_queue(benchmark::State& state) {
+  attached_run(state, attached_counter, [&](auto& q, auto& a) {
+    return troupe::attach(q, a, static_cast<std::size_t>(state.range(0)));
+  });
+}
 BENCHMARK(attached_queue)
   ->Arg(64)
   ->Arg(1024)
@@ -239,23 +253,12 @@ BENCHMARK(attached_queue)
 // The same, with the items arriving in batches (`attach_batched`): range(0)
 // is the credit, range(1) the most items per message.
 void attached_queue_batched(benchmark::State& state) {
-  troupe::event done{rt()};
-  troupe::queue<std::int64_t> q{rt(), {.capacity = 4096}};
-  auto a = troupe::spawn(rt(), batched_counter, done);
-  auto link = troupe::attach_batched(
-    q, a,
-    {.credit = static_cast<std::size_t>(state.range(0)),
-     .max_batch = static_cast<std::size_t>(state.range(1))});
-  for (auto _ : state) {
-    for (std::int64_t i = 0; i < actor_batch; ++i)
-      q.put(i);
-    done.wait();
-    done.clear();
-  }
-  link.detach();
-  a.kill();
-  a.join();
-  state.SetItemsProcessed(state.iterations() * actor_batch);
+  attached_run(state, batched_counter, [&](auto& q, auto& a) {
+    return troupe::attach_batched(
+      q, a,
+      {.credit = static_cast<std::size_t>(state.range(0)),
+       .max_batch = static_cast<std::size_t>(state.range(1))});
+  });
 }
 BENCHMARK(attached_queue_batched)
   ->Args({1024, 64})

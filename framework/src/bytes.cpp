@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <new>
 
 #include "troupe/detail/block_pool.hpp"
@@ -20,63 +21,38 @@ using bytes_pool
   = detail::block_pool<Size, std::max<std::size_t>(
                                1, (std::size_t{4} << 20) / (Size * 64))>;
 
-/// The class index of a buffer of `n` bytes (0 < n <= largest).
-int size_class(std::size_t n) noexcept {
-  int k = 0;
+/// Each size class's pool.
+struct pool_ops {
+  void* (*allocate)();
+  void (*deallocate)(void*) noexcept;
+};
+
+template <std::size_t Size>
+constexpr pool_ops ops_for{&bytes_pool<Size>::allocate,
+                           &bytes_pool<Size>::deallocate};
+
+constexpr pool_ops pools[] = {ops_for<64>,   ops_for<128>,  ops_for<256>,
+                              ops_for<512>,  ops_for<1024>, ops_for<2048>,
+                              ops_for<4096>};
+static_assert(smallest << (std::size(pools) - 1) == largest);
+
+/// The pool of a buffer of `n` bytes (0 < n <= largest).
+const pool_ops& pool_of(std::size_t n) noexcept {
+  std::size_t k = 0;
   for (auto cap = smallest; cap < n; cap <<= 1)
     ++k;
-  return k;
+  return pools[k];
 }
 
 void* allocate_block(std::size_t n) {
-  if (n > largest)
-    return ::operator new(n);
-  switch (size_class(n)) {
-    case 0:
-      return bytes_pool<64>::allocate();
-    case 1:
-      return bytes_pool<128>::allocate();
-    case 2:
-      return bytes_pool<256>::allocate();
-    case 3:
-      return bytes_pool<512>::allocate();
-    case 4:
-      return bytes_pool<1024>::allocate();
-    case 5:
-      return bytes_pool<2048>::allocate();
-    default:
-      return bytes_pool<4096>::allocate();
-  }
+  return n > largest ? ::operator new(n) : pool_of(n).allocate();
 }
 
 void deallocate_block(void* ptr, std::size_t n) noexcept {
-  if (n > largest) {
+  if (n > largest)
     ::operator delete(ptr);
-    return;
-  }
-  switch (size_class(n)) {
-    case 0:
-      bytes_pool<64>::deallocate(ptr);
-      break;
-    case 1:
-      bytes_pool<128>::deallocate(ptr);
-      break;
-    case 2:
-      bytes_pool<256>::deallocate(ptr);
-      break;
-    case 3:
-      bytes_pool<512>::deallocate(ptr);
-      break;
-    case 4:
-      bytes_pool<1024>::deallocate(ptr);
-      break;
-    case 5:
-      bytes_pool<2048>::deallocate(ptr);
-      break;
-    default:
-      bytes_pool<4096>::deallocate(ptr);
-      break;
-  }
+  else
+    pool_of(n).deallocate(ptr);
 }
 
 } // namespace

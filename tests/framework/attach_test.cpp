@@ -28,35 +28,20 @@ caf::behavior forwarder(caf::event_based_actor* self, troupe::queue<int> out) {
   };
 }
 
-// Keeps delivered items (and so their credit) until told "release".
-caf::behavior hoarder(caf::event_based_actor* self, troupe::queue<int> out) {
+// Keeps delivered items (and so their credit) until told "release"; with
+// `ack`, answers each "release" with -1 in `out` once the credit went back.
+caf::behavior hoarder(caf::event_based_actor* self, troupe::queue<int> out,
+                      bool ack) {
   auto kept = std::make_shared<std::vector<troupe::delivery<int>>>();
   return {
     [out, kept](troupe::delivery<int>& d) mutable {
       out.put(d.value());
       kept->push_back(std::move(d));
     },
-    [self, kept](const std::string& what) {
+    [self, out, kept, ack](const std::string& what) mutable {
       kept->clear(); // gives the credit back
-      if (what == "quit")
-        self->quit();
-    },
-  };
-}
-
-// As `hoarder`, but answers each "release" with -1 in `out` once the
-// credit went back.
-caf::behavior acking_hoarder(caf::event_based_actor* self,
-                             troupe::queue<int> out) {
-  auto kept = std::make_shared<std::vector<troupe::delivery<int>>>();
-  return {
-    [out, kept](troupe::delivery<int>& d) mutable {
-      out.put(d.value());
-      kept->push_back(std::move(d));
-    },
-    [self, out, kept](const std::string& what) mutable {
-      kept->clear();
-      out.put(-1);
+      if (ack)
+        out.put(-1);
       if (what == "quit")
         self->quit();
     },
@@ -170,7 +155,7 @@ TEST(attach, no_more_than_the_credit_is_in_flight_so_a_slow_actor_backpressures)
   troupe::runtime rt;
   troupe::queue<int> in{rt, {.capacity = 5}};
   troupe::queue<int> out{rt};
-  auto a = troupe::spawn(rt, hoarder, out);
+  auto a = troupe::spawn(rt, hoarder, out, false);
   troupe::attach(in, a, 3);
   for (int i = 0; i < 8; ++i)
     in.put(i); // 3 go to the actor, 5 fill the queue
@@ -342,8 +327,8 @@ TEST(attach, a_new_attachment_replaces_the_old_and_ignores_its_late_credit) {
   troupe::queue<int> in{rt};
   troupe::queue<int> first_out{rt};
   troupe::queue<int> second_out{rt};
-  auto first = troupe::spawn(rt, acking_hoarder, first_out);
-  auto second = troupe::spawn(rt, acking_hoarder, second_out);
+  auto first = troupe::spawn(rt, hoarder, first_out, true);
+  auto second = troupe::spawn(rt, hoarder, second_out, true);
   troupe::attach(in, first, 2);
   in.put(0);
   in.put(1);

@@ -20,6 +20,62 @@
 
 namespace troupe {
 
+namespace detail {
+
+/// The credit one message from an attached queue holds, given back to the
+/// queue when the message is destroyed (or assigned over). A copy holds
+/// none, as it is not the delivered message; a move takes it along.
+class held_credit {
+public:
+  held_credit() = default;
+
+  held_credit(std::shared_ptr<credit_line> line, std::uint32_t generation,
+              std::uint32_t items, std::uint32_t messages) noexcept
+    : line_(std::move(line)),
+      generation_(generation),
+      items_(items),
+      messages_(messages) {
+  }
+
+  held_credit(const held_credit&) noexcept {
+    // A copy holds no credit.
+  }
+
+  held_credit(held_credit&&) noexcept = default;
+
+  held_credit& operator=(const held_credit&) noexcept {
+    return *this; // keeps its own
+  }
+
+  held_credit& operator=(held_credit&& other) noexcept {
+    if (this != &other) {
+      give_back();
+      line_ = std::move(other.line_);
+      generation_ = other.generation_;
+      items_ = other.items_;
+      messages_ = other.messages_;
+    }
+    return *this;
+  }
+
+  ~held_credit() {
+    give_back();
+  }
+
+private:
+  void give_back() noexcept {
+    if (auto line = std::move(line_))
+      line->give_back(generation_, items_, messages_);
+  }
+
+  std::shared_ptr<credit_line> line_;
+  std::uint32_t generation_ = 0;
+  std::uint32_t items_ = 0;
+  std::uint32_t messages_ = 0;
+};
+
+} // namespace detail
+
 /// An item an attached queue delivered to an actor (see `attach`). The
 /// actor handles `troupe::delivery<T>&` and reads `value()`; when the
 /// message is destroyed, after the handler returned, the credit it used
@@ -32,29 +88,7 @@ public:
 
   delivery(T x, std::shared_ptr<detail::credit_line> line,
            std::uint32_t generation)
-    : value_(std::move(x)), line_(std::move(line)), generation_(generation) {
-  }
-
-  delivery(const delivery& other) : value_(other.value_) {
-  }
-
-  delivery(delivery&& other) noexcept = default;
-
-  delivery& operator=(const delivery& other) {
-    value_ = other.value_;
-    return *this;
-  }
-
-  delivery& operator=(delivery&& other) noexcept {
-    give_back();
-    value_ = std::move(other.value_);
-    line_ = std::move(other.line_);
-    generation_ = other.generation_;
-    return *this;
-  }
-
-  ~delivery() {
-    give_back();
+    : value_(std::move(x)), credit_(std::move(line), generation, 1, 0) {
   }
 
   [[nodiscard]] T& value() & noexcept {
@@ -66,14 +100,8 @@ public:
   }
 
 private:
-  void give_back() noexcept {
-    if (auto line = std::move(line_))
-      line->give_back(generation_, 1, 0);
-  }
-
   T value_{};
-  std::shared_ptr<detail::credit_line> line_;
-  std::uint32_t generation_ = 0;
+  detail::held_credit credit_;
 };
 
 /// Several items an attached queue delivered to an actor in one message
@@ -94,32 +122,8 @@ public:
   deliveries(std::vector<T> xs, std::shared_ptr<detail::credit_line> line,
              std::uint32_t generation)
     : items_(std::move(xs)),
-      line_(std::move(line)),
-      generation_(generation),
-      count_(static_cast<std::uint32_t>(items_.size())) {
-  }
-
-  deliveries(const deliveries& other) : items_(other.items_) {
-  }
-
-  deliveries(deliveries&& other) noexcept = default;
-
-  deliveries& operator=(const deliveries& other) {
-    items_ = other.items_;
-    return *this;
-  }
-
-  deliveries& operator=(deliveries&& other) noexcept {
-    give_back();
-    items_ = std::move(other.items_);
-    line_ = std::move(other.line_);
-    generation_ = other.generation_;
-    count_ = other.count_;
-    return *this;
-  }
-
-  ~deliveries() {
-    give_back();
+      credit_(std::move(line), generation,
+              static_cast<std::uint32_t>(items_.size()), 1) {
   }
 
   [[nodiscard]] std::size_t size() const noexcept {
@@ -161,15 +165,8 @@ public:
   }
 
 private:
-  void give_back() noexcept {
-    if (auto line = std::move(line_))
-      line->give_back(generation_, count_, 1);
-  }
-
   std::vector<T> items_;
-  std::shared_ptr<detail::credit_line> line_;
-  std::uint32_t generation_ = 0;
-  std::uint32_t count_ = 0;
+  detail::held_credit credit_;
 };
 
 namespace detail {
