@@ -220,31 +220,23 @@ TEST(attach, invalid_arguments_throw_value_error) {
 
 TEST(attach, producers_racing_the_actor_deliver_each_item_once_in_order) {
   troupe::runtime rt;
-  for (std::size_t capacity : {std::size_t{0}, std::size_t{16}}) {
-    // 0: unbounded (a deque, pumped under the lock); 16: the lock-free
-    // ring, whose pump whichever thread asks first runs.
-    troupe::queue<std::pair<int, int>> in{rt, {.capacity = capacity}};
-    troupe::queue<std::pair<int, int>> out{rt};
-    auto a = troupe::spawn(rt, pair_forwarder, out);
-    auto link = troupe::attach(in, a, 3);
-    expect_each_item_once_in_order(in, out, 4, 5000);
-    link.detach();
-    a.send(std::string{"quit"});
-    ASSERT_TRUE(a.join(deadline));
-  }
-}
-
-TEST(attach, batched_producers_racing_the_actor_deliver_each_item_once) {
-  troupe::runtime rt;
-  for (std::size_t capacity : {std::size_t{0}, std::size_t{16}}) {
-    troupe::queue<std::pair<int, int>> in{rt, {.capacity = capacity}};
-    troupe::queue<std::pair<int, int>> out{rt};
-    auto a = troupe::spawn(rt, pair_forwarder, out);
-    auto link = troupe::attach_batched(in, a, {.credit = 8, .max_batch = 3});
-    expect_each_item_once_in_order(in, out, 4, 5000);
-    link.detach();
-    a.send(std::string{"quit"});
-    ASSERT_TRUE(a.join(deadline));
+  for (bool batched : {false, true}) {
+    for (std::size_t capacity : {std::size_t{0}, std::size_t{16}}) {
+      // 0: unbounded (a deque, pumped under the lock); 16: the lock-free
+      // ring, whose pump whichever thread asks first runs.
+      SCOPED_TRACE(testing::Message() << "batched " << batched << ", capacity "
+                                      << capacity);
+      troupe::queue<std::pair<int, int>> in{rt, {.capacity = capacity}};
+      troupe::queue<std::pair<int, int>> out{rt};
+      auto a = troupe::spawn(rt, pair_forwarder, out);
+      auto link = batched ? troupe::attach_batched(
+                              in, a, {.credit = 8, .max_batch = 3})
+                          : troupe::attach(in, a, 3);
+      expect_each_item_once_in_order(in, out, 4, 5000);
+      link.detach();
+      a.send(std::string{"quit"});
+      ASSERT_TRUE(a.join(deadline));
+    }
   }
 }
 
