@@ -145,6 +145,20 @@ TEST(serialize, round_trips_optional_and_variant) {
   EXPECT_EQ(round_trip(nested), nested);
 }
 
+TEST(serialize, round_trips_troupe_bytes_alone_and_in_containers) {
+  for (std::size_t n : {0, 5, 1024, 5000}) {
+    troupe::bytes x(n, 'b');
+    EXPECT_EQ(round_trip(x), x) << n << " bytes";
+  }
+  std::map<std::string, troupe::bytes> frames{
+    {"a", troupe::bytes{"\x00\x01binary"s}}, {"b", troupe::bytes{}}};
+  EXPECT_EQ(round_trip(frames), frames);
+  // A length beyond the input is a format error, as for a string.
+  auto damaged = ts::to_bytes(troupe::bytes(100, 'x'));
+  damaged.resize(damaged.size() - 10);
+  EXPECT_FALSE(format_error_of<troupe::bytes>(damaged).empty());
+}
+
 TEST(serialize, round_trips_user_types) {
   point pt{1, -2, "origin", {0.25, 0.5}};
   EXPECT_EQ(round_trip(pt), pt);

@@ -3,7 +3,7 @@
 // Boost.Serialization support for the standard types users put in messages
 // and managed state: strings, containers, pairs, std::array, and
 // std::optional and std::variant (which Boost 1.74 lacks; provided here
-// unless the Boost in use has its own).
+// unless the Boost in use has its own); and troupe::bytes.
 
 #include <cstddef>
 #include <optional>
@@ -27,6 +27,7 @@
 #include <boost/serialization/variant.hpp>
 #include <boost/serialization/vector.hpp>
 
+#include <troupe/bytes.hpp>
 #include <troupe/serialization/error.hpp>
 
 #if __has_include(<boost/serialization/std_optional.hpp>)
@@ -118,3 +119,28 @@ void serialize(Archive& ar, std::variant<Ts...>& x,
 
 } // namespace boost::serialization
 #endif
+
+namespace boost::serialization {
+
+/// troupe::bytes: as a std::string (its length, then its bytes), so the
+/// archive's checks on strings (a length beyond the input is rejected
+/// before allocating) hold for it too.
+template <class Archive>
+void save(Archive& ar, const troupe::bytes& x, const unsigned int) {
+  const std::string text = x.str();
+  ar << boost::serialization::make_nvp("bytes", text);
+}
+
+template <class Archive>
+void load(Archive& ar, troupe::bytes& x, const unsigned int) {
+  std::string text;
+  ar >> boost::serialization::make_nvp("bytes", text);
+  x = troupe::bytes{text};
+}
+
+template <class Archive>
+void serialize(Archive& ar, troupe::bytes& x, const unsigned int version) {
+  boost::serialization::split_free(ar, x, version);
+}
+
+} // namespace boost::serialization
