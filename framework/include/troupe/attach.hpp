@@ -188,13 +188,12 @@ public:
     return max_batch_;
   }
 
-  bool deliver(T&& x, const std::shared_ptr<credit_line>& line,
+  void deliver(T&& x, const std::shared_ptr<credit_line>& line,
                std::uint32_t generation) override {
     caf::anon_send(dest_, delivery<T>{std::move(x), line, generation});
-    return true;
   }
 
-  bool deliver(std::vector<T>& xs, const std::shared_ptr<credit_line>& line,
+  void deliver(std::vector<T>& xs, const std::shared_ptr<credit_line>& line,
                std::uint32_t generation) override {
     // An exact-size copy for the message; `xs` keeps its capacity.
     std::vector<T> items;
@@ -202,7 +201,6 @@ public:
     std::move(xs.begin(), xs.end(), std::back_inserter(items));
     xs.clear();
     caf::anon_send(dest_, deliveries<T>{std::move(items), line, generation});
-    return true;
   }
 
 private:

@@ -81,13 +81,13 @@ public:
   [[nodiscard]] virtual bool batched() const noexcept = 0;
   /// The most items one batch carries.
   [[nodiscard]] virtual std::uint32_t max_batch() const noexcept = 0;
-  /// Sends one item; returns false when the actor is gone.
-  virtual bool deliver(T&& x, const std::shared_ptr<credit_line>& line,
+  /// Sends one item. A dead actor's mailbox destroys the message at once,
+  /// which the pump sees through `delivery_bounced`.
+  virtual void deliver(T&& x, const std::shared_ptr<credit_line>& line,
                        std::uint32_t generation)
     = 0;
-  /// Sends `xs` (left empty) in one message; returns false when the actor
-  /// is gone.
-  virtual bool deliver(std::vector<T>& xs,
+  /// Sends `xs` (left empty) in one message, as `deliver(x, ...)`.
+  virtual void deliver(std::vector<T>& xs,
                        const std::shared_ptr<credit_line>& line,
                        std::uint32_t generation)
     = 0;
@@ -331,11 +331,8 @@ public:
   void detach_target(std::uint32_t gen) {
     // First void the credit, so that no put asks for the pump any more and
     // a running pump stops at its next item; then wait for it to finish.
-    auto word = credit_.load();
-    do {
-      if (generation(word) != gen)
-        return;
-    } while (!credit_.compare_exchange_weak(word, next_generation(word)));
+    if (!void_credit(gen))
+      return;
     if (ring_mode_) {
       own_pump();
       run_pump(1); // drops the target
@@ -696,10 +693,10 @@ private:
         line = this->shared_from_this();
       delivery_bounced = false;
       if (!batched)
-        alive = target_->deliver(std::move(*x), line, target_gen_);
+        target_->deliver(std::move(*x), line, target_gen_);
       else
-        alive = target_->deliver(batch_, line, target_gen_);
-      alive = alive && !delivery_bounced;
+        target_->deliver(batch_, line, target_gen_);
+      alive = !delivery_bounced;
       batch_.clear();
       sent += got;
       if (!alive)
@@ -714,11 +711,19 @@ private:
   /// The actor is gone (a delivery bounced) or was detached: void the
   /// credit and drop the target. (pump owner, or `mtx` in deque mode)
   void drop_target() noexcept {
-    auto word = credit_.load();
-    while (generation(word) == target_gen_
-           && !credit_.compare_exchange_weak(word, next_generation(word))) {
-    }
+    void_credit(target_gen_);
     target_.reset();
+  }
+
+  /// Moves `credit_` to the next generation, without credit, if attachment
+  /// `gen` is still the current one; returns whether it did.
+  bool void_credit(std::uint32_t gen) noexcept {
+    auto word = credit_.load();
+    do {
+      if (generation(word) != gen)
+        return false;
+    } while (!credit_.compare_exchange_weak(word, next_generation(word)));
+    return true;
   }
 
   // -- deque mode -------------------------------------------------------------
