@@ -1,6 +1,8 @@
 #include "troupe/actor.hpp"
 
+#include <caf/atom.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/sec.hpp>
 #include <caf/send.hpp>
 
 #include "detail/runtime_impl.hpp"
@@ -8,6 +10,38 @@
 namespace troupe::detail {
 
 namespace {
+
+/// `caf::to_string(rsn)`, without CAF's stringification inspector for the
+/// errors actors usually end with: a `sec` or `exit_reason` code with no
+/// context. Same text ("system_error(runtime_error)"), a fifth of the time
+/// on the restart path, where the inspector's code is rarely in cache.
+std::string describe(const caf::error& rsn) {
+  auto named = [](const char* category, std::string code) {
+    std::string out;
+    out.reserve(std::char_traits<char>::length(category) + code.size() + 2);
+    out += category;
+    out += '(';
+    out += code;
+    out += ')';
+    return out;
+  };
+  if (rsn.context().empty()) {
+    if (rsn.category() == caf::atom("system"))
+      return named("system_error",
+                   caf::to_string(static_cast<caf::sec>(rsn.code())));
+    if (rsn.category() == caf::atom("exit"))
+      return named("exit_reason",
+                   caf::to_string(static_cast<caf::exit_reason>(rsn.code())));
+  }
+  return caf::to_string(rsn);
+}
+
+/// Whether `rsn` is the exit reason `x`. CAF's `rsn == x` builds an error
+/// from `x` first, a heap allocation per comparison.
+bool is(const caf::error& rsn, caf::exit_reason x) {
+  return rsn.category() == caf::atom("exit")
+         && rsn.code() == static_cast<std::uint8_t>(x);
+}
 
 /// Python-style exit code and a reason for people from a CAF exit reason.
 std::pair<int, std::string> exit_of(const caf::error& rsn, int stop_signal) {
@@ -17,13 +51,13 @@ std::pair<int, std::string> exit_of(const caf::error& rsn, int stop_signal) {
                                         std::string{stop_signal == 9
                                                       ? "killed"
                                                       : "terminated"}};
-  if (rsn == caf::exit_reason::user_shutdown)
+  if (is(rsn, caf::exit_reason::user_shutdown))
     return {-15, "terminated"};
-  if (rsn == caf::exit_reason::kill)
+  if (is(rsn, caf::exit_reason::kill))
     return {-9, "killed"};
-  if (rsn == caf::exit_reason::unhandled_exception)
+  if (is(rsn, caf::exit_reason::unhandled_exception))
     return {1, "unhandled exception"};
-  return {1, caf::to_string(rsn)};
+  return {1, describe(rsn)};
 }
 
 } // namespace

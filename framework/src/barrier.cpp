@@ -115,7 +115,7 @@ public:
       break_locked("party " + h.who() + " ended ("
                    + (info.reason.empty()
                         ? "exit code " + std::to_string(info.exitcode)
-                        : info.reason)
+                        : std::string{info.reason})
                    + ")");
   }
 

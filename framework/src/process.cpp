@@ -120,7 +120,10 @@ process_state::~process_state() = default;
 void process_state::on_exit(unique_function<void(const exit_info&)> fn) {
   std::unique_lock guard{mtx};
   if (ph != phase::ended) {
-    exit_hooks_.push_back(std::move(fn));
+    if (!first_exit_hook_)
+      first_exit_hook_ = std::move(fn);
+    else
+      more_exit_hooks_.push_back(std::move(fn));
     return;
   }
   exit_info info{*exitcode, reason};
@@ -130,9 +133,10 @@ void process_state::on_exit(unique_function<void(const exit_info&)> fn) {
 
 bool process_state::finish(int code, std::string why) {
   auto self = shared_from_this();
-  std::vector<unique_function<void(const exit_info&)>> hooks;
+  exit_hook first_hook;
+  std::vector<exit_hook> more_hooks;
   caf::actor released;
-  exit_info info{code, why};
+  exit_info info{code, {}};
   pid_type my_pid = 0;
   {
     std::lock_guard guard{mtx};
@@ -142,17 +146,23 @@ bool process_state::finish(int code, std::string why) {
     ph = phase::ended;
     exitcode = code;
     reason = std::move(why);
-    hooks.swap(exit_hooks_);
+    info.reason = reason; // set once: read below without the lock
+    first_hook = std::move(first_exit_hook_);
+    more_hooks.swap(more_exit_hooks_);
     released = std::move(hdl);
   }
-  for (auto& fn : hooks) {
+  auto run = [&](exit_hook& fn) {
     try {
       fn(info);
     } catch (const std::exception& e) {
       std::cerr << "troupe: releasing a resource of process '" << name
                 << "' failed: " << describe_exception(e) << '\n';
     }
-  }
+  };
+  if (first_hook)
+    run(first_hook);
+  for (auto& fn : more_hooks)
+    run(fn);
   // Retire before waking joiners: once join() returns, the process is gone
   // from active_children() too.
   if (type != kind::main)

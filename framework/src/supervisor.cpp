@@ -229,7 +229,10 @@ public:
   void child_exited(std::uint64_t uid, std::uint64_t gen,
                     const exit_info& info) {
     if (!exit_here(uid, gen, info))
-      post(command{[this, uid, gen, info] { on_child_exit(uid, gen, info); },
+      post(command{[this, uid, gen, code = info.exitcode,
+                    why = std::string{info.reason}] {
+                     on_child_exit(uid, gen, exit_info{code, why});
+                   },
                    [] {}});
   }
 
@@ -682,19 +685,45 @@ private:
 
   // -- events -----------------------------------------------------------------
 
-  void emit(supervisor_event ev) {
-    ev.supervisor = opts_.name;
-    ev.when = std::chrono::system_clock::now();
+  /// Records an event of kind `what` about `c` and reports it; `fill` sets
+  /// the fields particular to the kind. Runs under `exec_`, as everything
+  /// that emits: the event is written straight into its slot of the ring
+  /// (the oldest one once full, reusing its strings' storage, so a restart
+  /// allocates nothing here), and the slot is then read outside `mtx_`,
+  /// which only the holder of `exec_` writes.
+  template <class Fill>
+  void emit(supervisor_event::kind what, const child& c, Fill&& fill) {
+    supervisor_event* slot = nullptr;
     {
       std::lock_guard guard{mtx_};
       if (events_.size() < max_events) {
-        events_.push_back(ev);
+        slot = &events_.emplace_back();
       } else {
-        // Copy-assigned into the oldest slot, which reuses its strings.
-        events_[events_head_] = ev;
+        slot = &events_[events_head_];
         events_head_ = (events_head_ + 1) % max_events;
       }
+      auto& ev = *slot;
+      ev.what = what;
+      ev.supervisor.assign(opts_.name);
+      ev.child.assign(opts_.strategy == strategy::simple_one_for_one
+                        ? c.name
+                        : c.spec.id);
+      ev.pid = pid_of(c);
+      ev.exitcode.reset();
+      ev.reason.clear();
+      ev.restarts = c.restarts;
+      ev.delay = milliseconds{0};
+      ev.when = std::chrono::system_clock::now();
+      fill(ev);
     }
+    report(*slot);
+  }
+
+  void emit(supervisor_event::kind what, const child& c) {
+    emit(what, c, [](supervisor_event&) {});
+  }
+
+  void report(const supervisor_event& ev) {
     if (opts_.on_event) {
       try {
         opts_.on_event(ev);
@@ -710,16 +739,6 @@ private:
     std::ostringstream line;
     line << "troupe: " << ev << '\n';
     std::cerr << line.str();
-  }
-
-  supervisor_event event_for(supervisor_event::kind what, const child& c) {
-    supervisor_event ev;
-    ev.what = what;
-    ev.child = opts_.strategy == strategy::simple_one_for_one ? c.name
-                                                              : c.spec.id;
-    ev.pid = pid_of(c);
-    ev.restarts = c.restarts;
-    return ev;
   }
 
   // -- starting and stopping --------------------------------------------------
@@ -839,15 +858,18 @@ private:
     auto* c = find(uid);
     if (c == nullptr || c->gen != gen || !c->st)
       return; // an instance this supervisor stopped itself, or forgotten
-    auto ev = event_for(supervisor_event::kind::child_exited, *c);
-    ev.exitcode = info.exitcode;
-    ev.reason = info.reason;
+    auto pid = pid_of(*c);
     {
       std::lock_guard guard{mtx_};
       c->st = nullptr;
       c->state = child_state::stopped;
     }
-    emit(std::move(ev));
+    emit(supervisor_event::kind::child_exited, *c,
+         [&](supervisor_event& ev) {
+           ev.pid = pid;
+           ev.exitcode = info.exitcode;
+           ev.reason.assign(info.reason);
+         });
     auto normal = info.exitcode == 0;
     auto shutdown = info.exitcode == -15;
     auto again = c->spec.restart == restart::permanent
@@ -861,7 +883,7 @@ private:
     }
     count_restart(*c, [&info] {
       return info.reason.empty() ? "exit code " + std::to_string(info.exitcode)
-                                 : info.reason;
+                                 : std::string{info.reason};
     });
     restart_group(*c);
   }
@@ -884,9 +906,8 @@ private:
                + (opts_.strategy == strategy::simple_one_for_one ? c.name
                                                                   : c.spec.id)
                + "': " + why();
-    auto ev = event_for(supervisor_event::kind::intensity_exceeded, c);
-    ev.reason = msg;
-    emit(std::move(ev));
+    emit(supervisor_event::kind::intensity_exceeded, c,
+         [&msg](supervisor_event& ev) { ev.reason = msg; });
     throw escalation{msg};
   }
 
@@ -949,9 +970,8 @@ private:
   /// and starts it now or after the backoff.
   void restart_after_backoff(child& failed) {
     auto delay = backoff_for(failed);
-    auto ev = event_for(supervisor_event::kind::restarting, failed);
-    ev.delay = delay;
-    emit(std::move(ev));
+    emit(supervisor_event::kind::restarting, failed,
+         [delay](supervisor_event& ev) { ev.delay = delay; });
     schedule_restart(delay);
   }
 
@@ -1021,7 +1041,7 @@ private:
         ++c.restarts;
         ++total_restarts_;
       }
-      emit(event_for(supervisor_event::kind::restarted, c));
+      emit(supervisor_event::kind::restarted, c);
     }
   }
 
@@ -1029,9 +1049,8 @@ private:
   /// again after the backoff or after whatever else is queued.
   void start_failed(child& c, const std::string& why) {
     c.started_at = clock::now(); // backoff resets count from attempts
-    auto ev = event_for(supervisor_event::kind::start_failed, c);
-    ev.reason = why;
-    emit(std::move(ev));
+    emit(supervisor_event::kind::start_failed, c,
+         [&why](supervisor_event& ev) { ev.reason = why; });
     count_restart(c, [&why] { return "could not start: " + why; });
     auto delay = backoff_for(c);
     if (delay.count() > 0)

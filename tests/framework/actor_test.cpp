@@ -1,7 +1,9 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include <caf/pec.hpp>
 #include <gtest/gtest.h>
 
 #include <troupe/troupe.hpp>
@@ -102,6 +104,32 @@ TEST(actor, an_exception_in_a_handler_gives_exit_code_1_with_a_reason) {
   EXPECT_FALSE(a.exit_reason().empty());
 }
 
+
+TEST(actor, an_actor_quitting_with_an_error_reports_it_as_caf_prints_it) {
+  troupe::runtime rt;
+  auto quits_with = [](caf::event_based_actor* self,
+                       caf::error err) -> caf::behavior {
+    self->quit(std::move(err));
+    return {};
+  };
+  // The common codes take a short path; every form must read as CAF's own
+  // to_string, context and other categories included.
+  std::vector<caf::error> errors{
+    caf::make_error(caf::sec::runtime_error),
+    caf::make_error(caf::sec::request_timeout),
+    caf::make_error(caf::exit_reason::out_of_workers),
+    caf::make_error(caf::exit_reason::unknown),
+    caf::make_error(caf::sec::runtime_error, "boom", 3),
+    caf::make_error(caf::pec::unexpected_character),
+  };
+  for (auto& err : errors) {
+    auto a = troupe::spawn(rt, quits_with, err);
+    ASSERT_TRUE(a.join(deadline));
+    EXPECT_EQ(a.exitcode(), 1);
+    EXPECT_EQ(a.exit_reason(), caf::to_string(err));
+  }
+  EXPECT_EQ(caf::to_string(errors.front()), "system_error(runtime_error)");
+}
 TEST(actor, an_actor_trapping_terminate_is_killed_after_its_grace) {
   troupe::runtime rt;
   auto stubborn = [](caf::event_based_actor* self) -> caf::behavior {

@@ -377,7 +377,7 @@ process pool_core::spawn_worker(runtime& rt, const std::string& name,
   // before its thread ran a single line still has its end handled.
   p.state()->on_exit([weak, rec](const exit_info& info) {
     if (auto core = weak.lock())
-      core->on_worker_exit(rec, info.exitcode, info.reason);
+      core->on_worker_exit(rec, info.exitcode, std::string{info.reason});
   });
   {
     std::lock_guard guard{records_mtx_};
@@ -562,7 +562,7 @@ void pool_core::start(runtime& rt,
       core->mark_broken("its supervisor ended: "
                         + (info.reason.empty()
                              ? "exit code " + std::to_string(info.exitcode)
-                             : info.reason));
+                             : std::string{info.reason}));
   });
 }
 

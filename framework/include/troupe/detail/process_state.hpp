@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -24,10 +25,12 @@ namespace troupe::detail {
 
 class supervisor_core;
 
-/// How a process ended, as its exit hooks see it.
+/// How a process ended, as its exit hooks see it. `reason` views the
+/// process state's own record, which outlives the hooks' calls and is not
+/// changed once set: a hook that keeps it past its call copies it.
 struct exit_info {
   int exitcode = 0;
-  std::string reason;
+  std::string_view reason;
 };
 
 /// The shared state behind every handle of one process or actor.
@@ -137,7 +140,13 @@ public:
 private:
   friend class stop_callback;
 
-  std::vector<unique_function<void(const exit_info&)>> exit_hooks_; // (mtx)
+  using exit_hook = unique_function<void(const exit_info&)>;
+
+  // (mtx) In registration order: the first in place (a supervised child
+  // has one, its supervisor's, so registering it allocates nothing), the
+  // others after it.
+  exit_hook first_exit_hook_;
+  std::vector<exit_hook> more_exit_hooks_;
 
   /// Guards `stop_callbacks_`; held while they run, so that a
   /// `stop_callback` destructor waits for its callback to finish.
