@@ -1161,7 +1161,6 @@ private:
   std::uint64_t uid_counter_ = 0;
   std::uint64_t gen_counter_ = 0;
   std::uint64_t simple_counter_ = 0;
-  std::mt19937 rng_{std::random_device{}()};
 
   std::mutex qmtx_;
   std::condition_variable qcv_;
@@ -1174,6 +1173,10 @@ private:
   std::mutex exec_;
   bool quiesced_ = false;      // (exec_) the loop has ended
   bool fast_restarts_ = false; // set once, in the constructor
+
+  // (exec_) Backoff jitter. Last: its 5 KB would otherwise put the members
+  // a restart touches on different pages.
+  std::mt19937 rng_{std::random_device{}()};
 };
 
 bool route_terminate(const std::shared_ptr<supervisor_core>& sup,
