@@ -2,10 +2,14 @@
 
 #include <cxxabi.h>
 
+#include <array>
+#include <cstdlib>
 #include <iostream>
 #include <mutex>
 #include <ostream>
+#include <string_view>
 #include <thread>
+#include <typeinfo>
 
 #include <caf/actor_cast.hpp>
 #include <caf/exit_reason.hpp>
@@ -95,12 +99,59 @@ std::shared_ptr<process_state> current_state() {
   return nullptr;
 }
 
+namespace {
+
+/// Readable names of exception types. Demangling parses the mangled name
+/// and allocates every time; a process that fails keeps failing with the
+/// same few types, so the last few names are kept. Never destroyed: a
+/// thread may describe an exception during static destruction.
+class type_names {
+public:
+  static type_names& get() {
+    static auto* instance = new type_names;
+    return *instance;
+  }
+
+  /// Appends the name of `type` to `out`.
+  void append(const std::type_info& type, std::string& out) {
+    std::lock_guard guard{mtx_};
+    for (auto& x : recent_) {
+      if (x.type != nullptr && *x.type == type) {
+        out += x.name;
+        return;
+      }
+    }
+    auto& slot = recent_[next_];
+    next_ = (next_ + 1) % recent_.size();
+    int status = 0;
+    auto* raw = abi::__cxa_demangle(type.name(), nullptr, nullptr, &status);
+    slot.name = status == 0 && raw != nullptr ? raw : type.name();
+    std::free(raw); // NOLINT(cppcoreguidelines-no-malloc)
+    slot.type = &type;
+    out += slot.name;
+  }
+
+private:
+  struct entry {
+    const std::type_info* type = nullptr;
+    std::string name;
+  };
+
+  std::mutex mtx_;
+  std::array<entry, 8> recent_;
+  std::size_t next_ = 0;
+};
+
+} // namespace
+
 std::string describe_exception(const std::exception& e) {
-  int status = 0;
-  auto* raw = abi::__cxa_demangle(typeid(e).name(), nullptr, nullptr, &status);
-  std::string type = status == 0 && raw != nullptr ? raw : typeid(e).name();
-  std::free(raw); // NOLINT(cppcoreguidelines-no-malloc)
-  return type + ": " + e.what();
+  std::string_view what = e.what();
+  std::string out;
+  out.reserve(32 + what.size());
+  type_names::get().append(typeid(e), out);
+  out += ": ";
+  out += what;
+  return out;
 }
 
 // -- process_state ------------------------------------------------------------

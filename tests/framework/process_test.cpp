@@ -4,6 +4,7 @@
 #include <memory>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,43 @@ TEST(process, an_uncaught_exception_gives_exit_code_1_and_keeps_its_message) {
   ASSERT_TRUE(p.join(deadline));
   EXPECT_EQ(p.exitcode(), 1);
   EXPECT_EQ(p.exit_reason(), "std::invalid_argument: no such file");
+}
+
+/// A failure of its own type, one per `N`, for the test below.
+template <int N>
+struct failure : std::runtime_error {
+  failure() : std::runtime_error("failure " + std::to_string(N)) {
+  }
+};
+
+template <int N>
+void fail() {
+  throw failure<N>{};
+}
+
+TEST(process, exit_reasons_name_each_exception_type_however_many_there_are) {
+  // More types than the names troupe remembers, in an order that makes it
+  // forget and relearn them: each reason still names its own type.
+  troupe::runtime rt;
+  std::vector<std::pair<void (*)(), std::string>> kinds{
+    {fail<0>, "failure<0>"}, {fail<1>, "failure<1>"},
+    {fail<2>, "failure<2>"}, {fail<3>, "failure<3>"},
+    {fail<4>, "failure<4>"}, {fail<5>, "failure<5>"},
+    {fail<6>, "failure<6>"}, {fail<7>, "failure<7>"},
+    {fail<8>, "failure<8>"}, {fail<9>, "failure<9>"},
+  };
+  for (int round = 0; round < 3; ++round) {
+    for (std::size_t i = 0; i < kinds.size(); ++i) {
+      auto& [throw_it, type] = kinds[(i * 7 + round) % kinds.size()];
+      troupe::process p{rt, throw_it};
+      p.start();
+      ASSERT_TRUE(p.join(deadline));
+      EXPECT_EQ(p.exitcode(), 1);
+      auto n = type.substr(8, 1);
+      EXPECT_EQ(p.exit_reason(), "(anonymous namespace)::" + type
+                                   + ": failure " + n);
+    }
+  }
 }
 
 TEST(process, this_process_exit_sets_the_exit_code) {
