@@ -103,10 +103,13 @@ struct supervisor_options {
   /// Empty restarts at once.
   std::optional<backoff_options> backoff{};
 
-  /// Called for every event, on the supervisor's thread (keep it short; it
-  /// must not call this supervisor's member functions). Empty prints
-  /// failures and restarts to stderr, so no failure goes unseen. An
-  /// exception it throws is reported on stderr.
+  /// Called for every event, on the supervisor's thread or on the thread of
+  /// a fast restart, never on two at once (keep it short). It may read this
+  /// supervisor (`which_children`, `count_children`, `events`); an
+  /// administrative call from it throws `state_error`. The event is the
+  /// recorded one, valid during the call: copy what you keep. Empty prints
+  /// failures and the restarts they cause to stderr, so no failure goes
+  /// unseen. An exception it throws is reported on stderr.
   std::function<void(const supervisor_event&)> on_event{};
 
   /// How long a top-level supervisor may take to stop its children when it
