@@ -13,8 +13,8 @@ namespace {
 
 /// `caf::to_string(rsn)`, without CAF's stringification inspector for the
 /// errors actors usually end with: a `sec` or `exit_reason` code with no
-/// context. Same text ("system_error(runtime_error)"), a fifth of the time
-/// on the restart path, where the inspector's code is rarely in cache.
+/// context. Same text ("system_error(runtime_error)"), through far less
+/// code: on the restart path that code is rarely in cache.
 std::string describe(const caf::error& rsn) {
   auto named = [](const char* category, std::string code) {
     std::string out;
