@@ -98,6 +98,11 @@ struct manager_image {
 /// payload's, is enough): "TMJ1", a flag byte (1: whole state), the
 /// object's name and type tag (each a 32-bit little-endian length, then the
 /// bytes), then the payload up to the end.
+///
+/// An operation that journals several records (a batch) writes one group
+/// entry instead: "TMJ1", the flag byte 2, a 32-bit count, then each
+/// member entry as a 32-bit length and its bytes. It is one record of the
+/// durable store, so recovery sees all of its members or none.
 struct journal_entry {
   std::string name;
   std::string tag;
@@ -126,22 +131,36 @@ std::string encode_entry(const std::string& name, const std::string& tag,
   return out;
 }
 
-journal_entry decode_entry(std::string_view in) {
+constexpr char group_flag = '\2';
+
+std::string encode_group(const std::string& first,
+                         const std::vector<std::string>& more) {
+  std::size_t size = 4 + 1 + 4 + 4 + first.size();
+  for (auto& m : more)
+    size += 4 + m.size();
+  std::string out;
+  out.reserve(size);
+  out.append(entry_magic, sizeof entry_magic);
+  out.push_back(group_flag);
+  put_u32(out, 1 + more.size());
+  put_u32(out, first.size());
+  out += first;
+  for (auto& m : more) {
+    put_u32(out, m.size());
+    out += m;
+  }
+  return out;
+}
+
+/// The entries of one journal record: one, or a group's members.
+std::vector<journal_entry> decode_entry(std::string_view in) {
   namespace ser = troupe::serialization;
   auto need = [&](std::size_t n, const char* what) {
     if (in.size() < n)
       throw ser::format_error("truncated journal record (" + std::string{what}
                               + ")");
   };
-  need(5, "header");
-  if (in.substr(0, 4) != std::string_view{entry_magic, 4})
-    throw ser::format_error("not a troupe manager's journal record");
-  if (in[4] != '\0' && in[4] != '\1')
-    throw ser::format_error("bad journal record flag");
-  journal_entry e;
-  e.whole_state = in[4] == '\1';
-  in.remove_prefix(5);
-  auto get_str = [&](std::string& out, const char* what) {
+  auto get_u32 = [&](const char* what) {
     need(4, what);
     std::size_t n = 0;
     for (int i = 0; i < 4; ++i)
@@ -149,6 +168,43 @@ journal_entry decode_entry(std::string_view in) {
              in[static_cast<std::size_t>(i)])}
            << (8 * i);
     in.remove_prefix(4);
+    return n;
+  };
+  need(5, "header");
+  if (in.substr(0, 4) != std::string_view{entry_magic, 4})
+    throw ser::format_error("not a troupe manager's journal record");
+  if (in[4] == group_flag) {
+    in.remove_prefix(5);
+    auto count = get_u32("group size");
+    // Each member takes at least its length and a header.
+    if (count > in.size() / 9)
+      throw ser::format_error("journal group claims " + std::to_string(count)
+                              + " members in " + std::to_string(in.size())
+                              + " bytes");
+    std::vector<journal_entry> out;
+    out.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      auto n = get_u32("group member length");
+      need(n, "group member");
+      auto member = in.substr(0, n);
+      in.remove_prefix(n);
+      if (member.size() > 4 && member[4] == group_flag)
+        throw ser::format_error("a journal group inside a group");
+      auto inner = decode_entry(member);
+      out.push_back(std::move(inner.front()));
+    }
+    if (!in.empty())
+      throw ser::format_error("journal group has " + std::to_string(in.size())
+                              + " bytes after its last member");
+    return out;
+  }
+  if (in[4] != '\0' && in[4] != '\1')
+    throw ser::format_error("bad journal record flag");
+  journal_entry e;
+  e.whole_state = in[4] == '\1';
+  in.remove_prefix(5);
+  auto get_str = [&](std::string& out, const char* what) {
+    auto n = get_u32(what);
     need(n, what);
     out.assign(in.substr(0, n));
     in.remove_prefix(n);
@@ -156,7 +212,9 @@ journal_entry decode_entry(std::string_view in) {
   get_str(e.name, "object name");
   get_str(e.tag, "type tag");
   e.payload.assign(in);
-  return e;
+  std::vector<journal_entry> out;
+  out.push_back(std::move(e));
+  return out;
 }
 
 /// Fails the state actor on purpose (`manager::inject_failure`).
@@ -273,12 +331,44 @@ bool op_ctx::durable() const noexcept {
   return core_.durable();
 }
 
+namespace {
+
+void add_entry(op_base& op, std::string entry) {
+  if (op.journal_first.empty())
+    op.journal_first = std::move(entry);
+  else
+    op.journal_more.push_back(std::move(entry));
+}
+
+} // namespace
+
 void op_ctx::journal(std::string record) {
-  op_->seq = core_.append(target_, std::move(record), false);
+  add_entry(*op_, manager_core::encode(*target_, record, false));
 }
 
 void op_ctx::journal_state(slot* s, std::string state) {
-  op_->seq = core_.append(s, std::move(state), true);
+  add_entry(*op_, manager_core::encode(*s, state, true));
+}
+
+// -- batches
+// -------------------------------------------------------------------------
+
+void run_steps(op_ctx& ctx, batch_steps& steps) {
+  std::size_t done = 0;
+  try {
+    for (; done < steps.size(); ++done) {
+      auto step_ctx = ctx.retarget(steps[done]->target());
+      steps[done]->apply(step_ctx);
+    }
+  } catch (...) {
+    while (done > 0)
+      steps[--done]->undo();
+    for (auto& s : steps)
+      s->settle();
+    throw;
+  }
+  for (auto& s : steps)
+    s->settle();
 }
 
 // -- manager_core: construction
@@ -559,6 +649,19 @@ void manager_core::execute(op_base* op) {
   current_ = op;
   op_ctx ctx{*this, op->target(), op};
   op->run(ctx);
+  if (op->error) {
+    // A body that throws changed nothing; neither does its journal.
+    op->journal_first.clear();
+    op->journal_more.clear();
+  } else {
+    try {
+      append(*op);
+    } catch (...) {
+      // The store failed (it stays unusable): the caller learns it.
+      op->error = std::current_exception();
+      op->seq = 0;
+    }
+  }
   current_ = nullptr;
   finish(op);
 }
@@ -719,10 +822,21 @@ slot* manager_core::open(
   return p;
 }
 
-std::uint64_t manager_core::append(slot* s, std::string payload,
-                                   bool whole_state) {
-  return store_->append(
-    encode_entry(s->name, s->type->tag, whole_state, payload));
+std::string manager_core::encode(const slot& s, const std::string& payload,
+                                 bool whole_state) {
+  return encode_entry(s.name, s.type->tag, whole_state, payload);
+}
+
+void manager_core::append(op_base& op) {
+  if (op.journal_first.empty())
+    return;
+  if (op.journal_more.empty()) {
+    op.seq = store_->append(std::move(op.journal_first));
+  } else {
+    op.seq = store_->append(encode_group(op.journal_first, op.journal_more));
+    op.journal_more.clear();
+  }
+  op.journal_first.clear();
 }
 
 void manager_core::register_type(const std::string& name,
@@ -795,25 +909,27 @@ void manager_core::recover(bool first) {
     std::size_t n = 0;
     for (auto& rec : r.journal) {
       ++n;
-      journal_entry e;
+      std::vector<journal_entry> entries;
       try {
-        e = decode_entry(rec);
+        entries = decode_entry(rec);
       } catch (const ser::format_error& err) {
         throw ser::format_error("journal record " + std::to_string(n) + ": "
                                 + err.what());
       }
-      auto& im = out[e.name];
-      if (im.tag.empty())
-        im.tag = e.tag;
-      else if (im.tag != e.tag)
-        throw ser::format_error("journal record " + std::to_string(n) + " is a "
-                                + e.tag + " record for '" + e.name
-                                + "', which is a " + im.tag);
-      if (e.whole_state) {
-        im.state = std::move(e.payload);
-        im.records.clear();
-      } else {
-        im.records.push_back(std::move(e.payload));
+      for (auto& e : entries) {
+        auto& im = out[e.name];
+        if (im.tag.empty())
+          im.tag = e.tag;
+        else if (im.tag != e.tag)
+          throw ser::format_error("journal record " + std::to_string(n)
+                                  + " is a " + e.tag + " record for '" + e.name
+                                  + "', which is a " + im.tag);
+        if (e.whole_state) {
+          im.state = std::move(e.payload);
+          im.records.clear();
+        } else {
+          im.records.push_back(std::move(e.payload));
+        }
       }
     }
     return out;

@@ -1,18 +1,41 @@
 #pragma once
 
 #include <algorithm>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <iterator>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <boost/mpl/int.hpp>
+#include <boost/mpl/integral_c_tag.hpp>
+#include <boost/serialization/version.hpp>
 
 #include "troupe/manager/detail/proxy.hpp"
 
 namespace troupe::managed {
 
 namespace detail {
+
+/// A list's journal record (format version 1 adds `count`).
+template <class T>
+struct list_record {
+  std::uint8_t code = 0;
+  std::int64_t index = 0;
+  std::vector<T> items;
+  std::int64_t count = 0;
+
+  template <class Archive>
+  void serialize(Archive& ar, unsigned version) {
+    ar& code& index& items;
+    if (version >= 1)
+      ar& count;
+  }
+};
 
 /// A list's state.
 template <class T>
@@ -34,18 +57,33 @@ public:
     reverse_code = 3,
     pop_code = 4,
     clear_code = 5,
+    splice_code = 6, // items [index, index + count) replaced by `items`
   };
 
-  struct record {
-    std::uint8_t code = 0;
-    std::int64_t index = 0;
-    std::vector<T> items;
+  using record = list_record<T>;
 
-    template <class Archive>
-    void serialize(Archive& ar, unsigned) {
-      ar& code& index& items;
-    }
-  };
+  /// Python's slice bounds: negative counts from the end, then clamped to
+  /// [0, size]; an empty range when `stop` <= `start`.
+  std::pair<std::size_t, std::size_t> range(std::int64_t start,
+                                            std::int64_t stop) const {
+    auto n = static_cast<std::int64_t>(items.size());
+    auto clamp = [n](std::int64_t i) {
+      if (i < 0)
+        i += n;
+      return static_cast<std::size_t>(std::clamp<std::int64_t>(i, 0, n));
+    };
+    auto a = clamp(start);
+    auto b = clamp(stop);
+    return {a, std::max(a, b)};
+  }
+
+  void splice(std::size_t at, std::size_t count, std::vector<T> xs) {
+    auto first = items.begin() + static_cast<std::ptrdiff_t>(at);
+    items.erase(first, first + static_cast<std::ptrdiff_t>(count));
+    items.insert(items.begin() + static_cast<std::ptrdiff_t>(at),
+                 std::make_move_iterator(xs.begin()),
+                 std::make_move_iterator(xs.end()));
+  }
 
   std::vector<T> items;
 
@@ -108,6 +146,15 @@ public:
         case clear_code:
           items.clear();
           break;
+        case splice_code:
+          if (r.index < 0 || r.count < 0
+              || static_cast<std::size_t>(r.index) + static_cast<std::size_t>(
+                     r.count)
+                   > items.size())
+            throw bad();
+          splice(static_cast<std::size_t>(r.index),
+                 static_cast<std::size_t>(r.count), std::move(r.items));
+          break;
         default:
           throw bad();
       }
@@ -115,12 +162,13 @@ public:
   }
 
   static std::string encode(std::uint8_t c, std::int64_t index = 0,
-                            std::vector<T> xs = {}) {
+                            std::vector<T> xs = {}, std::int64_t count = 0) {
     if constexpr (durable) {
       record r;
       r.code = c;
       r.index = index;
       r.items = std::move(xs);
+      r.count = count;
       return serialization::to_bytes(r);
     } else {
       return {};
@@ -236,6 +284,129 @@ public:
     });
   }
 
+  /// `l.insert(i, x)`: inserts `x` before index `i`; as Python's, `i` is
+  /// clamped (negative counts from the end), so it never throws
+  /// `index_error`.
+  auto insert(std::int64_t i, T x) const {
+    return this->template invoke<void>(
+      [i, x = std::move(x)](detail::op_ctx& c) mutable {
+        auto& l = c.object<object>();
+        auto at = l.range(i, i).first;
+        std::vector<T> one;
+        one.push_back(std::move(x));
+        std::string rec;
+        if (c.durable())
+          rec = object::encode(object::splice_code,
+                               static_cast<std::int64_t>(at), one, 0);
+        l.splice(at, 0, std::move(one));
+        if (c.durable())
+          c.journal(std::move(rec));
+      });
+  }
+
+  /// `l.remove(x)`: removes the first item equal to `x`; throws
+  /// `value_error` when there is none.
+  auto remove(T x) const requires std::equality_comparable<T> {
+    return this->template invoke<void>([x = std::move(x)](detail::op_ctx& c) {
+      auto& l = c.object<object>();
+      auto it = std::find(l.items.begin(), l.items.end(), x);
+      if (it == l.items.end())
+        throw value_error("remove(x): " + detail::describe(x)
+                          + " is not in list '" + c.target()->name + "'");
+      auto at = static_cast<std::int64_t>(it - l.items.begin());
+      l.items.erase(it);
+      if (c.durable())
+        c.journal(object::encode(object::pop_code, at));
+    });
+  }
+
+  /// `l.index(x)`: the index of the first item equal to `x`; throws
+  /// `value_error` when there is none.
+  auto index(T x) const requires std::equality_comparable<T> {
+    return index(std::move(x), 0, std::numeric_limits<std::int64_t>::max());
+  }
+
+  /// `l.index(x, start, stop)`: searches `l[start:stop]` only (Python's
+  /// slice bounds); the index returned counts from the list's start.
+  auto index(T x, std::int64_t start, std::int64_t stop) const
+    requires std::equality_comparable<T> {
+    return this->template invoke<std::size_t>(
+      [x = std::move(x), start, stop](detail::op_ctx& c) {
+        auto& l = c.object<object>();
+        auto [a, b] = l.range(start, stop);
+        auto first = l.items.begin() + static_cast<std::ptrdiff_t>(a);
+        auto last = l.items.begin() + static_cast<std::ptrdiff_t>(b);
+        auto it = std::find(first, last, x);
+        if (it == last)
+          throw value_error(detail::describe(x) + " is not in list '"
+                            + c.target()->name + "'");
+        return static_cast<std::size_t>(it - l.items.begin());
+      });
+  }
+
+  /// `l.count(x)`: how many items equal `x`.
+  auto count(T x) const requires std::equality_comparable<T> {
+    return this->template invoke<std::size_t>(
+      [x = std::move(x)](detail::op_ctx& c) {
+        auto& l = c.object<object>();
+        return static_cast<std::size_t>(
+          std::count(l.items.begin(), l.items.end(), x));
+      });
+  }
+
+  /// `l.sort()`: sorts in place, stably, by `less` (Python's
+  /// `l.sort(reverse=True)` is `l.sort(std::greater<>{})`). `less` runs
+  /// inside the manager; if it throws, the list is unchanged.
+  template <class Less = std::less<>>
+  requires std::is_invocable_r_v<bool, Less&, const T&, const T&>
+  auto sort(Less less = {}) const {
+    return this->template invoke<void>(
+      [less = std::move(less)](detail::op_ctx& c) mutable {
+        auto& l = c.object<object>();
+        auto sorted = l.items;
+        std::stable_sort(sorted.begin(), sorted.end(), less);
+        l.items = std::move(sorted);
+        if (c.durable())
+          c.journal_state(c.target(), l.save());
+      });
+  }
+
+  /// `l[start:stop]`: a copy of the items in Python's slice bounds
+  /// (negative counts from the end; out-of-range bounds are clamped).
+  auto slice(std::int64_t start, std::int64_t stop) const {
+    return this->template invoke<std::vector<T>>(
+      [start, stop](detail::op_ctx& c) {
+        auto& l = c.object<object>();
+        auto [a, b] = l.range(start, stop);
+        return std::vector<T>(l.items.begin() + static_cast<std::ptrdiff_t>(a),
+                              l.items.begin() + static_cast<std::ptrdiff_t>(b));
+      });
+  }
+
+  /// `l[start:stop] = xs`: replaces the items in the slice with `xs` (any
+  /// length), atomically.
+  auto set_slice(std::int64_t start, std::int64_t stop,
+                 std::vector<T> xs) const {
+    return this->template invoke<void>(
+      [start, stop, xs = std::move(xs)](detail::op_ctx& c) mutable {
+        auto& l = c.object<object>();
+        auto [a, b] = l.range(start, stop);
+        std::string rec;
+        if (c.durable())
+          rec = object::encode(object::splice_code,
+                               static_cast<std::int64_t>(a), xs,
+                               static_cast<std::int64_t>(b - a));
+        l.splice(a, b - a, std::move(xs));
+        if (c.durable())
+          c.journal(std::move(rec));
+      });
+  }
+
+  /// `del l[start:stop]`: removes the items in the slice.
+  auto erase_slice(std::int64_t start, std::int64_t stop) const {
+    return set_slice(start, stop, {});
+  }
+
   /// `l[:]`: a copy of the whole list, taken atomically.
   auto snapshot() const {
     return this->template invoke<std::vector<T>>(
@@ -261,3 +432,12 @@ public:
 };
 
 } // namespace troupe::managed
+
+namespace boost::serialization {
+template <class T>
+struct version<troupe::managed::detail::list_record<T>> {
+  using type = boost::mpl::int_<1>;
+  using tag = boost::mpl::integral_c_tag;
+  static constexpr int value = type::value;
+};
+} // namespace boost::serialization

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "troupe/manager/batch.hpp"
 #include "troupe/manager/detail/core.hpp"
 #include "troupe/manager/dict.hpp"
 #include "troupe/manager/list.hpp"
@@ -159,6 +160,13 @@ public:
   /// An event kept by the manager under a name (Python's
   /// `manager.Event()`).
   [[nodiscard]] troupe::event event(managed::object_options opts = {});
+
+  /// An empty batch of writes to this manager's objects, applied as one
+  /// atomic (and, when durable, one journaled) operation by its
+  /// `commit()`; see `managed::batch`. Does not block.
+  [[nodiscard]] managed::batch batch() const {
+    return managed::batch{core()};
+  }
 
   // -- custom types (Python's BaseManager.register) ---------------------------
 

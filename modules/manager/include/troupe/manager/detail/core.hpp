@@ -97,13 +97,20 @@ public:
 
   [[nodiscard]] bool durable() const noexcept;
 
-  /// Appends `record` to the journal of the target (or of `s`); the call is
-  /// acknowledged once the record is on disk. Call after the change was
-  /// applied in memory.
+  /// Adds `record` (a change to the target) to the operation's journal
+  /// entry; the call is acknowledged once the entry is on disk. Every
+  /// record of one operation goes to the journal as one entry, so an
+  /// operation is on disk whole or not at all. Call after the change was
+  /// applied in memory; an operation that throws journals nothing.
   void journal(std::string record);
 
-  /// Journals the whole state of `s` (a new object's first state).
+  /// Adds the whole state of `s` (a new object's first state).
   void journal_state(slot* s, std::string state);
+
+  /// The same operation on another object (a step of a batch).
+  [[nodiscard]] op_ctx retarget(slot* s) const noexcept {
+    return {core_, s, op_};
+  }
 
   [[nodiscard]] manager_core& core() const noexcept {
     return core_;
@@ -177,11 +184,49 @@ public:
   op_base* next = nullptr;
   std::uint64_t seq = 0; // journal sequence number, 0 if none
   std::exception_ptr error;
+  // The journal entries the body made (encoded), appended as one when it
+  // returns: the first inline, any more beside it.
+  std::string journal_first;
+  std::vector<std::string> journal_more;
 
 private:
   std::atomic<int> refs_;
   slot* target_;
 };
+
+/// One step of a batch: a change to one object that can be undone, so
+/// that a batch is applied whole or not at all.
+class batch_step {
+public:
+  explicit batch_step(slot* target) noexcept : target_(target) {}
+  virtual ~batch_step() = default;
+
+  batch_step(const batch_step&) = delete;
+  batch_step& operator=(const batch_step&) = delete;
+
+  /// Applies the change and journals it through `ctx`. If it throws, its
+  /// object is as it was before.
+  virtual void apply(op_ctx& ctx) = 0;
+
+  /// Reverts a completed `apply`; steps are undone newest first.
+  virtual void undo() noexcept = 0;
+
+  /// After the whole batch was applied or rolled back.
+  virtual void settle() noexcept {}
+
+  [[nodiscard]] slot* target() const noexcept {
+    return target_;
+  }
+
+private:
+  slot* target_;
+};
+
+using batch_steps = std::vector<std::unique_ptr<batch_step>>;
+
+/// Applies `steps` in order as one operation: all of them, or (when one
+/// throws) none — the applied ones are undone and the exception rethrown.
+void run_steps(op_ctx& ctx, batch_steps& steps);
 
 struct unit {};
 
@@ -416,9 +461,14 @@ public:
     return c;
   }
 
-  /// Appends a journal entry for `s` (a record, or its whole state);
-  /// returns its sequence number.
-  std::uint64_t append(slot* s, std::string payload, bool whole_state);
+  /// Encodes a journal entry for `s` (a record, or its whole state).
+  [[nodiscard]] static std::string encode(const slot& s,
+                                          const std::string& payload,
+                                          bool whole_state);
+
+  /// Appends what `op` journaled as one entry (a group when it made
+  /// several); sets `op.seq`. Nothing when it journaled nothing.
+  void append(op_base& op);
 
   [[nodiscard]] bool durable() const noexcept {
     return store_ != nullptr;

@@ -26,6 +26,15 @@ public:
     return slot_->name;
   }
 
+  /// Internal (batches): the manager and the object.
+  [[nodiscard]] const std::shared_ptr<manager_core>& core() const noexcept {
+    return core_;
+  }
+
+  [[nodiscard]] slot* target() const noexcept {
+    return slot_;
+  }
+
 protected:
   template <class R, class F>
   R invoke(F fn) const {
