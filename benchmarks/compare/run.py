@@ -62,8 +62,8 @@ from typing import Callable
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 
-SYSTEMS = ("troupe", "python", "caf", "erlang")
-PEERS = ("python", "caf", "erlang")
+SYSTEMS = ("troupe", "python", "caf", "erlang", "cpp")
+PEERS = ("python", "caf", "erlang", "cpp")
 
 # Packages run.py installs itself (the C++ side comes from scripts/setup.sh).
 PACKAGES = {"python": "python3", "erlang": "erlang-base", "plot": "gnuplot-nox"}
@@ -284,6 +284,71 @@ WORKLOADS: list[Workload] = [
                    "gen_server); another process makes set+get calls"}),
 ]
 
+# The wordcount workloads (issue 19) run whole programs on a generated input
+# (troupe-wordcount --generate, seed 42: n text files and one binary file):
+# troupe-wordcount itself (durable state on, --chaos 0), its Python twin
+# (python/wordcount.py: Pool + Counters + Manager().dict()) and a bare C++
+# baseline (bare_wordcount.cpp: std::threads, the same word counter, no
+# durability). The value is files/s over the whole process's wall time; the
+# check is the total word count, which this script computes itself.
+WORDCOUNT = {"bin": None, "inputs": None, "words": {}}
+
+
+def wordcount_input(n: int) -> Path:
+    """The generated input of n files (made once, kept under --out)."""
+    d = WORDCOUNT["inputs"] / f"files-{n}"
+    if not (d / ".complete").exists():
+        shutil.rmtree(d, ignore_errors=True)
+        subprocess.run([str(WORDCOUNT["bin"]), "--generate", str(d),
+                        "--files", str(n)], check=True,
+                       stdout=subprocess.DEVNULL)
+        (d / ".complete").write_text("")
+    return d
+
+
+def wordcount_check(n: int) -> int:
+    """The words of the generated input, counted here (the flagship's rule:
+    maximal runs of ASCII letters; a file with a NUL byte is not text)."""
+    if n not in WORDCOUNT["words"]:
+        import re
+        word = re.compile(rb"[A-Za-z]+")
+        total = 0
+        for dirpath, _, names in os.walk(wordcount_input(n)):
+            for name in names:
+                if name == ".complete":
+                    continue
+                data = (Path(dirpath) / name).read_bytes()
+                if b"\0" not in data:
+                    total += len(word.findall(data))
+        WORDCOUNT["words"][n] = total
+    return WORDCOUNT["words"][n]
+
+
+WORDCOUNT_NOTES = {
+    "troupe": "troupe-wordcount --chaos 0, durable state file, 4 workers "
+              "(supervised pool), whole process",
+    "python": "Pool(4).imap_unordered over the files, Counters merged, each "
+              "file's counts recorded in a Manager().dict(), whole process",
+    "cpp": "bare C++: std::threads (one per core) over the file list, the "
+           "flagship's word counter, a hash map each, merged; no troupe, "
+           "no durability",
+    "caf": "n/a: the bare C++ baseline (cpp) stands for no framework",
+    "erlang": "n/a",
+}
+
+WORKLOADS += [
+    Workload("wordcount", "wordcount, 4,000 files", "ops/s", wordcount_check,
+             {"troupe": 4_000, "python": 4_000, "cpp": 4_000},
+             WORDCOUNT_NOTES, quick_sizes={"troupe": 4_000, "python": 4_000,
+                                           "cpp": 4_000}),
+    Workload("wordcount_40k", "wordcount, 40,000 files", "ops/s",
+             wordcount_check,
+             {"troupe": 40_000, "python": 40_000, "cpp": 40_000},
+             WORDCOUNT_NOTES, quick_sizes={"troupe": 4_000, "python": 4_000,
+                                           "cpp": 4_000},
+             max_runs=3),
+]
+
 # Workloads of issue 9 not measured yet (none left: (d), (e) and (g) were
 # added with modules/pool and modules/manager).
 PENDING: dict[str, str] = {}
@@ -340,10 +405,16 @@ def build(build_dir: Path, jobs: int) -> Path:
         subprocess.run(
             ["cmake", "-S", str(ROOT), "-B", str(build_dir), "-G", "Ninja",
              "-DCMAKE_BUILD_TYPE=RelWithDebInfo", "-DTROUPE_BUILD_TESTS=OFF",
-             "-DTROUPE_BUILD_EXAMPLES=OFF", "-DTROUPE_BUILD_BENCHMARKS=ON"],
+             "-DTROUPE_BUILD_EXAMPLES=ON", "-DTROUPE_BUILD_BENCHMARKS=ON"],
             check=True)
+    else:  # examples on: the wordcount workload runs the flagship
+        subprocess.run(["cmake", str(build_dir),
+                        "-DTROUPE_BUILD_EXAMPLES=ON"], check=True,
+                       stdout=subprocess.DEVNULL)
     subprocess.run(["cmake", "--build", str(build_dir), "-j", str(jobs),
-                    "--target", "compare_troupe", "compare_caf"], check=True)
+                    "--target", "compare_troupe", "compare_caf",
+                    "bare_wordcount", "example_flagship_troupe-wordcount"],
+                   check=True)
     return build_dir / "benchmarks" / "compare"
 
 
@@ -377,8 +448,44 @@ def command(system: str, workload: str, n: int, ctx: dict) -> list[str]:
             "-run", "compare", "main", workload, str(n)]
 
 
+def run_wordcount(w: Workload, system: str, n: int, ctx: dict) -> dict:
+    """Runs one whole wordcount program; times it; checks its word count."""
+    import re
+    import tempfile
+    src = wordcount_input(n)
+    with tempfile.TemporaryDirectory(prefix="compare-wordcount-") as tmp:
+        if system == "troupe":
+            cmd = [str(WORDCOUNT["bin"]), "--input", str(src), "--state",
+                   str(Path(tmp) / "state"), "--chaos", "0", "--top", "0"]
+            pattern = r"^throughput: \d+ files, ([\d,]+) words"
+        elif system == "python":
+            cmd = [sys.executable, str(HERE / "python" / "wordcount.py"),
+                   str(src)]
+            pattern = r"words (\d+)"
+        else:
+            cmd = [str(ctx["bin_dir"] / "bare_wordcount"), str(src)]
+            pattern = r"words (\d+)"
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True,
+                              timeout=ctx["timeout"], check=False)
+        seconds = time.perf_counter() - t0
+    m = re.search(pattern, proc.stdout, re.M)
+    if proc.returncode != 0 or not m:
+        raise RunError(f"exit status {proc.returncode}: {' '.join(cmd)}\n"
+                       f"{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    words = int(m.group(1).replace(",", ""))
+    want = w.expected(n)
+    if words != want:
+        raise RunError(f"wrong result: {words} words, expected {want} "
+                       f"({' '.join(cmd)})")
+    return {"workload": w.name, "system": system, "n": n, "unit": "ops/s",
+            "value": n / seconds, "seconds": seconds, "check": words}
+
+
 def run_once(w: Workload, system: str, n: int, ctx: dict) -> dict:
     """Runs one workload once; returns its RESULT, checked."""
+    if w.name.startswith("wordcount"):
+        return run_wordcount(w, system, n, ctx)
     cmd = command(system, w.name, n, ctx)
     # A session of its own, so that a hung run is killed together with the
     # processes it started (Python's workers).
@@ -597,7 +704,8 @@ def plot(out: Path, summary: dict, workloads: list[Workload],
                            for k in ("median", "min", "max")])
             f.write(json.dumps(w.label) + " " + " ".join(cells) + "\n")
     svg = out / "compare.svg"
-    colors = {"python": "#3572A5", "caf": "#e08a2b", "erlang": "#a90533"}
+    colors = {"python": "#3572A5", "caf": "#e08a2b", "erlang": "#a90533",
+              "cpp": "#555555"}
     series = ", ".join(
         f"'{data}' using {3 * i + 2}:{3 * i + 3}:{3 * i + 4}:xtic(1) "
         f"title 'vs {p}' lc rgb '{colors[p]}'"
@@ -686,6 +794,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--build-dir", type=Path, default=ROOT / "build" / "compare")
     p.add_argument("--bin-dir", type=Path, help="use compare_troupe and "
                    "compare_caf from here; do not build")
+    p.add_argument("--wordcount-bin", type=Path, help="the troupe-wordcount "
+                   "program for the wordcount workloads (default: the "
+                   "build's examples/flagship/troupe-wordcount)")
     p.add_argument("--no-install", action="store_true",
                    help="never apt-get install; skip systems whose tools "
                         "are missing")
@@ -754,6 +865,19 @@ def main() -> int:
                 notes.append(f"{s} skipped: no compare_{s} in {ctx['bin_dir']}")
         elif s == "python":
             available.append(s)  # this interpreter
+        elif s == "cpp":
+            if "bin_dir" not in ctx:
+                try:
+                    ctx["bin_dir"] = (args.bin_dir.resolve() if args.bin_dir
+                                      else build(args.build_dir, args.jobs))
+                except (OSError, subprocess.CalledProcessError) as e:
+                    log(f"building the C++ programs failed: {e}")
+                    return 1
+            if (ctx["bin_dir"] / "bare_wordcount").exists():
+                available.append(s)
+            else:
+                notes.append(f"cpp skipped: no bare_wordcount in "
+                             f"{ctx['bin_dir']}")
         elif s == "erlang":
             if shutil.which("erl") and shutil.which("erlc"):
                 ctx["ebin"] = compile_erlang(out)
@@ -764,6 +888,18 @@ def main() -> int:
             else:
                 notes.append("erlang skipped: erl/erlc not found (Debian "
                              "package erlang-base)")
+    if any(w.name.startswith("wordcount") for w in workloads):
+        wc = args.wordcount_bin or (
+            ctx["bin_dir"].parent.parent / "examples" / "flagship"
+            / "troupe-wordcount" if "bin_dir" in ctx else None)
+        if wc is not None and Path(wc).exists():
+            WORDCOUNT["bin"] = Path(wc).resolve()
+            WORDCOUNT["inputs"] = out / "wordcount-inputs"
+        else:
+            notes.append("wordcount skipped: no troupe-wordcount (build the "
+                          "example, or give --wordcount-bin)")
+            workloads = [w for w in workloads
+                         if not w.name.startswith("wordcount")]
     for n in notes:
         log("note: " + n)
     if "troupe" not in available:

@@ -15,6 +15,10 @@ Modes:
   errors  a missing folder, a file given as folder, an empty folder and bad
           options give clear messages and the documented exit statuses
   resume  a second run with the same --state skips what the first counted
+  kill    runs killed with SIGKILL at random moments, each rerun with the
+          same --state: every file a run reported counted is skipped by the
+          next, and the final counts are exact (no file lost or counted
+          twice)
 """
 
 import argparse
@@ -23,9 +27,11 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 WORD = re.compile(rb"[A-Za-z]+")
 ACCOUNTING = re.compile(
@@ -235,6 +241,66 @@ def mode_resume(program, root, entries, ref, work):
           "a state of another input: status %d, %r" % (code, err))
 
 
+PROGRESS = re.compile(r"^progress: (\d+)/\d+\+? files, .* (\d+) failed$", re.M)
+RESUMING = re.compile(r"^  resuming: (\d+) files were counted", re.M)
+
+
+def mode_kill(program, root, entries, ref, work, rounds=6, seed=7):
+    """SIGKILL at random moments, then reruns with the same state."""
+    rng = random.Random(seed)
+    state = os.path.join(work, "state")
+    args = ["--input", root, "--state", state, "--workers", "3",
+            "--progress", "10"]
+    counted = 0   # files the state holds, as the last run said at its start
+    reported = 0  # files the killed run reported counted (progress lines)
+    kills = 0
+    for r in range(rounds):
+        proc = subprocess.Popen([program] + args, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        time.sleep(rng.uniform(0.02, 0.5))
+        proc.send_signal(signal.SIGKILL)
+        out, err = proc.communicate(timeout=60)
+        m = RESUMING.search(out)
+        at_start = int(m.group(1)) if m else 0
+        check(at_start >= counted + reported,
+              "round %d: the state holds %d counted files, but %d were "
+              "reported counted before the kill" % (r, at_start,
+                                                     counted + reported))
+        counted = at_start
+        lines = PROGRESS.findall(out)
+        reported = 0
+        if lines:
+            done, failed = map(int, lines[-1])
+            reported = done - failed
+        if proc.returncode == -signal.SIGKILL:
+            kills += 1
+        else:  # it finished before the kill
+            check(proc.returncode == 0, "round %d: exit status %d: %s"
+                  % (r, proc.returncode, err))
+        print("round %d: %s; %d counted before, %d more reported counted"
+              % (r, "killed" if proc.returncode == -signal.SIGKILL
+                 else "finished", counted, reported))
+    check(kills > 0, "no run was killed mid-way; use a bigger input")
+    report = os.path.join(work, "report.tsv")
+    code, out, err = run(program, args + ["--report", report])
+    sys.stdout.write(out)
+    check(code == 0, "final run: exit status %d: %s" % (code, err))
+    m = RESUMING.search(out)
+    check((int(m.group(1)) if m else 0) >= counted + reported,
+          "the final run skipped fewer files than were reported counted")
+    _, ok, _, words = read_report(report)
+    good = {rel for rel, c in ref.items() if not isinstance(c, str)}
+    check(ok == good, "the state does not hold exactly the countable files: "
+          "%s" % sorted(ok ^ good)[:5])
+    expected = collections.Counter()
+    for rel in good:
+        expected.update(ref[rel])
+    check(words == dict(expected),
+          "after %d kills the counts differ (a file lost or counted twice): "
+          "e.g. %s" % (kills, sorted(set(expected.items())
+                                      ^ set(words.items()))[:5]))
+
+
 def mode_errors(program, root, entries, ref, work):
     cases = [
         (["--input", os.path.join(work, "missing")], 1, "does not exist"),
@@ -267,7 +333,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--program", required=True)
     ap.add_argument("--mode", required=True,
-                    choices=["plain", "chaos", "errors", "resume"])
+                    choices=["plain", "chaos", "errors", "resume", "kill"])
     ap.add_argument("--files", type=int, default=60)
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--chaos-seed", type=int, default=6)

@@ -21,6 +21,8 @@ struct file_counts {
   word_counts words;
   std::int64_t total_words = 0;
   std::uintmax_t bytes = 0;
+  std::int64_t read_ns = 0;  ///< time spent opening and reading the file
+  std::int64_t count_ns = 0; ///< time spent tokenising and counting
 };
 
 /// A file that cannot be counted, whatever the number of attempts: the
@@ -34,6 +36,9 @@ public:
 /// Counts the words of `path`: maximal runs of ASCII letters, lowercased;
 /// every other byte separates words. Throws `bad_input` for a file that
 /// cannot be opened or read, or that contains a NUL byte (binary).
+/// Reads the whole file with one buffer per thread and counts into a hash
+/// table per thread (no allocation per word), so it runs at a few hundred
+/// MB/s per core.
 file_counts count_words(const std::filesystem::path& path);
 
 /// Writes the embedded sample input into `dir` (created if missing):

@@ -93,6 +93,9 @@ options parse_options(const std::vector<std::string>& args) {
     } else if (name == "--grace") {
       opts.grace
         = std::chrono::milliseconds{parse_number(name, value(), 1, 3'600'000)};
+    } else if (name == "--progress") {
+      opts.progress
+        = std::chrono::milliseconds{parse_number(name, value(), 10, 3'600'000)};
     } else if (name == "--report") {
       opts.report = value();
     } else if (name == "--generate") {
@@ -146,6 +149,8 @@ options:
                             is terminated (default 1000)
       --grace MS            time a terminated worker gets before it is
                             declared killed (default 500)
+      --progress MS         time between progress lines (default: 100 on a
+                            terminal, one line rewritten; 1000 otherwise)
       --top N               words to show (default 10)
       --seed N              seed of the sample input and of chaos (default 42)
       --files N             files in the generated sample (default 400)

@@ -32,6 +32,9 @@ struct options {
   std::chrono::milliseconds task_timeout{1000};
   /// Between asking a stuck worker to stop and declaring it killed.
   std::chrono::milliseconds grace{500};
+  /// Between two progress lines; none: 100 ms on a terminal (one line
+  /// rewritten in place), 1 s otherwise.
+  std::optional<std::chrono::milliseconds> progress{};
   /// Write every count and per-file outcome here (tab-separated).
   std::optional<std::filesystem::path> report{};
   /// Only write the sample input here, then exit.

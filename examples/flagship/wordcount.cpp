@@ -108,6 +108,10 @@ struct run_state {
   std::atomic<std::uint64_t> bytes{0};
   std::atomic<std::uint64_t> attempts{0};
   std::atomic<std::uint64_t> resubmitted{0};
+  std::atomic<std::int64_t> read_ns{0};   // workers: opening and reading
+  std::atomic<std::int64_t> count_ns{0};  // workers: tokenising, counting
+  std::atomic<std::int64_t> record_ns{0}; // writer: waiting for the manager
+  std::atomic<std::uint64_t> commits{0};  // batches the writer committed
   std::atomic<int> worker_failures{0};
   std::atomic<int> restarts{0};
   std::array<std::atomic<int>, fault_names.size()> injected{};
@@ -207,7 +211,10 @@ count_task(const std::shared_ptr<run_state>& st, const options& opts,
         break;
     }
   }
-  return flagship::count_words(item.path);
+  auto counts = flagship::count_words(item.path);
+  st->read_ns.fetch_add(counts.read_ns, std::memory_order_relaxed);
+  st->count_ns.fetch_add(counts.count_ns, std::memory_order_relaxed);
+  return counts;
 }
 
 /// The grouping key of a failure message: what comes before its details.
@@ -354,49 +361,99 @@ void read_folder(troupe::queue<work_item> work, fs::path root,
 // -- writer
 // ---------------------------------------------------------------------
 
-using counts_dict = troupe::managed::dict<std::string, flagship::word_counts>;
-using failures_dict = troupe::managed::dict<std::string, std::string>;
+/// The durable state: which files are counted (with their word count),
+/// the word totals over them, and the files that failed (with why).
+struct results {
+  troupe::managed::dict<std::string, std::int64_t> files;
+  troupe::managed::dict<std::string, std::int64_t> totals;
+  troupe::managed::dict<std::string, std::string> failures;
+};
 
-/// Records every outcome in the durable manager and frees its slot.
-void write_outcomes(troupe::queue<outcome> outcomes, counts_dict counts,
-                    failures_dict failures, troupe::manager mgr,
-                    std::shared_ptr<run_state> st,
+/// The most outcomes the writer records in one batch.
+constexpr std::size_t max_batch = 1024;
+
+/// Records the outcomes in the durable manager and frees their slots. It
+/// takes every outcome that is ready (at least one, at most `max_batch`)
+/// and records them as one batch: one atomic manager call and one sync of
+/// the state file, so a file is in the state with its words added to the
+/// totals, or neither — whenever the program is killed. While a batch
+/// waits for the disk, outcomes gather for the next one.
+void write_outcomes(troupe::queue<outcome> outcomes, results state,
+                    troupe::manager mgr, std::shared_ptr<run_state> st,
+                    std::shared_ptr<const std::unordered_set<std::string>>
+                      failed_before,
                     std::counting_semaphore<>* slots, bool crash_manager_once) {
   std::uint64_t recorded = 0;
+  std::vector<outcome> group;
+  std::unordered_map<std::string, std::int64_t> sum;
   for (;;) {
-    std::optional<outcome> o;
+    group.clear();
     try {
-      o = outcomes.get();
+      group.push_back(outcomes.get());
     } catch (const troupe::closed&) {
       return;
     }
-    auto rel = o->item.rel;
-    try {
-      if (o->ok) {
-        counts.set(rel, o->counts.words);
-        static_cast<void>(failures.erase(rel));
+    while (group.size() < max_batch) {
+      auto o = outcomes.try_get();
+      if (!o)
+        break;
+      group.push_back(std::move(*o));
+    }
+    auto b = mgr.batch();
+    std::vector<std::pair<std::string, std::int64_t>> counted;
+    std::vector<std::pair<std::string, std::string>> failed;
+    std::vector<std::string> recovered; // failed in an earlier run, now not
+    sum.clear();
+    for (auto& o : group) {
+      if (o.ok) {
+        counted.emplace_back(o.item.rel, o.counts.total_words);
+        for (auto& [w, n] : o.counts.words)
+          sum[w] += n;
+        if (failed_before->contains(o.item.rel))
+          recovered.push_back(o.item.rel);
       } else {
-        failures.set(rel, o->reason + ": " + o->detail);
+        failed.emplace_back(o.item.rel, o.reason + ": " + o.detail);
       }
+    }
+    b.update(state.files, std::move(counted));
+    b.merge(state.totals,
+            std::vector<std::pair<std::string, std::int64_t>>(sum.begin(),
+                                                              sum.end()),
+            std::plus<>{});
+    b.update(state.failures, std::move(failed));
+    b.erase_keys(state.failures, std::move(recovered));
+    auto t0 = clock_type::now();
+    try {
+      b.commit();
     } catch (const std::exception& e) {
-      // The manager stayed down longer than its call timeout.
-      o->ok = false;
-      o->reason = "not recorded (manager unavailable)";
-      o->detail = e.what();
-    }
-    if (o->ok) {
-      st->words.fetch_add(static_cast<std::uint64_t>(o->counts.total_words));
-      st->bytes.fetch_add(o->counts.bytes);
-      st->processed.fetch_add(1);
-    } else {
-      {
-        std::lock_guard guard{st->mtx};
-        st->failures[o->reason].push_back(rel);
+      // The manager stayed down longer than its call timeout: the batch
+      // was not recorded, and its files are reported so.
+      for (auto& o : group) {
+        o.ok = false;
+        o.reason = "not recorded (manager unavailable)";
+        o.detail = e.what();
       }
-      st->failed.fetch_add(1);
     }
-    ++recorded;
-    slots->release();
+    st->record_ns.fetch_add(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now()
+                                                           - t0)
+        .count());
+    st->commits.fetch_add(1);
+    std::uint64_t ok = 0;
+    for (auto& o : group) {
+      if (o.ok) {
+        ++ok;
+        st->words.fetch_add(static_cast<std::uint64_t>(o.counts.total_words));
+        st->bytes.fetch_add(o.counts.bytes);
+      } else {
+        std::lock_guard guard{st->mtx};
+        st->failures[o.reason].push_back(o.item.rel);
+      }
+    }
+    st->processed.fetch_add(ok);
+    st->failed.fetch_add(group.size() - ok);
+    recorded += group.size();
+    slots->release(static_cast<std::ptrdiff_t>(group.size()));
     // Chaos reaches the state too: the manager's state actor crashes once,
     // mid-run; its supervisor restarts it with its state, and the writes
     // meanwhile wait instead of failing.
@@ -429,9 +486,9 @@ std::string progress_text(const run_state& st, clock_type::time_point start) {
 void monitor(troupe::event stop, std::shared_ptr<run_state> st,
              options opts,
              clock_type::time_point start, bool tty) {
-  auto period = tty ? 100ms : 1000ms;
+  auto period = opts.progress.value_or(tty ? 100ms : 1000ms);
   auto next_print = clock_type::now() + period;
-  while (!stop.wait(20ms)) {
+  while (!stop.wait(std::min<std::chrono::milliseconds>(20ms, period))) {
     auto now = clock_type::now();
     std::vector<running_task> stuck;
     {
@@ -458,8 +515,9 @@ void monitor(troupe::event stop, std::shared_ptr<run_state> st,
     }
     if (now >= next_print) {
       next_print += period;
-      if (tty)
-        std::cout << "\r\x1b[K" << progress_text(*st, start) << std::flush;
+      if (tty) // rewritten in place, then the rest of the line cleared
+        std::cout << '\r' << progress_text(*st, start) << "\x1b[K"
+                  << std::flush;
       else
         troupe::print("progress:", progress_text(*st, start));
     }
@@ -476,15 +534,10 @@ struct totals {
   std::size_t files = 0;
 };
 
-totals sum_counts(const counts_dict& counts) {
-  std::unordered_map<std::string, std::int64_t> sum;
+totals sum_counts(const results& state) {
   totals out;
-  for (auto& [file, words] : counts.items()) {
-    ++out.files;
-    for (auto& [w, n] : words)
-      sum[w] += n;
-  }
-  out.words.assign(sum.begin(), sum.end());
+  out.files = state.files.size();
+  out.words = state.totals.items();
   std::sort(out.words.begin(), out.words.end(), [](auto& x, auto& y) {
     return x.second != y.second ? x.second > y.second : x.first < y.first;
   });
@@ -509,14 +562,14 @@ std::string with_commas(std::uint64_t n) {
 }
 
 void write_report(const fs::path& path, const run_state& st, const totals& sum,
-                  const counts_dict& counts, const failures_dict& failures) {
+                  const results& state) {
   std::ofstream out{path};
   out << "accounting\tproduced\t" << st.produced << "\tprocessed\t"
       << st.processed << "\tfailed\t" << st.failed << "\tskipped\t"
       << st.skipped << '\n';
-  for (auto& key : counts.keys())
+  for (auto& key : state.files.keys())
     out << "ok\t" << key << '\n';
-  for (auto& [key, why] : failures.items())
+  for (auto& [key, why] : state.failures.items())
     out << "failed\t" << key << '\t' << why << '\n';
   for (auto& [w, n] : sum.words)
     out << "word\t" << w << '\t' << n << '\n';
@@ -620,9 +673,10 @@ int run(troupe::runtime& rt, const options& opts) {
     return 1;
   }
   auto meta = mgr->dict<std::string, std::string>({.name = "meta"});
-  auto counts
-    = mgr->dict<std::string, flagship::word_counts>({.name = "counts"});
-  auto failures = mgr->dict<std::string, std::string>({.name = "failures"});
+  results state{
+    .files = mgr->dict<std::string, std::int64_t>({.name = "files"}),
+    .totals = mgr->dict<std::string, std::int64_t>({.name = "totals"}),
+    .failures = mgr->dict<std::string, std::string>({.name = "failures"})};
   if (auto owner = meta.try_get("input"); owner && *owner != identity) {
     std::cerr << "troupe-wordcount: the state file '" << state_path.string()
               << "' belongs to another input (" << *owner
@@ -631,8 +685,11 @@ int run(troupe::runtime& rt, const options& opts) {
   }
   meta.set("input", identity);
   auto done = std::make_shared<std::unordered_set<std::string>>();
-  for (auto& key : counts.keys())
+  for (auto& key : state.files.keys())
     done->insert(key);
+  auto failed_before = std::make_shared<std::unordered_set<std::string>>();
+  for (auto& key : state.failures.keys())
+    failed_before->insert(key);
   if (!done->empty())
     troupe::print("  resuming:", done->size(),
                   "files were counted by an earlier run and are skipped");
@@ -666,15 +723,25 @@ int run(troupe::runtime& rt, const options& opts) {
   troupe::queue<work_item> work{
     rt, {.capacity = static_cast<std::size_t>(opts.queue_capacity)}};
   troupe::queue<outcome> outcomes{rt};
-  auto window = static_cast<std::ptrdiff_t>(2 * opts.workers);
+  // In flight: enough to keep the workers busy while the writer's batch
+  // waits for the disk (a sync takes milliseconds, a file microseconds).
+  auto window = static_cast<std::ptrdiff_t>(64 * opts.workers);
   std::counting_semaphore<> slots{window};
   troupe::event stop_monitor{rt};
 
   troupe::process reader{rt, {.name = "reader"}, read_folder, work, input, done,
                          st};
-  troupe::process writer{rt,     {.name = "writer"}, write_outcomes, outcomes,
-                         counts, failures,           *mgr,           st,
-                         &slots, opts.chaos > 0};
+  troupe::process writer{rt,
+                         {.name = "writer"},
+                         write_outcomes,
+                         outcomes,
+                         state,
+                         *mgr,
+                         st,
+                         std::shared_ptr<const std::unordered_set<std::string>>{
+                           failed_before},
+                         &slots,
+                         opts.chaos > 0};
   troupe::process watch{
     rt, {.name = "monitor"}, monitor, stop_monitor, st, opts, start,
     tty};
@@ -705,7 +772,7 @@ int run(troupe::runtime& rt, const options& opts) {
   auto elapsed = std::chrono::duration<double>(clock_type::now() - start);
 
   // The report.
-  auto sum = sum_counts(counts);
+  auto sum = sum_counts(state);
   auto produced = st->produced.load();
   auto processed = st->processed.load();
   auto failed = st->failed.load();
@@ -735,6 +802,16 @@ int run(troupe::runtime& rt, const options& opts) {
          << std::setprecision(1) << static_cast<double>(st->bytes) / 1e6 / secs
          << " MB/s";
     troupe::print(line.str());
+    // Where the time went: the workers' time (summed over them) reading
+    // and counting, and the writer's waiting for the manager to record
+    // its batches (durably).
+    auto ms = [](std::int64_t ns) { return static_cast<double>(ns) / 1e6; };
+    std::ostringstream split;
+    split << "time: reading " << std::setprecision(0) << std::fixed
+          << ms(st->read_ns) << " ms, counting " << ms(st->count_ns)
+          << " ms (workers, summed); recording " << ms(st->record_ns)
+          << " ms (writer, " << st->commits << " batches)";
+    troupe::print(split.str());
   }
   troupe::print("supervision tree:");
   std::cout << troupe::supervision_snapshot(rt) << std::flush;
@@ -785,7 +862,7 @@ int run(troupe::runtime& rt, const options& opts) {
                 std::to_string(mgr->incarnations())
                   + (opts.state ? "" : " (temporary, removed)"));
   if (opts.report)
-    write_report(*opts.report, *st, sum, counts, failures);
+    write_report(*opts.report, *st, sum, state);
 
   pool.close();
   pool.join();
