@@ -115,7 +115,8 @@ public:
     }
   }
 
-  /// The words and their counts, sorted by word; empties the table.
+  /// The words and their counts, in no particular order; empties the
+  /// table.
   word_counts take() {
     word_counts out;
     out.reserve(used_.size());
@@ -125,7 +126,6 @@ public:
       s.count = 0;
     }
     used_.clear();
-    std::sort(out.begin(), out.end());
     return out;
   }
 

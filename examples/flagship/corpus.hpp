@@ -13,7 +13,7 @@
 
 namespace flagship {
 
-/// A file's words and how often each occurs, sorted by word.
+/// A file's words and how often each occurs, in no particular order.
 using word_counts = std::vector<std::pair<std::string, std::int64_t>>;
 
 /// What counting one file gives.

@@ -325,7 +325,8 @@ void read_folder(troupe::queue<work_item> work, fs::path root,
     for (fs::directory_iterator it{dir, ec}, end; !ec && it != end;
          it.increment(ec))
       entries.push_back(*it);
-    auto rel_dir = fs::relative(dir, root).generic_string();
+    // Lexical: fs::relative resolves links with a syscall per path.
+    auto rel_dir = dir.lexically_relative(root).generic_string();
     if (ec) {
       st->warn("folder '" + rel_dir + "' could not be read (" + ec.message()
                + "): skipped");
@@ -334,7 +335,7 @@ void read_folder(troupe::queue<work_item> work, fs::path root,
     std::sort(entries.begin(), entries.end());
     std::vector<fs::path> subfolders;
     for (auto& entry : entries) {
-      auto rel = fs::relative(entry.path(), root).generic_string();
+      auto rel = entry.path().lexically_relative(root).generic_string();
       std::error_code sec;
       auto status = entry.symlink_status(sec);
       if (fs::is_directory(status)) {
