@@ -21,168 +21,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/crc.hpp>
+#include "durable_format.hpp"
 
 namespace troupe::serialization {
 
 namespace fs = std::filesystem;
+using namespace detail;
 
 namespace {
-
-// -- on-disk format, version 1 (little-endian integers) -----------------------
-//
-// State file:
-//   0  char[16] "TROUPE-STATE" + 4 NULs
-//  16  u32 format version
-//  20  u32 flags (0)
-//  24  u64 generation (1 for the first compaction, +1 each)
-//  32  u64 sequence number of the last record the snapshot includes
-//  40  u64 snapshot length L
-//  48  u32 CRC-32 of the snapshot
-//  52  u32 CRC-32 of bytes 0..52
-//  56  the snapshot, L bytes; the file ends there
-//
-// Journal:
-//   0  char[16] "TROUPE-JOURNAL" + 2 NULs
-//  16  u32 format version
-//  20  u32 flags (0)
-//  24  u64 generation of the snapshot this journal follows (0: none)
-//  32  u64 base: the snapshot's last sequence number
-//  40  u32 CRC-32 of bytes 0..40
-//  44  u32 0
-//  48  batches, each one group commit:
-//        0  u32 batch magic "BTCH"
-//        4  u32 record count (>= 1)
-//        8  u64 sequence number of its first record (the previous + 1)
-//       16  u64 payload length P
-//       24  u32 CRC-32 of the payload
-//       28  u32 CRC-32 of bytes 0..28
-//       32  payload: per record, u32 length then the record's bytes
-
-constexpr std::uint32_t format_version = 1;
-constexpr std::size_t magic_size = 16;
-constexpr char state_magic[magic_size + 1] = "TROUPE-STATE\0\0\0\0";
-constexpr char journal_magic[magic_size + 1] = "TROUPE-JOURNAL\0\0";
-constexpr std::size_t state_header_size = 56;
-constexpr std::size_t journal_header_size = 48;
-constexpr std::size_t batch_header_size = 32;
-constexpr std::uint32_t batch_magic = 0x48435442; // "BTCH"
-
-std::uint32_t crc32(const char* data, std::size_t size) {
-  boost::crc_32_type crc;
-  crc.process_bytes(data, size);
-  return crc.checksum();
-}
-
-void put_u32(std::string& out, std::uint32_t x) {
-  for (int i = 0; i < 4; ++i)
-    out.push_back(static_cast<char>((x >> (8 * i)) & 0xFF));
-}
-
-void put_u64(std::string& out, std::uint64_t x) {
-  for (int i = 0; i < 8; ++i)
-    out.push_back(static_cast<char>((x >> (8 * i)) & 0xFF));
-}
-
-std::uint32_t get_u32(const char* p) {
-  std::uint32_t x = 0;
-  for (int i = 3; i >= 0; --i)
-    x = (x << 8) | static_cast<unsigned char>(p[i]);
-  return x;
-}
-
-std::uint64_t get_u64(const char* p) {
-  std::uint64_t x = 0;
-  for (int i = 7; i >= 0; --i)
-    x = (x << 8) | static_cast<unsigned char>(p[i]);
-  return x;
-}
-
-std::string state_header(std::uint64_t generation, std::uint64_t last_seq,
-                         std::string_view snapshot) {
-  std::string out{state_magic, magic_size};
-  put_u32(out, format_version);
-  put_u32(out, 0);
-  put_u64(out, generation);
-  put_u64(out, last_seq);
-  put_u64(out, snapshot.size());
-  put_u32(out, crc32(snapshot.data(), snapshot.size()));
-  put_u32(out, crc32(out.data(), out.size()));
-  return out;
-}
-
-std::string journal_header(std::uint64_t generation, std::uint64_t base) {
-  std::string out{journal_magic, magic_size};
-  put_u32(out, format_version);
-  put_u32(out, 0);
-  put_u64(out, generation);
-  put_u64(out, base);
-  put_u32(out, crc32(out.data(), out.size()));
-  put_u32(out, 0);
-  return out;
-}
-
-/// Appends one batch holding `records` (sequence numbers first_seq, ...).
-template <class Records>
-void encode_batch(std::string& out, std::uint64_t first_seq,
-                  const Records& records) {
-  auto start = out.size();
-  out.resize(start + batch_header_size);
-  for (const auto& r : records) {
-    put_u32(out, static_cast<std::uint32_t>(r.size()));
-    out.append(r);
-  }
-  auto payload = out.size() - start - batch_header_size;
-  std::string header;
-  put_u32(header, batch_magic);
-  put_u32(header, static_cast<std::uint32_t>(records.size()));
-  put_u64(header, first_seq);
-  put_u64(header, payload);
-  put_u32(header, crc32(out.data() + start + batch_header_size, payload));
-  put_u32(header, crc32(header.data(), header.size()));
-  std::memcpy(out.data() + start, header.data(), batch_header_size);
-}
 
 // -- files --------------------------------------------------------------------
 
 std::string errno_text(int err) {
   return std::system_category().message(err);
-}
-
-[[noreturn]] void io_error(const fs::path& file, const char* what, int err) {
-  throw state_file_error{file.string(), "cannot " + std::string{what} + " "
-                                          + file.string() + ": "
-                                          + errno_text(err)};
-}
-
-/// The whole file, or nullopt if it does not exist.
-std::optional<std::string> read_file(const fs::path& file) {
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT)
-      return std::nullopt;
-    io_error(file, "open", errno);
-  }
-  std::string out;
-  struct stat st {};
-  if (::fstat(fd, &st) == 0 && st.st_size > 0)
-    out.reserve(static_cast<std::size_t>(st.st_size));
-  char buf[65536];
-  for (;;) {
-    auto n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      auto err = errno;
-      ::close(fd);
-      io_error(file, "read", err);
-    }
-    if (n == 0)
-      break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return out;
 }
 
 /// Writes all of `data` at the file offset; returns 0 or an errno value.
@@ -280,202 +131,6 @@ void warn(const std::string& text) {
   std::fputs(line.c_str(), stderr);
 }
 
-// -- reading ------------------------------------------------------------------
-
-[[noreturn]] void bad_file(const fs::path& file, const char* kind,
-                           const std::string& what) {
-  throw state_file_error{file.string(),
-                         std::string{kind} + " " + file.string() + ": " + what};
-}
-
-/// Checks a file's magic, version and header size; `kind` names it in
-/// messages ("state file", "journal").
-void check_header(const fs::path& file, const char* kind,
-                  std::string_view bytes, const char* magic,
-                  std::size_t header_size, const char* foreign) {
-  if (bytes.empty())
-    bad_file(file, kind, "empty (0 bytes)");
-  auto prefix = std::min(bytes.size(), magic_size);
-  if (std::memcmp(bytes.data(), magic, prefix) != 0)
-    bad_file(file, kind, foreign);
-  if (bytes.size() < magic_size + 4)
-    bad_file(file, kind,
-             "truncated at byte " + std::to_string(bytes.size()) + " of "
-               + std::to_string(header_size) + " (inside the header)");
-  auto version = get_u32(bytes.data() + magic_size);
-  if (version != format_version)
-    bad_file(file, kind,
-             "unsupported format version " + std::to_string(version)
-               + " (this build reads version " + std::to_string(format_version)
-               + "; written by another troupe version, or damaged)");
-  if (bytes.size() < header_size)
-    bad_file(file, kind,
-             "truncated at byte " + std::to_string(bytes.size()) + " of "
-               + std::to_string(header_size) + " (inside the header)");
-}
-
-struct snapshot_file {
-  std::uint64_t generation = 0;
-  std::uint64_t last_seq = 0;
-  std::optional<std::string> bytes;
-};
-
-snapshot_file parse_state(const fs::path& file, std::string_view bytes) {
-  constexpr const char* kind = "state file";
-  check_header(file, kind, bytes, state_magic, state_header_size,
-               "not a troupe state file (bad magic: it does not start with "
-               "\"TROUPE-STATE\")");
-  const char* p = bytes.data();
-  if (get_u32(p + 52) != crc32(p, 52))
-    bad_file(file, kind, "header checksum mismatch (the file is damaged)");
-  snapshot_file result;
-  result.generation = get_u64(p + 24);
-  result.last_seq = get_u64(p + 32);
-  auto length = get_u64(p + 40);
-  if (length > std::numeric_limits<std::uint64_t>::max() - state_header_size)
-    bad_file(file, kind,
-             "impossible snapshot length " + std::to_string(length));
-  auto expected = state_header_size + length;
-  if (bytes.size() < expected)
-    bad_file(file, kind,
-             "truncated at byte " + std::to_string(bytes.size()) + " of "
-               + std::to_string(expected));
-  if (bytes.size() > expected)
-    bad_file(file, kind,
-             std::to_string(bytes.size() - expected)
-               + " unexpected bytes after the snapshot's end at byte "
-               + std::to_string(expected) + " (the file is damaged)");
-  if (get_u32(p + 48) != crc32(p + state_header_size, length))
-    bad_file(file, kind,
-             "checksum mismatch in the snapshot (the file is "
-             "damaged)");
-  result.bytes.emplace(bytes.substr(state_header_size));
-  return result;
-}
-
-struct journal_file {
-  std::uint64_t generation = 0;
-  std::uint64_t base = 0;
-  std::vector<std::string> records; // sequence numbers base + 1, ...
-  std::size_t valid_size = 0;       // bytes before a torn tail
-  std::string torn;                 // describes a dropped torn tail
-};
-
-/// Whether `bytes[at, at + batch_header_size)` is a batch header with a
-/// correct checksum.
-bool valid_batch_header(std::string_view bytes, std::size_t at) {
-  if (bytes.size() - at < batch_header_size)
-    return false;
-  const char* h = bytes.data() + at;
-  return get_u32(h) == batch_magic && get_u32(h + 28) == crc32(h, 28);
-}
-
-/// Whether any valid batch header starts in `bytes[from, end)`.
-bool batch_header_after(std::string_view bytes, std::size_t from) {
-  for (auto at = from; at + batch_header_size <= bytes.size(); ++at)
-    if (valid_batch_header(bytes, at))
-      return true;
-  return false;
-}
-
-journal_file parse_journal(const fs::path& file, std::string_view bytes) {
-  constexpr const char* kind = "journal";
-  check_header(file, kind, bytes, journal_magic, journal_header_size,
-               "not a troupe journal (bad magic: it does not start with "
-               "\"TROUPE-JOURNAL\")");
-  const char* p = bytes.data();
-  if (get_u32(p + 40) != crc32(p, 40))
-    bad_file(file, kind, "header checksum mismatch (the file is damaged)");
-  journal_file result;
-  result.generation = get_u64(p + 24);
-  result.base = get_u64(p + 32);
-  auto next_seq = result.base + 1;
-  std::size_t at = journal_header_size;
-  // A batch is written by one group commit and acknowledged only after its
-  // fdatasync returned; the flusher writes the next batch only after that.
-  // So a crash can damage the last batch alone, and none of its records was
-  // ever acknowledged: dropping it loses nothing anyone was told is
-  // durable. Damage followed by a valid batch cannot come from a crash; it
-  // is corruption, and an error.
-  auto torn_or_corrupt = [&](std::size_t resume_from, const std::string& what) {
-    if (batch_header_after(bytes, resume_from))
-      bad_file(file, kind,
-               what + " at byte " + std::to_string(at)
-                 + ", followed by more batches (the file is damaged in the "
-                   "middle, not torn at its end)");
-    result.valid_size = at;
-    result.torn = "dropped a torn write at the end of journal " + file.string()
-                  + " (" + std::to_string(bytes.size() - at)
-                  + " bytes from byte " + std::to_string(at) + ": " + what
-                  + "); a crash interrupted a group commit, whose records "
-                    "were never acknowledged";
-  };
-  while (at < bytes.size()) {
-    if (!valid_batch_header(bytes, at)) {
-      torn_or_corrupt(at + 1, bytes.size() - at < batch_header_size
-                                ? "incomplete batch header"
-                                : "damaged batch header");
-      return result;
-    }
-    const char* h = p + at;
-    auto count = get_u32(h + 4);
-    auto first = get_u64(h + 8);
-    auto payload = get_u64(h + 16);
-    if (payload > bytes.size() - at - batch_header_size) {
-      // The header is intact and its batch runs past the end: a write cut
-      // short.
-      result.valid_size = at;
-      result.torn = "dropped a torn write at the end of journal "
-                    + file.string() + " (a batch at byte " + std::to_string(at)
-                    + " declares " + std::to_string(payload) + " bytes, "
-                    + std::to_string(bytes.size() - at - batch_header_size)
-                    + " are there); a crash interrupted a group commit, "
-                      "whose records were never acknowledged";
-      return result;
-    }
-    auto end = at + batch_header_size + payload;
-    const char* body = h + batch_header_size;
-    if (get_u32(h + 24) != crc32(body, payload)) {
-      torn_or_corrupt(end, "batch checksum mismatch");
-      return result;
-    }
-    if (first != next_seq)
-      bad_file(file, kind,
-               "records out of sequence at byte " + std::to_string(at)
-                 + ": expected sequence number " + std::to_string(next_seq)
-                 + ", found " + std::to_string(first));
-    if (count == 0 || count > payload / 4)
-      bad_file(file, kind,
-               "malformed batch at byte " + std::to_string(at) + ": "
-                 + std::to_string(count) + " records in "
-                 + std::to_string(payload) + " bytes");
-    std::size_t off = 0;
-    for (std::uint32_t i = 0; i < count; ++i) {
-      if (payload - off < 4)
-        bad_file(file, kind,
-                 "malformed batch at byte " + std::to_string(at) + ": record "
-                   + std::to_string(i) + " overruns it");
-      auto len = get_u32(body + off);
-      off += 4;
-      if (len > payload - off)
-        bad_file(file, kind,
-                 "malformed batch at byte " + std::to_string(at) + ": record "
-                   + std::to_string(i) + " overruns it");
-      result.records.emplace_back(body + off, len);
-      off += len;
-    }
-    if (off != payload)
-      bad_file(file, kind,
-               "malformed batch at byte " + std::to_string(at) + ": "
-                 + std::to_string(payload - off)
-                 + " bytes after its last record");
-    next_seq += count;
-    at = end;
-  }
-  result.valid_size = at;
-  return result;
-}
-
 } // namespace
 
 // -- the store ----------------------------------------------------------------
@@ -537,6 +192,7 @@ private:
     std::string warning;
     bool rewrite_journal = true; // missing, or of an older generation
     bool truncate = false;       // to journal_size (a torn tail)
+    bool unmarked = false;       // its last batch has no mark after it
     std::size_t journal_size = 0;
   };
 
@@ -582,6 +238,7 @@ private:
   std::string failure_;               // (mtx)
   store_stats stats_;                 // (mtx)
   std::string buf_;                   // (flusher) encoded batch
+  bool unsynced_mark_ = false;        // (flusher) the last mark awaits a sync
   std::thread flusher_;
 };
 
@@ -613,6 +270,16 @@ durable_store::impl::~impl() {
   }
   work_cv_.notify_one();
   flusher_.join();
+  // The last batch's mark would otherwise reach the disk only with a later
+  // sync that never comes: after a power loss, damage to that batch would
+  // then read as a torn write.
+  if (unsynced_mark_ && !failed_) {
+    if (::fdatasync(journal_fd_) == 0)
+      ++stats_.syncs;
+    else
+      warn("cannot fdatasync journal " + journal_path_.string() + ": "
+           + errno_text(errno));
+  }
   if (journal_fd_ >= 0)
     ::close(journal_fd_);
   if (lock_fd_ >= 0)
@@ -620,9 +287,21 @@ durable_store::impl::~impl() {
 }
 
 void durable_store::impl::open_files() {
-  lock_fd_ = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd_ < 0)
-    io_error(lock_path_, "create the lock file", errno);
+  // Something other than a regular file at one of the paths (a FIFO whose
+  // open would wait for a writer, /dev/zero that never ends, a directory)
+  // is refused before anything is opened or created.
+  check_regular(opts_.path, "state file");
+  check_regular(journal_path_, "journal");
+  check_regular(lock_path_, "lock file");
+  lock_fd_
+    = ::open(lock_path_.c_str(),
+             O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+  if (lock_fd_ < 0) {
+    auto err = errno;
+    if (err == ELOOP)
+      check_regular(lock_path_, "lock file"); // throws, naming the link
+    io_error(lock_path_, "create the lock file", err);
+  }
   if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     auto err = errno;
     if (err == EWOULDBLOCK)
@@ -640,6 +319,8 @@ void durable_store::impl::open_files() {
   loaded files;
   try {
     files = load_files();
+  } catch (const not_a_regular_file&) {
+    throw; // not our file to set aside
   } catch (const state_file_error& e) {
     if (opts_.corrupt == on_corrupt::refuse)
       throw;
@@ -662,8 +343,8 @@ void durable_store::impl::open_files() {
 
 durable_store::impl::loaded durable_store::impl::load_files() const {
   loaded result;
-  auto state_bytes = read_file(opts_.path);
-  auto journal_bytes = read_file(journal_path_);
+  auto state_bytes = read_regular_file(opts_.path, "state file");
+  auto journal_bytes = read_regular_file(journal_path_, "journal");
   if (state_bytes)
     result.snap = parse_state(opts_.path, *state_bytes);
   state_bytes.reset();
@@ -706,11 +387,14 @@ durable_store::impl::loaded durable_store::impl::load_files() const {
     std::make_move_iterator(jour.records.begin()
                             + static_cast<std::ptrdiff_t>(skip)),
     std::make_move_iterator(jour.records.end()));
-  if (jour.generation == snap.generation) {
+  // A journal of the snapshot's generation is appended to, unless it has
+  // an older format version: then it is rewritten in the current one.
+  if (jour.generation == snap.generation
+      && jour.version == journal_format_version) {
     result.rewrite_journal = false;
     result.journal_size = jour.valid_size;
-    if (jour.valid_size < journal_size)
-      result.truncate = true;
+    result.truncate = jour.valid_size < journal_size;
+    result.unmarked = jour.unmarked;
   }
   result.warning = std::move(jour.torn);
   return result;
@@ -739,8 +423,11 @@ void durable_store::impl::prepare_journal(const loaded& files) {
   const auto& snap = files.snap;
   if (files.rewrite_journal) {
     auto content = journal_header(snap.generation, snap.last_seq);
-    if (!files.records.empty())
+    if (!files.records.empty()) {
       encode_batch(content, snap.last_seq + 1, files.records);
+      encode_mark(content, snap.last_seq + files.records.size(),
+                  content.size());
+    }
     journal_fd_ = write_new_file(journal_tmp_, {content}, true);
     rename_file(journal_tmp_, journal_path_);
     sync_directory(dir_);
@@ -749,7 +436,8 @@ void durable_store::impl::prepare_journal(const loaded& files) {
     journal_size_ = content.size();
     return;
   }
-  journal_fd_ = ::open(journal_path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  journal_fd_ = ::open(journal_path_.c_str(),
+                       O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
   if (journal_fd_ < 0)
     io_error(journal_path_, "open", errno);
   journal_size_ = files.journal_size;
@@ -758,6 +446,18 @@ void durable_store::impl::prepare_journal(const loaded& files) {
     // would see damage in the middle.
     if (::ftruncate(journal_fd_, static_cast<off_t>(journal_size_)) != 0)
       io_error(journal_path_, "truncate", errno);
+  }
+  if (files.unmarked) {
+    // Its records were recovered, so they count as acknowledged from now
+    // on: damage to them must be found as such.
+    std::string mark;
+    encode_mark(mark, snap.last_seq + files.records.size(), journal_size_);
+    if (auto err = write_all(journal_fd_, mark); err != 0)
+      io_error(journal_path_, "write", err);
+    journal_size_ += mark.size();
+    stats_.bytes_written += mark.size();
+  }
+  if (files.truncate || files.unmarked) {
     if (::fsync(journal_fd_) != 0)
       io_error(journal_path_, "fsync", errno);
     stats_.syncs += 1;
@@ -899,6 +599,7 @@ void durable_store::impl::write_batch(std::unique_lock<std::mutex>& lk) {
   pending_first_ += batch.size();
   auto last = first + batch.size() - 1;
   lk.unlock();
+  const auto size_before = journal_size_;
   buf_.clear();
   encode_batch(buf_, first, batch);
   int err = write_all(journal_fd_, buf_);
@@ -919,10 +620,25 @@ void durable_store::impl::write_batch(std::unique_lock<std::mutex>& lk) {
     return;
   }
   journal_size_ += buf_.size();
+  // The mark goes to the page cache without a sync of its own: it survives
+  // a crash of this process at once and reaches the disk with the next
+  // batch's fdatasync (or the destructor's). A second sync per batch would
+  // halve a lone writer's rate.
+  buf_.clear();
+  encode_mark(buf_, last, journal_size_);
+  int mark_err = write_all(journal_fd_, buf_);
+  if (mark_err == 0) {
+    journal_size_ += buf_.size();
+    unsynced_mark_ = true;
+  } else if (::ftruncate(journal_fd_, static_cast<off_t>(journal_size_)) == 0) {
+    // The batch lacks a mark, as after a crash before it: still valid, and
+    // the next batch's mark covers it.
+    mark_err = 0;
+  }
   lk.lock();
   ++stats_.batches;
   ++stats_.syncs;
-  stats_.bytes_written += buf_.size();
+  stats_.bytes_written += journal_size_ - size_before;
   if (retain_after_) {
     for (std::size_t i = 0; i < batch.size(); ++i)
       if (first + i > *retain_after_)
@@ -930,7 +646,14 @@ void durable_store::impl::write_batch(std::unique_lock<std::mutex>& lk) {
   }
   durable_seq_ = last;
   durable_cv_.notify_all();
+  // The batch is durable whatever became of its mark: acknowledge it.
   notify_durable(lk, last);
+  if (mark_err != 0) {
+    // A partial mark is stuck in the file; later batches after it would
+    // read as damage in the middle.
+    fail("cannot write journal " + journal_path_.string() + ": "
+         + errno_text(mark_err));
+  }
 }
 
 void durable_store::impl::swap_files(std::unique_lock<std::mutex>& lk) {
@@ -953,8 +676,10 @@ void durable_store::impl::swap_files(std::unique_lock<std::mutex>& lk) {
   std::uint64_t written = 0;
   try {
     auto content = journal_header(request.generation, request.last_seq);
-    if (!retained.empty())
+    if (!retained.empty()) {
       encode_batch(content, request.last_seq + 1, retained);
+      encode_mark(content, request.last_seq + retained.size(), content.size());
+    }
     new_fd = write_new_file(journal_tmp_, {content}, true);
     written = content.size();
     rename_file(state_tmp_, opts_.path);
@@ -984,6 +709,7 @@ void durable_store::impl::swap_files(std::unique_lock<std::mutex>& lk) {
   ::close(journal_fd_);
   journal_fd_ = new_fd;
   journal_size_ = written;
+  unsynced_mark_ = false; // the new journal was synced whole
   generation_ = request.generation;
   // Records still queued that the snapshot includes are durable in it.
   if (pending_first_ <= request.last_seq) {

@@ -1,8 +1,12 @@
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -269,6 +273,52 @@ TEST_F(durable, a_foreign_store_file_is_refused_naming_the_file) {
     store.compact("hello, not a manager");
   }
   expect_refused(path_, "not a troupe manager's state");
+}
+
+TEST_F(durable, a_fifo_at_the_state_path_is_refused_at_once_naming_it) {
+  ASSERT_EQ(::mkfifo(path_.c_str(), 0644), 0);
+  troupe::runtime rt;
+  std::promise<std::string> done;
+  auto result = done.get_future();
+  std::thread opener{[&] {
+    try {
+      troupe::manager mgr{rt, opts(on_corrupt::start_empty)};
+      done.set_value("");
+    } catch (const state_file_error& e) {
+      done.set_value(e.what());
+    }
+  }};
+  if (result.wait_for(deadline) != std::future_status::ready) {
+    ADD_FAILURE() << "the manager's constructor waits on the FIFO";
+    ::close(::open(path_.c_str(), O_WRONLY | O_NONBLOCK)); // release it
+  }
+  opener.join();
+  auto what = result.get();
+  EXPECT_NE(what.find(path_.string() + " is a FIFO"), std::string::npos)
+    << what;
+  EXPECT_TRUE(fs::is_fifo(fs::symlink_status(path_))) << "left as it was";
+  EXPECT_TRUE(set_aside().empty());
+}
+
+TEST_F(durable, damage_to_an_acknowledged_write_is_refused_not_dropped) {
+  {
+    troupe::runtime rt;
+    troupe::manager mgr{rt, opts()};
+    auto d = mgr.dict<int, std::string>({.name = "d"});
+    d.set(1, "first acknowledged value");
+    d.set(2, "last acknowledged value");
+  }
+  auto journal = dir_ / "state.journal";
+  std::string bytes(fs::file_size(journal), '\0');
+  {
+    std::ifstream in{journal, std::ios::binary};
+    in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  auto at = bytes.find("last acknowledged value");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at] ^= 0x04; // media damage to the last, acknowledged, write
+  write_file(journal, bytes);
+  expect_refused(journal, "acknowledged records are damaged");
 }
 
 TEST_F(durable, start_empty_keeps_a_bad_file_aside_and_says_so) {

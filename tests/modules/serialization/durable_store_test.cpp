@@ -3,8 +3,11 @@
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <random>
@@ -13,9 +16,13 @@
 #include <thread>
 #include <vector>
 
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <boost/crc.hpp>
 #include <gtest/gtest.h>
 
 #include <troupe/serialization/durable_store.hpp>
@@ -44,6 +51,48 @@ std::vector<std::string> records(int first, int last) {
   std::vector<std::string> out;
   for (int i = first; i <= last; ++i)
     out.push_back("record-" + std::to_string(i));
+  return out;
+}
+
+std::string le32(std::uint32_t x) {
+  std::string out;
+  for (int i = 0; i < 4; ++i)
+    out.push_back(static_cast<char>((x >> (8 * i)) & 0xFF));
+  return out;
+}
+
+std::string le64(std::uint64_t x) {
+  return le32(static_cast<std::uint32_t>(x))
+         + le32(static_cast<std::uint32_t>(x >> 32));
+}
+
+std::uint32_t crc32(std::string_view bytes) {
+  boost::crc_32_type crc;
+  crc.process_bytes(bytes.data(), bytes.size());
+  return crc.checksum();
+}
+
+/// A journal in format version 1 (as troupe wrote it before acknowledgement
+/// marks), following no snapshot, holding `batches`; written here byte by
+/// byte from the format's description so the test does not depend on the
+/// code it checks.
+std::string
+version_1_journal(const std::vector<std::vector<std::string>>& batches) {
+  std::string out{"TROUPE-JOURNAL\0\0", 16};
+  out += le32(1) + le32(0) + le64(0) + le64(0);
+  out += le32(crc32(out)) + le32(0);
+  std::uint64_t seq = 1;
+  for (const auto& batch : batches) {
+    std::string payload;
+    for (const auto& r : batch)
+      payload += le32(static_cast<std::uint32_t>(r.size())) + r;
+    auto header = le32(0x48435442)
+                  + le32(static_cast<std::uint32_t>(batch.size())) + le64(seq)
+                  + le64(payload.size()) + le32(crc32(payload));
+    header += le32(crc32(header));
+    out += header + payload;
+    seq += batch.size();
+  }
   return out;
 }
 
@@ -93,6 +142,39 @@ protected:
     }
     ADD_FAILURE() << "opening did not throw state_file_error";
     return {};
+  }
+
+  /// Opens a store on another thread and returns the message of the
+  /// state_file_error it throws ("" if it opened). If it has not returned
+  /// by the deadline the test fails: a wait on `fifo` is released by
+  /// opening and closing its write end; anything else ends the binary
+  /// rather than hang it.
+  std::string open_error_in_time(ts::on_corrupt corrupt,
+                                 const fs::path& fifo = {}) {
+    std::promise<std::string> done;
+    auto result = done.get_future();
+    std::thread opener{[&] {
+      try {
+        ts::durable_store store{options(corrupt), nullptr};
+        done.set_value("");
+      } catch (const ts::state_file_error& e) {
+        done.set_value(e.what());
+      } catch (const std::exception& e) {
+        done.set_value(std::string{"not a state_file_error: "} + e.what());
+      }
+    }};
+    if (result.wait_for(std::chrono::seconds{10})
+        != std::future_status::ready) {
+      ADD_FAILURE() << "opening the store did not return within 10 s";
+      int fd = fifo.empty() ? -1 : ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+      if (fd < 0) {
+        std::fputs("durable_store_test: opening the store hangs\n", stderr);
+        std::_Exit(1);
+      }
+      ::close(fd);
+    }
+    opener.join();
+    return result.get();
   }
 
   /// Files in the directory whose names contain ".corrupt-".
@@ -338,7 +420,8 @@ TEST_F(durable_store_test, needs_compaction_after_compact_after_records) {
 TEST_F(durable_store_test, a_torn_last_batch_is_dropped_and_the_rest_kept) {
   write_batches(records(1, 4));
   auto bytes = read_bytes(journal_);
-  fs::resize_file(journal_, bytes.size() - 3); // mid-way through record 4
+  // Mid-way through record 4, before its acknowledgement mark (32 bytes).
+  fs::resize_file(journal_, bytes.size() - 32 - 3);
   {
     auto store = open();
     auto rec = store->recover();
@@ -380,15 +463,262 @@ TEST_F(durable_store_test, zeros_after_the_last_batch_are_a_torn_write) {
   EXPECT_NE(rec.warning.find("torn write"), std::string::npos) << rec.warning;
 }
 
-TEST_F(durable_store_test, a_damaged_last_batch_is_a_torn_write) {
+TEST_F(durable_store_test,
+       a_damaged_complete_last_batch_is_corruption_not_a_torn_write) {
   write_batches(records(1, 3));
   auto bytes = read_bytes(journal_);
-  bytes[bytes.size() - 2] ^= 0x20; // inside record 3's bytes
+  auto at = bytes.find("record-3");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 2] ^= 0x20; // media damage after its acknowledgement
+  write_bytes(journal_, bytes);
+  auto what = refusal();
+  EXPECT_NE(what.find(journal_.string()), std::string::npos) << what;
+  EXPECT_NE(what.find("batch checksum mismatch"), std::string::npos) << what;
+  EXPECT_NE(what.find("acknowledged records are damaged"), std::string::npos)
+    << what;
+  EXPECT_EQ(read_bytes(journal_), bytes) << "refuse changed the file";
+  auto store = open(ts::on_corrupt::start_empty);
+  auto rec = store->recover();
+  EXPECT_TRUE(rec.journal.empty());
+  EXPECT_NE(rec.warning.find("acknowledged records are damaged"),
+            std::string::npos)
+    << rec.warning;
+  ASSERT_EQ(set_aside().size(), 1u); // there was no state file
+  EXPECT_EQ(read_bytes(set_aside()[0]), bytes);
+}
+
+TEST_F(durable_store_test,
+       a_bit_flip_anywhere_in_acknowledged_records_is_detected_as_corruption) {
+  {
+    auto store = open();
+    int next = 1;
+    for (int size : {1, 3, 2, 1}) { // four acknowledged batches
+      for (int i = 0; i < size; ++i, ++next)
+        store->append("record-" + std::to_string(next));
+      store->flush();
+    }
+  }
+  const auto good = read_bytes(journal_);
+  const auto all = records(1, 7);
+  // Every byte but the last acknowledgement mark's belongs to a header, a
+  // record or a mark that other marks vouch for.
+  const auto last_mark = good.size() - 32;
+  std::mt19937 rng{20261205};
+  std::size_t detected = 0;
+  for (std::size_t pos = 0; pos < good.size(); ++pos) {
+    auto bytes = good;
+    bytes[pos] ^= static_cast<char>(1 << (rng() % 8));
+    write_bytes(journal_, bytes);
+    try {
+      auto rec = open()->recover();
+      EXPECT_GE(pos, last_mark)
+        << "a bit flip at byte " << pos
+        << " was taken for a torn write: " << rec.warning;
+      EXPECT_EQ(rec.journal, all) << "byte " << pos;
+      EXPECT_NE(rec.warning.find("no acknowledged record was lost"),
+                std::string::npos)
+        << "byte " << pos << ": " << rec.warning;
+    } catch (const ts::state_file_error& e) {
+      ++detected;
+      std::string what = e.what();
+      EXPECT_LT(pos, last_mark) << what;
+      EXPECT_NE(what.find(journal_.string()), std::string::npos) << what;
+    }
+  }
+  EXPECT_EQ(detected, last_mark);
+}
+
+TEST_F(durable_store_test,
+       a_torn_last_batch_cut_at_any_offset_is_dropped_as_never_acknowledged) {
+  write_batches(records(1, 2));
+  const auto before = read_bytes(journal_).size(); // ends with a mark
+  write_batches({"record-3-of-some-length"});
+  const auto good = read_bytes(journal_);
+  const auto mark = good.size() - 32; // record 3's acknowledgement mark
+  auto expected = records(1, 2);
+  for (auto cut = before; cut < good.size(); ++cut) {
+    write_bytes(journal_, good.substr(0, cut));
+    std::vector<std::string> journal;
+    std::string warning;
+    {
+      auto store = open();
+      journal = store->recover().journal;
+      warning = store->recover().warning;
+    }
+    if (cut < mark) {
+      // Record 3's group commit never completed: it was never acknowledged.
+      EXPECT_EQ(journal, records(1, 2)) << "cut at " << cut;
+    } else {
+      // Synced whole; only its mark is missing or cut short.
+      EXPECT_EQ(journal, (std::vector<std::string>{"record-1", "record-2",
+                                                   "record-3-of-some-length"}))
+        << "cut at " << cut;
+    }
+    if (cut == before || cut == mark) {
+      EXPECT_TRUE(warning.empty()) << "cut at " << cut << ": " << warning;
+    } else {
+      EXPECT_NE(warning.find("dropped"), std::string::npos) << warning;
+      EXPECT_NE(warning.find(journal_.string()), std::string::npos) << warning;
+      EXPECT_NE(warning.find("bytes from byte "
+                             + std::to_string(cut < mark ? before : mark)),
+                std::string::npos)
+        << "cut at " << cut << ": " << warning;
+      if (cut - (cut < mark ? before : mark) < 36)
+        EXPECT_NE(warning.find("no acknowledged record was lost"),
+                  std::string::npos)
+          << "cut at " << cut << ": " << warning;
+      else
+        EXPECT_NE(warning.find("its records were never acknowledged"),
+                  std::string::npos)
+          << "cut at " << cut << ": " << warning;
+    }
+    // The tail was cut off and what was kept is vouched for now: reopening
+    // warns no more, and damage to it would be corruption.
+    auto rec = open()->recover();
+    EXPECT_TRUE(rec.warning.empty()) << "cut at " << cut << ": " << rec.warning;
+    EXPECT_EQ(rec.journal, journal) << "cut at " << cut;
+  }
+}
+
+TEST_F(durable_store_test, an_acknowledgement_mark_is_in_the_file_at_once) {
+  // What a crash of the process right after an acknowledgement leaves: the
+  // journal as the page cache holds it while the store is still open.
+  std::string bytes;
+  {
+    auto store = open();
+    auto opened = store->stats();
+    store->append("record-1");
+    store->flush();
+    store->append("record-2");
+    store->flush();
+    bytes = read_bytes(journal_);
+    auto stats = store->stats();
+    EXPECT_EQ(stats.batches - opened.batches, 2u);
+    EXPECT_EQ(stats.syncs - opened.syncs, 2u) << "one sync per group commit";
+  }
+  auto at = bytes.find("record-2");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at] ^= 0x01;
+  write_bytes(journal_, bytes);
+  auto what = refusal();
+  EXPECT_NE(what.find("acknowledged records are damaged"), std::string::npos)
+    << what;
+}
+
+TEST_F(durable_store_test,
+       a_version_1_journal_is_read_and_rewritten_in_the_current_version) {
+  write_bytes(journal_,
+              version_1_journal({{"record-1"}, {"record-2", "record-3"}}));
+  {
+    auto store = open();
+    auto rec = store->recover();
+    EXPECT_EQ(rec.journal, records(1, 3));
+    EXPECT_TRUE(rec.warning.empty()) << rec.warning;
+    EXPECT_EQ(store->append("record-4"), 4u);
+  }
+  auto bytes = read_bytes(journal_);
+  ASSERT_GE(bytes.size(), 20u);
+  EXPECT_EQ(bytes.substr(16, 4), le32(2)) << "the format version";
+  EXPECT_EQ(open()->recover().journal, records(1, 4));
+}
+
+TEST_F(durable_store_test,
+       a_damaged_last_batch_of_a_version_1_journal_is_dropped_as_ambiguous) {
+  auto bytes = version_1_journal({{"record-1"}, {"record-2"}, {"record-3"}});
+  bytes[bytes.size() - 2] ^= 0x20; // inside record 3
   write_bytes(journal_, bytes);
   auto rec = open()->recover();
   EXPECT_EQ(rec.journal, records(1, 2));
-  EXPECT_NE(rec.warning.find("checksum mismatch"), std::string::npos)
+  EXPECT_NE(rec.warning.find("format version 1"), std::string::npos)
     << rec.warning;
+  EXPECT_NE(rec.warning.find("or damage to acknowledged records"),
+            std::string::npos)
+    << rec.warning;
+  // Damage followed by a batch is corruption in version 1 too.
+  bytes = version_1_journal({{"record-1"}, {"record-2"}, {"record-3"}});
+  bytes[bytes.find("record-2") + 1] ^= 0x20;
+  write_bytes(journal_, bytes);
+  EXPECT_NE(refusal().find("damaged in the middle"), std::string::npos);
+}
+
+TEST_F(durable_store_test,
+       anything_but_a_regular_file_at_a_path_is_refused_at_once_naming_it) {
+  struct odd {
+    const char* name;
+    std::function<bool(const fs::path&)> make; // false: cannot here
+    std::vector<std::string> says;
+  };
+  const auto elsewhere = dir_ / "elsewhere";
+  std::vector<odd> odds{
+    {"a FIFO",
+     [](const fs::path& p) { return ::mkfifo(p.c_str(), 0644) == 0; },
+     {"is a FIFO"}},
+    {"a directory",
+     [](const fs::path& p) { return fs::create_directory(p); },
+     {"is a directory"}},
+    {"a device",
+     [](const fs::path& p) {
+       return ::mknod(p.c_str(), S_IFCHR | 0666, makedev(1, 3)) == 0;
+     },
+     {"is a character device"}},
+    {"a link to /dev/zero",
+     [](const fs::path& p) {
+       fs::create_symlink("/dev/zero", p);
+       return true;
+     },
+     {"is a symbolic link to /dev/zero (a character device)"}},
+    {"a link to a FIFO",
+     [&](const fs::path& p) {
+       fs::create_symlink(elsewhere, p);
+       return ::mkfifo(elsewhere.c_str(), 0644) == 0;
+     },
+     {"is a symbolic link to " + elsewhere.string() + " (a FIFO"}},
+    {"a link to a regular file",
+     [&](const fs::path& p) {
+       write_bytes(elsewhere, "data");
+       fs::create_symlink(elsewhere, p);
+       return true;
+     },
+     {"(a regular file)", "does not follow links"}},
+    {"a dangling link",
+     [&](const fs::path& p) {
+       fs::create_symlink(elsewhere, p);
+       return true;
+     },
+     {"is a symbolic link to " + elsewhere.string(), "cannot be followed"}},
+  };
+  int checked = 0;
+  for (const auto& o : odds) {
+    for (const auto& target : {state_, journal_, dir_ / "state.lock"}) {
+      for (auto corrupt :
+           {ts::on_corrupt::refuse, ts::on_corrupt::start_empty}) {
+        fs::remove_all(dir_);
+        fs::create_directories(dir_);
+        if (!o.make(target)) {
+          std::fprintf(stderr, "skipped %s: cannot make one here\n", o.name);
+          continue;
+        }
+        auto type = fs::symlink_status(target).type();
+        auto start = std::chrono::steady_clock::now();
+        auto what = open_error_in_time(
+          corrupt, fs::is_fifo(fs::status(target)) ? target : fs::path{});
+        auto took = std::chrono::steady_clock::now() - start;
+        SCOPED_TRACE(
+          std::string{o.name} + " at " + target.string()
+          + (corrupt == ts::on_corrupt::refuse ? ", refuse" : ", start_empty"));
+        EXPECT_LT(took, std::chrono::seconds{2});
+        EXPECT_NE(what.find(target.string() + " is "), std::string::npos)
+          << what;
+        for (const auto& text : o.says)
+          EXPECT_NE(what.find(text), std::string::npos) << what;
+        EXPECT_EQ(fs::symlink_status(target).type(), type)
+          << "it was not replaced";
+        EXPECT_TRUE(set_aside().empty()) << "nor set aside";
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GE(checked, 36);
 }
 
 TEST_F(durable_store_test, damage_in_the_middle_of_the_journal_is_refused) {

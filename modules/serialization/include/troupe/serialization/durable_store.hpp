@@ -15,8 +15,9 @@
 namespace troupe::serialization {
 
 /// What `durable_store` does when its files are bad (empty, truncated,
-/// foreign, of another format version, failing a checksum, or not
-/// belonging together).
+/// foreign, of another format version, failing a checksum, damaged where
+/// data was acknowledged, or not belonging together). Something that is
+/// not a regular file at a path is refused under both.
 enum class on_corrupt {
   /// The constructor throws `state_file_error`; nothing on disk changes.
   refuse,
@@ -31,7 +32,8 @@ struct store_options {
   /// The state (snapshot) file. The journal is `path` + ".journal", the
   /// lock file `path` + ".lock"; temporary files `path` + ".tmp" and
   /// `path` + ".journal.tmp" exist only during a compaction. The directory
-  /// must exist.
+  /// must exist; each of the three must be a regular file or not exist (a
+  /// symbolic link is refused: the store renames over its paths).
   std::filesystem::path path;
   /// What to do with bad files; see `on_corrupt`.
   on_corrupt corrupt = on_corrupt::refuse;
@@ -55,11 +57,15 @@ struct store_stats {
 /// On disk: the state file holds the last snapshot (its generation and the
 /// sequence number of the last record it includes); the journal holds a
 /// header naming the snapshot generation it follows, then batches of
-/// records, one batch per write + fdatasync (a group commit). Every header,
-/// batch and snapshot carries a CRC-32; both files start with a magic and a
+/// records, one batch per write + fdatasync (a group commit), each followed
+/// by an acknowledgement mark (written after the sync, before the
+/// acknowledgement, synced with the next batch) so that damage to
+/// acknowledged records is told from a torn write. Every header, batch,
+/// mark and snapshot carries a CRC-32; both files start with a magic and a
 /// format version. Files are replaced only by writing a temporary file,
 /// fsyncing it, renaming it over the old one and fsyncing the directory.
-/// See docs/serialization.md.
+/// See docs/serialization.md, which also says what the format can and
+/// cannot detect.
 ///
 /// Sequence numbers count records over the life of the files: 1, 2, ...;
 /// after a reopen they continue after the last recovered record.
@@ -81,14 +87,18 @@ public:
 
   /// Opens the store at `opts.path`, creating it if neither file exists,
   /// and reads and validates the snapshot and the journal. Blocks on file
-  /// I/O. A torn batch at the end of the journal (a crash during a group
+  /// I/O (never on a FIFO: see below). A torn batch at the end of the
+  /// journal with no acknowledgement mark after it (a crash during a group
   /// commit; never acknowledged) is dropped with a warning. Bad files throw
   /// `state_file_error` naming the file and what is wrong (empty,
   /// truncated at byte N of M, not a troupe state file, unsupported
-  /// version, checksum mismatch, unreadable), unless `opts.corrupt` is
-  /// `start_empty`: then they are renamed aside, a warning names them, and
-  /// the store starts empty. Also throws `state_file_error` when the path
-  /// is in use by another store, or a file cannot be created or written.
+  /// version, checksum mismatch, damage to acknowledged records,
+  /// unreadable), unless `opts.corrupt` is `start_empty`: then they are
+  /// renamed aside, a warning names them, and the store starts empty.
+  /// Throws `state_file_error` under both when a path holds something other
+  /// than a regular file (a FIFO, directory, device, socket or symbolic
+  /// link: named in the message, never opened), when the path is in use
+  /// by another store, or when a file cannot be created or written.
   durable_store(store_options opts, durable_callback on_durable);
 
   /// Makes everything appended durable (best effort: errors are reported
@@ -106,7 +116,7 @@ public:
     std::vector<std::string> journal;
     /// Empty, or what recovery reports (also printed on stderr): bad files
     /// set aside by `start_empty` (named), a torn write dropped from the
-    /// journal's end, a missing journal.
+    /// journal's end (and whether records were lost), a missing journal.
     std::string warning;
   };
 

@@ -1,0 +1,102 @@
+#pragma once
+
+// The durable store's files: their byte format (encoding and checked
+// parsing) and how they are read. Internal to troupe::serialization; the
+// store itself (group commit, compaction) is in durable_store.cpp.
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <troupe/serialization/error.hpp>
+
+namespace troupe::serialization::detail {
+
+/// The state file's format version (written and read).
+constexpr std::uint32_t state_format_version = 1;
+/// The journal's format version written: 2 adds acknowledgement marks.
+constexpr std::uint32_t journal_format_version = 2;
+
+constexpr std::size_t state_header_size = 56;
+constexpr std::size_t journal_header_size = 48;
+constexpr std::size_t mark_size = 32;
+
+/// Thrown for a path that holds something other than a regular file (a
+/// FIFO, directory, device, socket or symbolic link). Not a bad file of
+/// ours: the store refuses it whatever `on_corrupt` says, rather than
+/// renaming someone else's object aside.
+class not_a_regular_file : public state_file_error {
+public:
+  using state_file_error::state_file_error;
+};
+
+/// The header of a state file holding `snapshot`.
+std::string state_header(std::uint64_t generation, std::uint64_t last_seq,
+                         std::string_view snapshot);
+
+/// The header of a journal (current version) following snapshot
+/// `generation`, whose last record is `base`.
+std::string journal_header(std::uint64_t generation, std::uint64_t base);
+
+/// Appends one batch holding `records` (sequence numbers first_seq, ...).
+void encode_batch(std::string& out, std::uint64_t first_seq,
+                  const std::vector<std::string>& records);
+
+/// Appends the acknowledgement mark written at byte `offset` of a journal
+/// whose records up to `last_seq` were synced: it says the journal's bytes
+/// before `offset` were acknowledged.
+void encode_mark(std::string& out, std::uint64_t last_seq,
+                 std::uint64_t offset);
+
+/// Throws `state_file_error` "<kind> <file>: <what>".
+[[noreturn]] void bad_file(const std::filesystem::path& file, const char* kind,
+                           const std::string& what);
+
+/// Throws `state_file_error` "cannot <what> <file>: <errno text>".
+[[noreturn]] void io_error(const std::filesystem::path& file, const char* what,
+                           int err);
+
+/// Throws `not_a_regular_file` if `file` exists and is not a regular file
+/// (a symbolic link counts as not one, whatever it points to); `kind`
+/// names the file in the message. Never opens `file`, so never blocks.
+void check_regular(const std::filesystem::path& file, const char* kind);
+
+/// The whole of regular file `file`, or nullopt if it does not exist.
+/// Refuses anything else as `check_regular` does, without blocking (it
+/// opens with O_NONBLOCK and O_NOFOLLOW), and reads no more than the
+/// file's size when opened.
+std::optional<std::string> read_regular_file(const std::filesystem::path& file,
+                                             const char* kind);
+
+struct snapshot_file {
+  std::uint64_t generation = 0;
+  std::uint64_t last_seq = 0;
+  std::optional<std::string> bytes;
+};
+
+/// Checks and decodes a state file's bytes; throws `state_file_error`.
+snapshot_file parse_state(const std::filesystem::path& file,
+                          std::string_view bytes);
+
+struct journal_file {
+  std::uint32_t version = 0;
+  std::uint64_t generation = 0;
+  std::uint64_t base = 0;
+  std::vector<std::string> records; // sequence numbers base + 1, ...
+  std::size_t valid_size = 0;       // bytes before a dropped tail
+  /// Whether the last kept batch has no acknowledgement mark after it.
+  bool unmarked = false;
+  std::string torn; // describes a dropped tail, or empty
+};
+
+/// Checks and decodes a journal's bytes (version 1 or 2). Damage to
+/// acknowledged data throws `state_file_error`; a tail that was never
+/// acknowledged is dropped and described in `torn`.
+journal_file parse_journal(const std::filesystem::path& file,
+                           std::string_view bytes);
+
+} // namespace troupe::serialization::detail
