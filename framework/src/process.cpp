@@ -550,18 +550,52 @@ void check_joinable(const detail::process_state& st) {
     throw state_error("a process cannot join itself");
 }
 
+/// `join()`'s wait: as `await_end`, but a joiner that is asked to stop
+/// (terminate, kill, its supervisor) wakes and throws `terminated`, as in
+/// every other blocking troupe call. A process that already ended is
+/// joined without error.
+bool join_until(detail::process_state& st,
+                std::optional<std::chrono::steady_clock::time_point> until) {
+  {
+    std::lock_guard guard{st.mtx};
+    if (st.settled)
+      return true;
+  }
+  if (detail::stop_requested())
+    detail::throw_terminated();
+  // Registered before `st.mtx` is taken, dropped after it is released (the
+  // callback takes it).
+  detail::stop_callback wake{[&st] {
+    { std::lock_guard guard{st.mtx}; }
+    st.cv.notify_all();
+  }};
+  std::unique_lock guard{st.mtx};
+  for (;;) {
+    if (st.settled)
+      return true;
+    if (detail::stop_requested()) {
+      guard.unlock();
+      detail::throw_terminated();
+    }
+    if (!until)
+      st.cv.wait(guard);
+    else if (st.cv.wait_until(guard, *until) == std::cv_status::timeout)
+      return st.settled;
+  }
+}
+
 } // namespace
 
 void process::join() const {
   check_joinable(*state_);
-  state_->await_end(std::nullopt);
+  join_until(*state_, std::nullopt);
 }
 
 bool process::join(std::chrono::nanoseconds timeout) const {
   if (timeout.count() < 0)
     throw value_error("join: timeout must not be negative");
   check_joinable(*state_);
-  return state_->await_end(std::chrono::steady_clock::now() + timeout);
+  return join_until(*state_, std::chrono::steady_clock::now() + timeout);
 }
 
 bool process::is_alive() const {

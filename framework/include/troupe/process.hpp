@@ -107,7 +107,9 @@ public:
   void start();
 
   /// Blocks until the process has ended. Throws `state_error` before
-  /// `start()` and when a process joins itself.
+  /// `start()` and when a process joins itself, and `terminated` when the
+  /// joining process is asked to stop while it waits (joining a process
+  /// that already ended never throws it).
   void join() const;
 
   /// Blocks until the process has ended or `timeout` passed; returns

@@ -726,6 +726,10 @@ void manager_core::begin_shutdown() {
   inbox_.interrupt();
 }
 
+void manager_core::await_end(const troupe::process& p) {
+  p.state()->await_end(std::nullopt);
+}
+
 void manager_core::finish_shutdown() {
   std::lock_guard running{run_mtx_};
   acquire_exec();

@@ -41,7 +41,7 @@ struct manager_owner {
     core->begin_shutdown();
     if (sup) {
       sup->terminate();
-      sup->join();
+      manager_core::await_end(*sup);
     }
     core->finish_shutdown();
   }

@@ -44,6 +44,10 @@ struct pool_core::fleet {
   /// Replaces workers the supervisor does not restart (see on_worker_exit).
   serial_executor maintenance{"pool-maintenance"};
   std::atomic<bool> stopping{false};
+  /// Held by the thread that stops the fleet, so that a second one (two
+  /// joins, a join and the destructor) returns only once the workers ended.
+  std::mutex stop_mtx;
+  bool stopped = false;                  // (stop_mtx)
   std::optional<troupe::supervisor> sup; // set once in start()
 };
 
@@ -383,15 +387,27 @@ process pool_core::spawn_worker(runtime& rt, const std::string& name,
     std::lock_guard guard{records_mtx_};
     records_.push_back(rec);
   }
+  starting_.fetch_add(1, std::memory_order_seq_cst);
   try {
     p.start();
   } catch (...) {
+    worker_started(*rec);
     forget(rec);
     throw;
   }
   std::lock_guard guard{rec->mtx};
   rec->pid = p.pid();
   return p;
+}
+
+void pool_core::worker_started(worker_record& rec) noexcept {
+  {
+    std::lock_guard guard{rec.mtx};
+    if (std::exchange(rec.started, true))
+      return;
+  }
+  if (starting_.fetch_sub(1, std::memory_order_seq_cst) == 1)
+    wake_idle();
 }
 
 void pool_core::forget(const std::shared_ptr<worker_record>& rec) {
@@ -415,8 +431,18 @@ void pool_core::run_worker(std::shared_ptr<worker_record> rec) {
     }
   } unregister{this, rec};
   tl_worker_of = this;
-  if (settings_.initializer)
-    settings_.initializer();
+  {
+    // Counted however the initializer ends (an exception fails the worker).
+    struct started_guard {
+      pool_core* core;
+      worker_record& rec;
+      ~started_guard() {
+        core->worker_started(rec);
+      }
+    } started{this, *rec};
+    if (settings_.initializer)
+      settings_.initializer();
+  }
   stop_callback wake{[this] {
     { std::lock_guard guard{park_mtx_}; }
     park_cv_.notify_all();
@@ -495,6 +521,8 @@ void pool_core::on_worker_exit(const std::shared_ptr<worker_record>& rec,
       orphan = std::exchange(rec->inflight, nullptr);
     holds = rec->in_task;
   }
+  // A worker stopped before its thread ran never runs its initializer.
+  worker_started(*rec);
   if (orphan != nullptr)
     handoff(orphan, rec->name, pid, rec->slot, why);
   // A dead worker takes no new task; unless its thread is still inside one
@@ -602,12 +630,30 @@ void pool_core::request_restart(std::size_t slot, pid_type ended) {
   });
 }
 
-void pool_core::stop_fleet() {
-  if (!fleet_ || fleet_->stopping.exchange(true))
+void pool_core::stop_fleet(bool let_start) {
+  if (!fleet_)
     return;
+  std::lock_guard guard{fleet_->stop_mtx};
+  if (fleet_->stopped)
+    return;
+  fleet_->stopping.store(true);
+  if (let_start) {
+    // No replacement starts from now on; one being started finishes its
+    // start, and every started worker gets through its initializer before
+    // it is asked to stop (Python runs it in every worker it starts).
+    fleet_->maintenance.stop();
+    pool_wait(
+      idle_mtx_, idle_cv_, std::nullopt,
+      [this] { return starting_.load() == 0 || phase() != pool_phase::closed; },
+      stop_mode::uninterruptible);
+  }
   fleet_->sup->terminate();
-  fleet_->sup->join();
+  // Not join(): this wait must finish even when the calling process is
+  // asked to stop (it runs in ~pool while a terminated process unwinds),
+  // and it is bounded by the workers' shutdown grace.
+  fleet_->sup->state()->await_end(std::nullopt);
   fleet_->maintenance.stop();
+  fleet_->stopped = true;
 }
 
 // -- lifecycle ----------------------------------------------------------------
@@ -631,7 +677,7 @@ void pool_core::terminate() {
   }
   fail_pending(stop_error());
   wake_idle();
-  stop_fleet();
+  stop_fleet(false);
   // Tasks handed back by workers that stopped meanwhile.
   drain_queues(stop_error());
 }
@@ -653,13 +699,16 @@ void pool_core::join() {
         feed->drain();
     }
     joining_.store(true, std::memory_order_seq_cst);
-    std::unique_lock lk{idle_mtx_};
-    idle_cv_.wait(lk, [this] {
-      return outstanding_.load(std::memory_order_seq_cst) == 0
+    // Every started worker also gets through its initializer first.
+    // Wakes with `terminated` when the joining process is asked to stop;
+    // the pool stays intact (its destructor or a later join stops it).
+    pool_wait(idle_mtx_, idle_cv_, std::nullopt, [this] {
+      return (outstanding_.load(std::memory_order_seq_cst) == 0
+              && starting_.load(std::memory_order_seq_cst) == 0)
              || phase() != pool_phase::closed;
     });
   }
-  stop_fleet();
+  stop_fleet(phase() == pool_phase::closed);
   if (phase() != pool_phase::closed)
     drain_queues(stop_error());
   callbacks_->stop();

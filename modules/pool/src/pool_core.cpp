@@ -25,20 +25,58 @@ void pool_spin_pause(unsigned step) noexcept {
   cpu_relax();
 }
 
+std::string demangled_name(const std::type_info& type) {
+  int status = 0;
+  auto* raw = abi::__cxa_demangle(type.name(), nullptr, nullptr, &status);
+  std::string out = status == 0 && raw != nullptr ? raw : type.name();
+  std::free(raw); // NOLINT(cppcoreguidelines-no-malloc)
+  return out;
+}
+
 std::string describe_exception(const std::exception_ptr& e) {
   if (!e)
     return "no exception";
   try {
     std::rethrow_exception(e);
   } catch (const std::exception& x) {
-    int status = 0;
-    auto* raw
-      = abi::__cxa_demangle(typeid(x).name(), nullptr, nullptr, &status);
-    std::string type = status == 0 && raw != nullptr ? raw : typeid(x).name();
-    std::free(raw); // NOLINT(cppcoreguidelines-no-malloc)
-    return type + ": " + x.what();
+    return demangled_name(typeid(x)) + ": " + x.what();
   } catch (...) {
     return "an exception of unknown type";
+  }
+}
+
+bool pool_wait(std::mutex& mtx, std::condition_variable& cv,
+               std::optional<std::chrono::steady_clock::time_point> until,
+               const std::function<bool()>& done, stop_mode mode) {
+  auto obey = mode == stop_mode::interruptible;
+  if (obey && stop_requested()) {
+    std::lock_guard guard{mtx};
+    if (done())
+      return true;
+    throw_terminated();
+  }
+  // Registered before `mtx` is taken and dropped after it is released: the
+  // callback takes `mtx`, and the callback's destructor waits for a running
+  // callback (see stop_callback).
+  std::optional<stop_callback> wake;
+  if (obey)
+    wake.emplace([&mtx, &cv] {
+      { std::lock_guard guard{mtx}; }
+      cv.notify_all();
+    });
+  std::unique_lock lk{mtx};
+  for (;;) {
+    if (done())
+      return true;
+    if (obey && stop_requested()) {
+      lk.unlock();
+      throw_terminated();
+    }
+    if (!until) {
+      cv.wait(lk);
+    } else if (cv.wait_until(lk, *until) == std::cv_status::timeout) {
+      return done();
+    }
   }
 }
 
@@ -51,6 +89,7 @@ serial_executor::serial_executor(std::string name) {
 
 serial_executor::~serial_executor() {
   stop();
+  std::lock_guard guard{join_mtx_};
   if (thread_.joinable())
     thread_.detach(); // stop() from its own thread: it ends by itself
 }
@@ -74,6 +113,9 @@ void serial_executor::stop() {
   cv_.notify_one();
   if (on_this_thread())
     return;
+  // A second caller waits here until the first joined, then finds nothing
+  // left to join.
+  std::lock_guard guard{join_mtx_};
   if (thread_.joinable())
     thread_.join();
 }
@@ -108,18 +150,21 @@ bool result_core::wait_until(
 bool result_core::wait_until(
   std::optional<std::chrono::steady_clock::time_point> until,
   const std::function<bool()>& pred) {
-  return wait_for(until, [&] {
-    return state_.load(std::memory_order_seq_cst) != 0 || (pred && pred());
-  });
+  return wait_for(
+    until,
+    [&] {
+      return state_.load(std::memory_order_seq_cst) != 0 || (pred && pred());
+    },
+    stop_mode::interruptible);
 }
 
 bool result_core::wait_until_only(const std::function<bool()>& pred) {
-  return wait_for(std::nullopt, pred);
+  return wait_for(std::nullopt, pred, stop_mode::uninterruptible);
 }
 
 bool result_core::wait_for(
   std::optional<std::chrono::steady_clock::time_point> until,
-  const std::function<bool()>& done) {
+  const std::function<bool()>& done, stop_mode mode) {
   if (done())
     return true;
   // A tiny task's result usually comes within microseconds; a sleeping
@@ -135,19 +180,16 @@ bool result_core::wait_for(
       break;
     pool_spin_pause(i);
   }
-  std::unique_lock lk{mtx_};
+  // Counted before `done()` is checked under the lock, so that a publisher
+  // that sees no waiter has published before that check.
   waiters_.fetch_add(1, std::memory_order_seq_cst);
-  bool ok = true;
-  while (!done()) {
-    if (!until) {
-      cv_.wait(lk);
-    } else if (cv_.wait_until(lk, *until) == std::cv_status::timeout) {
-      ok = done();
-      break;
+  struct uncount {
+    std::atomic<int>& n;
+    ~uncount() {
+      n.fetch_sub(1, std::memory_order_seq_cst);
     }
-  }
-  waiters_.fetch_sub(1, std::memory_order_seq_cst);
-  return ok;
+  } guard{waiters_};
+  return pool_wait(mtx_, cv_, until, done, mode);
 }
 
 void result_core::publish(bool ok) noexcept {

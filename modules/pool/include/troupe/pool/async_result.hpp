@@ -11,6 +11,7 @@
 
 #include "troupe/error.hpp"
 #include "troupe/pool/detail/pool_core.hpp"
+#include "troupe/pool/error.hpp"
 
 namespace troupe::detail {
 
@@ -27,12 +28,21 @@ class result_state : public result_core,
 public:
   using value_type = stored_t<R>;
 
-  /// Stores the value unless an outcome was already set.
+  /// Stores the value unless an outcome was already set. A value whose
+  /// move or copy throws fails the result with `result_error` instead:
+  /// the outcome is claimed first, so nothing else could complete it.
   template <class... Ts>
-  void set_value(Ts&&... xs) {
+  void set_value(Ts&&... xs) noexcept {
     if (!claim())
       return;
-    value_.emplace(std::forward<Ts>(xs)...);
+    try {
+      value_.emplace(std::forward<Ts>(xs)...);
+    } catch (...) {
+      value_.reset();
+      error_ = unstorable(std::current_exception());
+      deliver(false);
+      return;
+    }
     deliver(true);
   }
 
@@ -61,6 +71,17 @@ public:
   }
 
 private:
+  static std::exception_ptr unstorable(const std::exception_ptr& e) noexcept {
+    try {
+      return std::make_exception_ptr(
+        result_error("the task's result (" + demangled_name(typeid(value_type))
+                       + ") could not be stored: " + describe_exception(e),
+                     e));
+    } catch (...) {
+      return e; // out of memory: the original error is the best we have
+    }
+  }
+
   void deliver(bool ok) noexcept {
     auto has_callback
       = ok ? static_cast<bool>(on_value_) : static_cast<bool>(on_error_);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <string>
 #include <utility>
 
@@ -63,6 +64,26 @@ public:
 class cancelled : public error {
 public:
   using error::error;
+};
+
+/// A task finished, but its result could not be stored in its
+/// `async_result`: moving (or copying) the value threw. Python's
+/// `MaybeEncodingError` (a result that cannot be pickled back): the result
+/// fails with this error, its `error_callback` runs, and the worker goes on.
+/// The message names the result's type and the exception; `cause()` is
+/// that exception.
+class result_error : public error {
+public:
+  result_error(const std::string& what, std::exception_ptr cause)
+    : error(what), cause_(std::move(cause)) {}
+
+  /// What the move or copy threw.
+  [[nodiscard]] const std::exception_ptr& cause() const noexcept {
+    return cause_;
+  }
+
+private:
+  std::exception_ptr cause_;
 };
 
 } // namespace troupe

@@ -59,7 +59,8 @@ public:
   }
 
   /// Everything delivered so far, oldest first; blocks (spinning briefly
-  /// first) until there is something or `until` passed (null then).
+  /// first) until there is something or `until` passed (null then). Throws
+  /// `terminated` when the calling process is asked to stop.
   imap_outcome<R>*
   take(std::optional<std::chrono::steady_clock::time_point> until) {
     if (auto* p = take_now())
@@ -73,18 +74,17 @@ public:
         break;
       pool_spin_pause(i);
     }
-    std::unique_lock lk{mtx_};
+    // Counted before the stack is looked at under the lock, so that a
+    // pusher that sees no waiter pushed before that look.
     waiting_.fetch_add(1, std::memory_order_seq_cst);
-    imap_outcome<R>* p = nullptr;
-    while ((p = take_now()) == nullptr) {
-      if (!until) {
-        cv_.wait(lk);
-      } else if (cv_.wait_until(lk, *until) == std::cv_status::timeout) {
-        p = take_now();
-        break;
+    struct uncount {
+      std::atomic<int>& n;
+      ~uncount() {
+        n.fetch_sub(1, std::memory_order_seq_cst);
       }
-    }
-    waiting_.fetch_sub(1, std::memory_order_seq_cst);
+    } guard{waiting_};
+    imap_outcome<R>* p = nullptr;
+    pool_wait(mtx_, cv_, until, [&] { return (p = take_now()) != nullptr; });
     return p;
   }
 
@@ -174,8 +174,12 @@ class imap_feeder_base {
 public:
   virtual ~imap_feeder_base() = default;
   /// The next chunk (`items` says how many items it holds), or null once
-  /// the input is exhausted.
-  virtual pool_task* next_chunk(std::size_t index, std::size_t& items) = 0;
+  /// the input is exhausted. When reading the input throws, `input_error`
+  /// is set and the chunk holds the items read before (null if none); the
+  /// input is not read again.
+  virtual pool_task* next_chunk(std::size_t index, std::size_t& items,
+                                std::exception_ptr& input_error)
+    = 0;
   /// The number of items, when the input knows it.
   [[nodiscard]] virtual std::optional<std::size_t> size() const = 0;
 };
@@ -230,10 +234,13 @@ public:
     return {submitted_, total_, input_done_};
   }
 
-  /// Why the pool stopped taking this imap's input, once (then empty).
+  /// Why the input ended early, once (then empty): the pool stopped
+  /// taking it, or reading it threw.
   std::exception_ptr take_stop_error() {
     std::lock_guard guard{mtx_};
-    return std::exchange(stop_error_, nullptr);
+    if (stop_error_)
+      return std::exchange(stop_error_, nullptr);
+    return std::exchange(input_error_, nullptr);
   }
 
 private:
@@ -241,16 +248,36 @@ private:
     if (input_done_)
       return;
     std::vector<pool_task*> batch;
+    // Owned here until submitted: what is read before an exception is
+    // submitted, and nothing leaks when the input stops the reading.
+    struct owner {
+      std::vector<pool_task*>& tasks;
+      ~owner() {
+        for (auto* t : tasks)
+          delete t;
+      }
+    } owned{batch};
     std::size_t items = 0;
     while (batch.size() < max_chunks) {
       std::size_t count = 0;
-      auto* t = feeder_->next_chunk(submitted_ + batch.size(), count);
+      std::exception_ptr input_error;
+      auto* t
+        = feeder_->next_chunk(submitted_ + batch.size(), count, input_error);
+      if (t != nullptr) {
+        items += count;
+        batch.push_back(t);
+      }
+      if (input_error) {
+        // As Python's imap: every item read before is processed and
+        // yielded, then the iteration raises the input's exception.
+        input_error_ = std::move(input_error);
+        input_done_ = true;
+        break;
+      }
       if (t == nullptr) {
         input_done_ = true;
         break;
       }
-      items += count;
-      batch.push_back(t);
     }
     if (!batch.empty()) {
       auto first_id = core_->next_ids(batch.size());
@@ -279,6 +306,7 @@ private:
   std::size_t total_ = 0;
   bool input_done_ = false;
   std::exception_ptr stop_error_;
+  std::exception_ptr input_error_; // what reading the input threw
 };
 
 template <class R, class F, class View>
@@ -294,15 +322,24 @@ public:
   imap_feeder(const imap_feeder&) = delete;
   imap_feeder& operator=(const imap_feeder&) = delete;
 
-  pool_task* next_chunk(std::size_t index, std::size_t& count) override {
-    auto end = std::ranges::end(view_);
-    if (it_ == end)
-      return nullptr;
+  pool_task* next_chunk(std::size_t index, std::size_t& count,
+                        std::exception_ptr& input_error) override {
     std::vector<value_type> items;
-    items.reserve(chunksize_);
-    for (std::size_t i = 0; i < chunksize_ && it_ != end; ++i, ++it_)
-      items.emplace_back(*it_);
+    try {
+      auto end = std::ranges::end(view_);
+      if (it_ == end)
+        return nullptr;
+      items.reserve(chunksize_);
+      for (std::size_t i = 0; i < chunksize_ && it_ != end; ++i, ++it_)
+        items.emplace_back(*it_);
+    } catch (const terminated&) {
+      throw; // the reading process is asked to stop: not the input's fault
+    } catch (...) {
+      input_error = std::current_exception();
+    }
     count = items.size();
+    if (items.empty())
+      return nullptr;
     return new imap_chunk<R, F, value_type>(ch_, f_, std::move(items), index);
   }
 

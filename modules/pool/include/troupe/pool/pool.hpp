@@ -499,6 +499,21 @@ private:
     job->first = first;
     job->chunksize = size;
     submit_map(job);
+    try {
+      return await_map(*job, n, opts);
+    } catch (const terminated&) {
+      // The calling process is asked to stop: the map fails, and its chunks
+      // still inside run() (they read the caller's input) leave first.
+      job->set_error(std::current_exception());
+      job->wait_until_only([&] { return job->running.load() == 0; });
+      throw;
+    }
+  }
+
+  template <class Job>
+  std::vector<typename Job::result_type> await_map(Job& j, std::size_t n,
+                                                   const map_options& opts) {
+    auto* job = &j;
     if (!opts.progress) {
       job->wait_until(std::nullopt);
     } else {

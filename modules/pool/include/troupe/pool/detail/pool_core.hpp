@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <typeinfo>
 #include <vector>
 
 #include "troupe/detail/unique_function.hpp"
@@ -33,6 +34,24 @@ void pool_spin_pause(unsigned step) noexcept;
 /// "std::invalid_argument: bad input": an exception's demangled type and
 /// message, for people.
 std::string describe_exception(const std::exception_ptr& e);
+
+/// A type's demangled name, for people.
+std::string demangled_name(const std::type_info& type);
+
+/// Whether a pool wait gives up with `terminated` when the calling process
+/// is asked to stop. Only waits that protect memory still in use (chunks
+/// reading a caller's input) are `uninterruptible`; they are short.
+enum class stop_mode : bool { interruptible, uninterruptible };
+
+/// The one way a pool call sleeps: waits on `cv` (with `mtx`, which the
+/// caller does not hold) until `done()` holds, checked under `mtx`, or
+/// `until` passed; returns whether `done()` held. Interruptible waits wake
+/// when the calling process is asked to stop (`terminate()`, `kill()`, its
+/// supervisor) and throw `terminated`, as every blocking troupe call does.
+bool pool_wait(std::mutex& mtx, std::condition_variable& cv,
+               std::optional<std::chrono::steady_clock::time_point> until,
+               const std::function<bool()>& done,
+               stop_mode mode = stop_mode::interruptible);
 
 /// Runs jobs posted from any thread in order, on a thread of its own (the
 /// pool's callback thread and its maintenance thread).
@@ -60,6 +79,9 @@ private:
   std::condition_variable cv_;
   std::deque<unique_function<void()>> jobs_;
   bool stopping_ = false;
+  /// Serializes the join: two threads stopping at once (two `pool.join()`
+  /// calls) must not both join the thread.
+  std::mutex join_mtx_;
   std::thread thread_;
   std::atomic<std::thread::id> id_{};
 };
@@ -109,6 +131,7 @@ public:
                   const std::function<bool()>& pred);
 
   /// Waits until `pred()` holds (checked after each `poke()`), ready or not.
+  /// Does not wake on a stop request: it guards memory still in use.
   bool wait_until_only(const std::function<bool()>& pred);
 
   /// Marks the result ready (after the claimer stored its outcome) and wakes
@@ -123,7 +146,7 @@ protected:
 
 private:
   bool wait_for(std::optional<std::chrono::steady_clock::time_point> until,
-                const std::function<bool()>& done);
+                const std::function<bool()>& done, stop_mode mode);
 
   std::atomic<bool> claimed_{false};
   std::atomic<int> state_{0}; // 0 pending, 1 value, 2 exception
@@ -165,6 +188,7 @@ struct worker_record {
   pool_task* inflight = nullptr; // (mtx) taken, not finished
   bool in_task = false;          // (mtx) its thread is inside inflight->run()
   bool dead = false;             // (mtx) its process ended
+  bool started = false;          // (mtx) its initializer ran (or never will)
   int exitcode = 0;              // (mtx) once dead
   std::string reason;            // (mtx) once dead
 };
@@ -309,8 +333,14 @@ private:
 
   void forget(const std::shared_ptr<worker_record>& rec);
 
-  /// Stops the workers and waits for them; idempotent.
-  void stop_fleet();
+  /// Stops the workers and waits for them; idempotent, and a second
+  /// caller waits for the first. `let_start`: workers already being started
+  /// run their initializer first (close() then join()).
+  void stop_fleet(bool let_start);
+
+  /// A worker got past its initializer, or will never run it (counted
+  /// once per worker).
+  void worker_started(worker_record& rec) noexcept;
 
   /// Fails and deletes every queued task.
   void drain_queues(const std::exception_ptr& e);
@@ -330,6 +360,10 @@ private:
   alignas(64) std::atomic<int> phase_{0};
   std::atomic<int> parked_{0};
   std::atomic<bool> joining_{false};
+  /// Workers spawned that have not finished their initializer yet: join()
+  /// after close() lets them, as Python runs the initializer in every
+  /// worker it starts.
+  std::atomic<std::size_t> starting_{0};
 
   std::mutex park_mtx_;
   std::condition_variable park_cv_;
