@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -175,6 +176,39 @@ TEST(joinable_queue, join_in_another_thread_wakes_when_the_last_task_is_done) {
   q.task_done();
   joiner.join();
   EXPECT_TRUE(joined.load());
+}
+
+/// An item whose copy throws while `copies_throw` is set (its move never
+/// does).
+struct fragile {
+  static inline std::atomic<bool> copies_throw{false};
+  int value = 0;
+
+  fragile() = default;
+  explicit fragile(int v) : value(v) {
+  }
+  fragile(const fragile& other) : value(other.value) {
+    if (copies_throw)
+      throw std::runtime_error{"fragile: cannot copy"};
+  }
+  fragile(fragile&& other) noexcept = default;
+  fragile& operator=(const fragile&) = default;
+  fragile& operator=(fragile&&) noexcept = default;
+};
+
+TEST(joinable_queue,
+     a_get_whose_copy_for_redelivery_throws_leaves_the_item_queued) {
+  troupe::runtime rt;
+  troupe::joinable_queue<fragile> q{rt};
+  q.put(fragile{7});
+  fragile::copies_throw = true;
+  EXPECT_THROW(static_cast<void>(q.get()), std::runtime_error);
+  fragile::copies_throw = false;
+  EXPECT_EQ(q.qsize(), 1u) << "the item must not be lost";
+  EXPECT_FALSE(q.join(1ms));
+  EXPECT_EQ(q.get().value, 7);
+  q.task_done();
+  EXPECT_TRUE(q.join(deadline)) << "join() must return once it is done";
 }
 
 } // namespace
