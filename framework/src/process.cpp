@@ -472,16 +472,25 @@ namespace {
 
 } // namespace
 
+bool detail::inherited_daemon(const process_options& opts,
+                              const process_state* parent) noexcept {
+  if (opts.daemon)
+    return *opts.daemon;
+  return parent != nullptr && parent->daemon.load();
+}
+
 process::process(runtime& rt, process_options opts) {
   auto& impl = rt.impl();
   auto name = opts.name.empty() ? impl->next_process_name()
                                 : std::move(opts.name);
+  auto parent = detail::spawning_parent();
   state_ = std::allocate_shared<detail::process_state>(
-    detail::pool_allocator<detail::process_state>{},
-    impl, detail::process_state::kind::blocking, std::move(name), opts.daemon,
+    detail::pool_allocator<detail::process_state>{}, impl,
+    detail::process_state::kind::blocking, std::move(name),
+    detail::inherited_daemon(opts, parent.get()),
     opts.terminate_grace.value_or(impl->options().terminate_grace));
   state_->subclass = true;
-  state_->parent = detail::spawning_parent();
+  state_->parent = std::move(parent);
 }
 
 process::~process() = default;

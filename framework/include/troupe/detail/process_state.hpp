@@ -205,6 +205,11 @@ void request_stop(const std::shared_ptr<process_state>& st, int signal,
 /// `parent_scope` says otherwise.
 std::shared_ptr<process_state> spawning_parent();
 
+/// The daemon flag of a process or actor created with `opts` by `parent`:
+/// the one `opts` gives, else the parent's (Python inherits it too).
+bool inherited_daemon(const process_options& opts,
+                      const process_state* parent) noexcept;
+
 /// While alive, processes and actors created on the calling thread get
 /// `parent` as their parent: a supervisor restarting a child on the thread
 /// that reported the failure (see supervisor.cpp) is still its parent.
