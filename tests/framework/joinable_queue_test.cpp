@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -209,6 +210,32 @@ TEST(joinable_queue,
   EXPECT_EQ(q.get().value, 7);
   q.task_done();
   EXPECT_TRUE(q.join(deadline)) << "join() must return once it is done";
+}
+
+TEST(joinable_queue,
+     a_killed_consumers_item_is_redelivered_only_once_its_thread_left) {
+  troupe::runtime rt;
+  troupe::joinable_queue<int> q{rt};
+  auto took = std::make_shared<std::atomic<bool>>(false);
+  auto go = std::make_shared<std::atomic<bool>>(false);
+  q.put(5);
+  troupe::process p{rt, [q, took, go]() mutable {
+                      static_cast<void>(q.get());
+                      *took = true;
+                      while (!*go) {
+                        // no troupe call: kill() cannot stop this thread
+                      }
+                    }};
+  p.start();
+  ASSERT_TRUE(eventually([&] { return took->load(); }));
+  p.kill();
+  ASSERT_TRUE(p.join(deadline));
+  EXPECT_EQ(q.try_get(30ms), std::nullopt)
+    << "redelivered while the killed consumer still processes it";
+  *go = true;
+  EXPECT_EQ(q.get(deadline), 5) << "redelivered once its thread left";
+  q.task_done();
+  EXPECT_TRUE(q.join(deadline));
 }
 
 } // namespace

@@ -828,10 +828,14 @@ private:
         // First item this process takes: release what it holds when it
         // ends. Registered unlocked, since the hook may run at once.
         lk.unlock();
+        // A consumer declared killed whose thread still runs may still be
+        // processing its items: they are redelivered once it left.
         taker->on_exit(
           [weak = this->weak_from_this(), key = taker.get()](const exit_info&) {
-            if (auto self = weak.lock())
-              self->release(key);
+            after_thread_left(*key, [weak, key] {
+              if (auto self = weak.lock())
+                self->release(key);
+            });
           });
         lk.lock();
       }
