@@ -111,13 +111,14 @@ TEST(pipe, an_end_whose_owners_first_send_threw_closes_when_that_process_ends) {
                       const fragile x{1};
                       EXPECT_THROW(c.send(x), std::runtime_error);
                     },
-                    std::move(child_end)};
+                    child_end};
   p.start();
   ASSERT_TRUE(p.join(deadline));
   fragile::copies_throw = false;
   EXPECT_EQ(p.exitcode(), 0);
-  // The child used (hence owned) its end; its end closed with it, although
-  // the send threw before anything was stored.
+  // The parent still holds a handle of the child's end, but the child used
+  // (hence owned) it: its end closed with it, although the send threw
+  // before anything was stored.
   EXPECT_THROW(static_cast<void>(parent_end.recv(deadline)), troupe::closed);
 }
 
