@@ -67,11 +67,12 @@ std::shared_ptr<process_state> prepare_actor(runtime& rt,
   auto& impl = rt.impl();
   auto name = opts.name.empty() ? impl->next_actor_name()
                                 : std::move(opts.name);
+  auto parent = spawning_parent();
   auto st = std::allocate_shared<process_state>(
-    pool_allocator<process_state>{},
-    impl, process_state::kind::event_based, std::move(name), opts.daemon,
+    pool_allocator<process_state>{}, impl, process_state::kind::event_based,
+    std::move(name), inherited_daemon(opts, parent.get()),
     opts.terminate_grace.value_or(impl->options().terminate_grace));
-  st->parent = spawning_parent();
+  st->parent = std::move(parent);
   if (starting_supervised_child())
     st->in_tree = true;
   auto pid = impl->admit(st);

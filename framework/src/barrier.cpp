@@ -107,6 +107,12 @@ public:
     return broken_;
   }
 
+  /// A killed party can no longer arrive: break the barrier at once
+  /// rather than leave the others waiting for its thread to end.
+  void holder_abandoned(holder& h, const exit_info& info) override {
+    holder_ended(h, info);
+  }
+
   void holder_ended(holder& h, const exit_info& info) override {
     std::lock_guard guard{mtx_};
     if (seen_.erase(&h) == 0)

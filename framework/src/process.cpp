@@ -10,6 +10,8 @@
 #include <string_view>
 #include <thread>
 #include <typeinfo>
+#include <unordered_map>
+#include <vector>
 
 #include <caf/actor_cast.hpp>
 #include <caf/exit_reason.hpp>
@@ -280,6 +282,77 @@ stop_callback::~stop_callback() {
                 [this](const auto& entry) { return entry.first == id_; });
 }
 
+// -- threads that outlive their kill ----------------------------------------
+
+namespace {
+
+/// What `after_thread_left` deferred, per killed process whose thread still
+/// runs. Leaked on purpose, as the holder registry: a killed thread may
+/// leave during static destruction.
+struct left_hooks {
+  std::mutex mtx;
+  std::unordered_map<const process_state*,
+                     std::vector<unique_function<void()>>>
+    by_state;
+};
+
+left_hooks& thread_left_hooks() {
+  static auto* hooks = new left_hooks; // NOLINT: see left_hooks
+  return *hooks;
+}
+
+void run_left_hooks(const process_state& st) {
+  std::vector<unique_function<void()>> fns;
+  {
+    auto& hooks = thread_left_hooks();
+    std::lock_guard guard{hooks.mtx};
+    auto i = hooks.by_state.find(&st);
+    if (i == hooks.by_state.end())
+      return;
+    fns = std::move(i->second);
+    hooks.by_state.erase(i);
+  }
+  for (auto& fn : fns) {
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      std::cerr << "troupe: releasing a resource of a killed process after "
+                   "its thread left failed: "
+                << describe_exception(e) << '\n';
+    }
+  }
+}
+
+} // namespace
+
+bool killed_thread_inside(const process_state& st) noexcept {
+  // `kill_process` sets the signal before it declares the process ended.
+  return st.type == process_state::kind::blocking && st.stop_signal.load() == 9
+         && !st.thread_done.load();
+}
+
+void after_thread_left(const process_state& st, unique_function<void()> fn) {
+  if (!killed_thread_inside(st)) {
+    fn();
+    return;
+  }
+  {
+    auto& hooks = thread_left_hooks();
+    std::lock_guard guard{hooks.mtx};
+    hooks.by_state[&st].push_back(std::move(fn));
+  }
+  // The thread may have left meanwhile: it sets `thread_done` and then
+  // looks for hooks (see thread_left), we stored ours and then look at
+  // `thread_done` (all sequentially consistent), so one of us runs them.
+  if (st.thread_done.load())
+    run_left_hooks(st);
+}
+
+void thread_left(const process_state& st) {
+  if (st.stop_signal.load() == 9)
+    run_left_hooks(st);
+}
+
 void kill_process(const std::shared_ptr<process_state>& st, std::string why) {
   st->stop_signal = 9;
   caf::actor hdl;
@@ -408,6 +481,7 @@ void process_actor::run_on_this_thread() {
     why = sig == 9 ? "killed" : "terminated";
   }
   st_->thread_done = true;
+  thread_left(*st_); // releases what a kill left to this thread
   auto name = [this] {
     std::lock_guard guard{st_->mtx};
     return "'" + st_->name + "' (pid " + std::to_string(st_->pid) + ")";
@@ -472,16 +546,25 @@ namespace {
 
 } // namespace
 
+bool detail::inherited_daemon(const process_options& opts,
+                              const process_state* parent) noexcept {
+  if (opts.daemon)
+    return *opts.daemon;
+  return parent != nullptr && parent->daemon.load();
+}
+
 process::process(runtime& rt, process_options opts) {
   auto& impl = rt.impl();
   auto name = opts.name.empty() ? impl->next_process_name()
                                 : std::move(opts.name);
+  auto parent = detail::spawning_parent();
   state_ = std::allocate_shared<detail::process_state>(
-    detail::pool_allocator<detail::process_state>{},
-    impl, detail::process_state::kind::blocking, std::move(name), opts.daemon,
+    detail::pool_allocator<detail::process_state>{}, impl,
+    detail::process_state::kind::blocking, std::move(name),
+    detail::inherited_daemon(opts, parent.get()),
     opts.terminate_grace.value_or(impl->options().terminate_grace));
   state_->subclass = true;
-  state_->parent = detail::spawning_parent();
+  state_->parent = std::move(parent);
 }
 
 process::~process() = default;

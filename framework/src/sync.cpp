@@ -79,30 +79,27 @@ std::string describe_state(process_state& st) {
   return "process '" + st.name + "' (pid " + std::to_string(st.pid) + ")";
 }
 
-/// Runs once when a holder's process ended: marks it dead (so a thread
-/// still running for it can take nothing more), then every resource
-/// releases what it held.
-void end_holder(const std::shared_ptr<holder>& h, const exit_info& info) {
-  if (h->dead.exchange(true, std::memory_order_seq_cst))
-    return; // a foreign thread's holder ends with its thread or with main
-
+/// Every live resource, held for a call on each.
+std::vector<std::shared_ptr<owned_resource>> live_resources() {
   std::vector<std::shared_ptr<owned_resource>> alive;
-  {
-    auto& reg = resources();
-    std::lock_guard guard{reg.mtx};
-    alive.reserve(reg.all.size());
-    for (auto* r : reg.all)
-      if (auto sp = r->weak_from_this().lock())
-        alive.push_back(std::move(sp));
-  }
-  for (auto& r : alive) {
+  auto& reg = resources();
+  std::lock_guard guard{reg.mtx};
+  alive.reserve(reg.all.size());
+  for (auto* r : reg.all)
+    if (auto sp = r->weak_from_this().lock())
+      alive.push_back(std::move(sp));
+  return alive;
+}
+
+/// Every resource releases what `h` held; then `h` leaves the registry.
+void release_holder(const std::shared_ptr<holder>& h, const exit_info& info) {
+  for (auto& r : live_resources()) {
     try {
       r->holder_ended(*h, info);
     } catch (const std::exception& e) {
       sync_log("troupe: releasing " + r->label() + " failed: " + e.what());
     }
   }
-  alive.clear();
   auto& reg = holders();
   std::lock_guard guard{reg.mtx};
   if (auto i = reg.by_state.find(h->state);
@@ -110,6 +107,35 @@ void end_holder(const std::shared_ptr<holder>& h, const exit_info& info) {
     reg.by_state.erase(i);
   reg.by_address.erase(h.get());
   reg.waits.erase(h.get());
+}
+
+/// Runs once when a holder's process ended: marks it dead (so a thread
+/// still running for it can take nothing more), then every resource
+/// releases what it held. A process declared killed whose thread still
+/// runs keeps what it holds until that thread leaves: handing a lock over
+/// while the thread is inside would let two threads into the critical
+/// section. Meanwhile the holder stays registered, so that slow-wait
+/// reports and the wait-for graph name it.
+void end_holder(const std::shared_ptr<holder>& h, const exit_info& info) {
+  if (h->dead.exchange(true, std::memory_order_seq_cst))
+    return; // a foreign thread's holder ends with its thread or with main
+  auto st = h->thread ? nullptr : h->weak_state.lock();
+  if (!st || !killed_thread_inside(*st)) {
+    release_holder(h, info);
+    return;
+  }
+  for (auto& r : live_resources()) {
+    try {
+      r->holder_abandoned(*h, info);
+    } catch (const std::exception& e) {
+      sync_log("troupe: " + r->label()
+               + " failed to note a killed holder: " + e.what());
+    }
+  }
+  after_thread_left(*st, [h, code = info.exitcode,
+                          why = std::string{info.reason}] {
+    release_holder(h, exit_info{code, why});
+  });
 }
 
 holder& holder_slow(const process_state* key,
@@ -171,8 +197,12 @@ holder::holder(const std::shared_ptr<process_state>& st, bool foreign)
 }
 
 std::string holder::who() const {
-  if (auto st = weak_state.lock())
-    return (thread ? "a thread of " : "") + describe_state(*st);
+  if (auto st = weak_state.lock()) {
+    auto out = (thread ? "a thread of " : "") + describe_state(*st);
+    if (!thread && dead.load() && killed_thread_inside(*st))
+      out += ", declared killed but its thread still runs";
+    return out;
+  }
   return "an ended process";
 }
 

@@ -1,6 +1,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -175,6 +177,65 @@ TEST(joinable_queue, join_in_another_thread_wakes_when_the_last_task_is_done) {
   q.task_done();
   joiner.join();
   EXPECT_TRUE(joined.load());
+}
+
+/// An item whose copy throws while `copies_throw` is set (its move never
+/// does).
+struct fragile {
+  static inline std::atomic<bool> copies_throw{false};
+  int value = 0;
+
+  fragile() = default;
+  explicit fragile(int v) : value(v) {
+  }
+  fragile(const fragile& other) : value(other.value) {
+    if (copies_throw)
+      throw std::runtime_error{"fragile: cannot copy"};
+  }
+  fragile(fragile&& other) noexcept = default;
+  fragile& operator=(const fragile&) = default;
+  fragile& operator=(fragile&&) noexcept = default;
+};
+
+TEST(joinable_queue,
+     a_get_whose_copy_for_redelivery_throws_leaves_the_item_queued) {
+  troupe::runtime rt;
+  troupe::joinable_queue<fragile> q{rt};
+  q.put(fragile{7});
+  fragile::copies_throw = true;
+  EXPECT_THROW(static_cast<void>(q.get()), std::runtime_error);
+  fragile::copies_throw = false;
+  EXPECT_EQ(q.qsize(), 1u) << "the item must not be lost";
+  EXPECT_FALSE(q.join(1ms));
+  EXPECT_EQ(q.get().value, 7);
+  q.task_done();
+  EXPECT_TRUE(q.join(deadline)) << "join() must return once it is done";
+}
+
+TEST(joinable_queue,
+     a_killed_consumers_item_is_redelivered_only_once_its_thread_left) {
+  troupe::runtime rt;
+  troupe::joinable_queue<int> q{rt};
+  auto took = std::make_shared<std::atomic<bool>>(false);
+  auto go = std::make_shared<std::atomic<bool>>(false);
+  q.put(5);
+  troupe::process p{rt, [q, took, go]() mutable {
+                      static_cast<void>(q.get());
+                      *took = true;
+                      while (!*go) {
+                        // no troupe call: kill() cannot stop this thread
+                      }
+                    }};
+  p.start();
+  ASSERT_TRUE(eventually([&] { return took->load(); }));
+  p.kill();
+  ASSERT_TRUE(p.join(deadline));
+  EXPECT_EQ(q.try_get(30ms), std::nullopt)
+    << "redelivered while the killed consumer still processes it";
+  *go = true;
+  EXPECT_EQ(q.get(deadline), 5) << "redelivered once its thread left";
+  q.task_done();
+  EXPECT_TRUE(q.join(deadline));
 }
 
 } // namespace

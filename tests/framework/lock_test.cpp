@@ -1,5 +1,8 @@
 #include <atomic>
+#include <chrono>
+#include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -145,7 +148,9 @@ TEST(lock, a_killed_holder_releases_it_and_the_next_holder_is_told) {
   p.kill();
   ASSERT_TRUE(p.join(deadline));
   EXPECT_EQ(p.exitcode(), -9);
-  EXPECT_FALSE(l.locked());
+  // Released once the killed thread left (here at once: kill() wakes its
+  // receive, which throws `terminated`).
+  ASSERT_TRUE(eventually([&] { return !l.locked(); }));
   ASSERT_TRUE(l.acquire(deadline));
   EXPECT_TRUE(l.previous_owner_died());
   l.release();
@@ -335,7 +340,7 @@ TEST(rlock, a_holder_killed_at_depth_three_releases_every_level) {
   ASSERT_TRUE(eventually([&] { return r.locked(); }));
   p.kill();
   ASSERT_TRUE(p.join(deadline));
-  ASSERT_TRUE(r.acquire(false));
+  ASSERT_TRUE(r.acquire(deadline)); // once the killed thread left
   EXPECT_EQ(r.depth(), 1u);
   EXPECT_TRUE(r.previous_owner_died());
   r.release();
@@ -409,6 +414,117 @@ TEST(lock, a_slow_wait_reports_who_holds_the_lock) {
                             "'MainProcess' (pid 1)"))
     << err;
   l.release();
+}
+
+// -- kill() and exclusion -----------------------------------------------------
+
+/// What a worker of the kill tests shares with the test, kept alive by the
+/// workers: a killed worker's thread may outlive the test's frame.
+struct section_counts {
+  std::atomic<int> inside{0};
+  std::atomic<long> entries{0};
+  std::atomic<long> overlaps{0};
+  std::atomic<bool> go{false};
+};
+
+/// Spins for `d` without a troupe call, as a computation a kill cannot stop.
+void busy_for(std::chrono::microseconds d) {
+  auto until = std::chrono::steady_clock::now() + d;
+  while (std::chrono::steady_clock::now() < until) {
+  }
+}
+
+TEST(lock, a_killed_holder_whose_thread_still_runs_keeps_it_until_it_leaves) {
+  troupe::runtime rt;
+  troupe::lock l{rt, {.name = "ledger", .warn_after = 20ms}};
+  auto counts = std::make_shared<section_counts>();
+  troupe::process p{rt, {.name = "doomed"}, [l, counts]() mutable {
+                      std::lock_guard guard{l};
+                      counts->inside = 1;
+                      while (!counts->go) {
+                        // no troupe call: kill() cannot stop this thread
+                      }
+                    }};
+  p.start();
+  ASSERT_TRUE(eventually([&] { return counts->inside.load() == 1; }));
+  p.kill();
+  ASSERT_TRUE(p.join(deadline));
+  EXPECT_EQ(p.exitcode(), -9);
+  EXPECT_TRUE(l.locked()) << "its thread is still inside";
+  testing::internal::CaptureStderr();
+  EXPECT_FALSE(l.acquire(80ms));
+  auto err = testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(contains(err, "for lock 'ledger', held by process 'doomed'"))
+    << err;
+  EXPECT_TRUE(contains(err, "declared killed")) << err;
+  counts->go = true;
+  ASSERT_TRUE(l.acquire(deadline));
+  EXPECT_FALSE(l.previous_owner_died()) << "it released the lock itself";
+  l.release();
+}
+
+TEST(lock, a_killed_holder_that_leaves_without_releasing_frees_it_on_leaving) {
+  troupe::runtime rt;
+  troupe::lock l{rt};
+  auto counts = std::make_shared<section_counts>();
+  troupe::process p{rt, [l, counts]() mutable {
+                      l.acquire(); // never released
+                      counts->inside = 1;
+                      while (!counts->go) {
+                      }
+                    }};
+  p.start();
+  ASSERT_TRUE(eventually([&] { return counts->inside.load() == 1; }));
+  p.kill();
+  ASSERT_TRUE(p.join(deadline));
+  EXPECT_FALSE(l.acquire(20ms));
+  counts->go = true;
+  ASSERT_TRUE(l.acquire(deadline));
+  EXPECT_TRUE(l.previous_owner_died());
+  l.release();
+}
+
+TEST(lock, no_two_workers_are_ever_inside_while_random_holders_are_killed) {
+  troupe::runtime rt;
+  troupe::lock l{rt};
+  auto counts = std::make_shared<section_counts>();
+  auto body = [l, counts]() mutable {
+    for (;;) {
+      std::lock_guard guard{l}; // throws terminated once killed
+      if (counts->inside.fetch_add(1) != 0)
+        ++counts->overlaps;
+      ++counts->entries;
+      busy_for(50us);
+      counts->inside.fetch_sub(1);
+    }
+  };
+  std::vector<troupe::process> workers;
+  for (int i = 0; i < 4; ++i) {
+    workers.emplace_back(rt, body);
+    workers.back().start();
+  }
+  std::mt19937 rng{18};
+  int kills = 0;
+  auto stop_at = std::chrono::steady_clock::now() + 1500ms;
+  while (std::chrono::steady_clock::now() < stop_at) {
+    auto before = counts->entries.load();
+    // Let the workers take turns a few times, then kill one at random.
+    ASSERT_TRUE(
+      eventually([&] { return counts->entries.load() > before + 3; }));
+    auto& victim = workers[rng() % workers.size()];
+    victim.kill();
+    ASSERT_TRUE(victim.join(deadline));
+    victim = troupe::process{rt, body};
+    victim.start();
+    ++kills;
+  }
+  for (auto& w : workers)
+    w.kill();
+  for (auto& w : workers)
+    ASSERT_TRUE(w.join(deadline));
+  EXPECT_GT(kills, 10);
+  EXPECT_EQ(counts->overlaps.load(), 0)
+    << counts->entries.load() << " entries, " << kills << " kills";
 }
 
 } // namespace

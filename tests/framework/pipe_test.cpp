@@ -1,5 +1,7 @@
+#include <atomic>
 #include <chrono>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -79,6 +81,44 @@ TEST(pipe, recv_after_the_process_owning_the_peer_end_ended_reads_eof) {
   // The parent still holds a handle of the child's end, but the child
   // owned it: its end closed with it.
   EXPECT_EQ(parent_end.recv(deadline), "last words");
+  EXPECT_THROW(static_cast<void>(parent_end.recv(deadline)), troupe::closed);
+}
+
+/// An item whose copy throws while `copies_throw` is set (its move never
+/// does), standing for a payload that cannot be sent.
+struct fragile {
+  static inline std::atomic<bool> copies_throw{false};
+  int value = 0;
+
+  fragile() = default;
+  explicit fragile(int v) : value(v) {
+  }
+  fragile(const fragile& other) : value(other.value) {
+    if (copies_throw)
+      throw std::runtime_error{"fragile: cannot copy"};
+  }
+  fragile(fragile&& other) noexcept = default;
+  fragile& operator=(const fragile&) = default;
+  fragile& operator=(fragile&&) noexcept = default;
+};
+
+TEST(pipe, an_end_whose_owners_first_send_threw_closes_when_that_process_ends) {
+  troupe::runtime rt;
+  auto [parent_end, child_end] = troupe::pipe<fragile>{rt};
+  fragile::copies_throw = true;
+  troupe::process p{rt,
+                    [](troupe::connection<fragile, fragile> c) {
+                      const fragile x{1};
+                      EXPECT_THROW(c.send(x), std::runtime_error);
+                    },
+                    child_end};
+  p.start();
+  ASSERT_TRUE(p.join(deadline));
+  fragile::copies_throw = false;
+  EXPECT_EQ(p.exitcode(), 0);
+  // The parent still holds a handle of the child's end, but the child used
+  // (hence owned) it: its end closed with it, although the send threw
+  // before anything was stored.
   EXPECT_THROW(static_cast<void>(parent_end.recv(deadline)), troupe::closed);
 }
 

@@ -1,7 +1,8 @@
 #include <atomic>
 #include <condition_variable>
-#include <mutex>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -483,6 +484,38 @@ TEST(process, current_and_parent_process_inside_a_child) {
   EXPECT_EQ(child_pid, p.pid());
   EXPECT_EQ(parent_pid, 1u);
   EXPECT_EQ(grandchild_parent, p.pid());
+}
+
+TEST(process, a_process_created_inside_a_daemon_inherits_its_daemon_flag) {
+  troupe::runtime rt;
+  std::optional<bool> inherited;
+  std::optional<bool> overridden;
+  std::optional<bool> actor_inherited;
+  std::optional<bool> grandchild;
+  troupe::process p{rt, {.daemon = true}, [&] {
+    troupe::process c{rt, [] {}};
+    inherited = c.daemon();
+    troupe::process d{rt, {.daemon = false}, [&] {
+      troupe::process g{rt, [] {}};
+      grandchild = g.daemon();
+    }};
+    overridden = d.daemon();
+    d.start();
+    d.join();
+    auto a = troupe::spawn(rt, [](caf::event_based_actor* self) {
+      self->quit();
+    });
+    actor_inherited = a.daemon();
+  }};
+  p.start();
+  ASSERT_TRUE(p.join(deadline));
+  EXPECT_EQ(p.exitcode(), 0) << p.exit_reason();
+  EXPECT_EQ(inherited, true) << "Python: daemon=None takes the creator's flag";
+  EXPECT_EQ(overridden, false) << "an explicit flag wins";
+  EXPECT_EQ(grandchild, false) << "inherited from a non-daemon creator";
+  EXPECT_EQ(actor_inherited, true);
+  troupe::process top{rt, [] {}};
+  EXPECT_FALSE(top.daemon()) << "the main process is not a daemon";
 }
 
 TEST(process, default_names_count_up_like_python) {

@@ -1,4 +1,5 @@
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -80,7 +81,9 @@ TEST(semaphore, permits_of_a_killed_holder_return_and_the_next_taker_is_told) {
   ASSERT_TRUE(eventually([&] { return s.get_value() == 0; }));
   p.kill();
   ASSERT_TRUE(p.join(deadline));
-  EXPECT_EQ(s.get_value(), 2u);
+  // Returned once the killed thread left (at once here: kill() wakes its
+  // receive).
+  ASSERT_TRUE(eventually([&] { return s.get_value() == 2u; }));
   ASSERT_TRUE(s.acquire(false));
   EXPECT_TRUE(s.previous_owner_died());
   s.release();
@@ -140,6 +143,33 @@ TEST(semaphore, at_most_n_processes_are_inside_at_once) {
     ASSERT_TRUE(p.join(deadline));
   EXPECT_LE(most, 2);
   EXPECT_EQ(s.get_value(), 2u);
+}
+
+TEST(semaphore, a_killed_holders_permit_returns_only_once_its_thread_left) {
+  troupe::runtime rt;
+  troupe::semaphore s{rt, 1, {.name = "slots", .warn_after = 20ms}};
+  auto inside = std::make_shared<std::atomic<bool>>(false);
+  auto go = std::make_shared<std::atomic<bool>>(false);
+  troupe::process p{rt, {.name = "doomed"}, [s, inside, go]() mutable {
+                      s.acquire(); // not released: its end returns it
+                      *inside = true;
+                      while (!*go) {
+                        // no troupe call: kill() cannot stop this thread
+                      }
+                    }};
+  p.start();
+  ASSERT_TRUE(eventually([&] { return inside->load(); }));
+  p.kill();
+  ASSERT_TRUE(p.join(deadline));
+  EXPECT_EQ(s.get_value(), 0u) << "its thread still uses the permit";
+  testing::internal::CaptureStderr();
+  EXPECT_FALSE(s.acquire(80ms));
+  auto err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("held by process 'doomed'"), std::string::npos) << err;
+  *go = true;
+  ASSERT_TRUE(s.acquire(deadline));
+  EXPECT_TRUE(s.previous_owner_died());
+  s.release();
 }
 
 } // namespace

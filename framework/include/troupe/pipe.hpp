@@ -126,7 +126,7 @@ public:
   void send(U&& x) {
     auto st = current_state();
     bool hook = false;
-    {
+    try {
       std::lock_guard guard{core_->mtx};
       if (core_->closed[side_])
         throw ::troupe::closed("send(): this connection is closed");
@@ -141,6 +141,12 @@ public:
       if (core_->readers[peer()] != 0)
         core_->readable[peer()].notify_one();
       core_->wake_watchers();
+    } catch (...) {
+      // The caller became the owner even though storing the item threw (a
+      // copy that failed): its exit hook must close the end all the same.
+      if (hook)
+        core_->watch_owner(side_, st);
+      throw;
     }
     if (hook)
       core_->watch_owner(side_, st);

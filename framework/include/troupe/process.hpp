@@ -38,8 +38,10 @@ struct process_options {
   std::string name{};
 
   /// A daemon process is terminated when the runtime shuts down instead of
-  /// being waited for.
-  bool daemon = false;
+  /// being waited for. Empty inherits the flag of the creating process (the
+  /// process or actor whose thread constructs it; the main process is not a
+  /// daemon), as Python's `Process(daemon=None)` does.
+  std::optional<bool> daemon{};
 
   /// Time between `terminate()` and declaring the process killed; empty
   /// takes the runtime's `terminate_grace`.

@@ -20,3 +20,4 @@
 #include "troupe/supervisor.hpp"
 #include "troupe/sync.hpp"
 #include "troupe/this_process.hpp"
+#include "troupe/wait.hpp"

@@ -799,21 +799,43 @@ private:
                     std::unique_lock<std::mutex>& lk) {
     if (items_.empty())
       return closed_ ? status::closed : status::would_block;
-    out.emplace(std::move(items_.front()));
+    // A joinable queue records the item as held (a copy, to redeliver it)
+    // before it leaves the queue: a copy that throws leaves it queued.
+    bool first_hold = false;
+    if constexpr (std::is_copy_constructible_v<T>) {
+      if (joinable_) {
+        auto known = holders_.size();
+        first_hold = hold(items_.front(), taker.get());
+        try {
+          out.emplace(std::move(items_.front()));
+        } catch (...) {
+          unhold(taker.get(), holders_.size() != known);
+          throw;
+        }
+      } else {
+        out.emplace(std::move(items_.front()));
+      }
+    } else {
+      out.emplace(std::move(items_.front()));
+    }
     items_.pop_front();
     if (capacity_ != 0)
       changed();
     if (putters_ != 0)
       not_full_.notify_one();
     if constexpr (std::is_copy_constructible_v<T>) {
-      if (joinable_ && hold(*out, taker.get())) {
+      if (first_hold) {
         // First item this process takes: release what it holds when it
         // ends. Registered unlocked, since the hook may run at once.
         lk.unlock();
+        // A consumer declared killed whose thread still runs may still be
+        // processing its items: they are redelivered once it left.
         taker->on_exit(
           [weak = this->weak_from_this(), key = taker.get()](const exit_info&) {
-            if (auto self = weak.lock())
-              self->release(key);
+            after_thread_left(*key, [weak, key] {
+              if (auto self = weak.lock())
+                self->release(key);
+            });
           });
         lk.lock();
       }
@@ -828,19 +850,32 @@ private:
     return nullptr;
   }
 
-  /// Records `x` as held by `key`; returns whether `key` is new.
+  /// Records a copy of `x` as held by `key`; returns whether `key` is new.
+  /// Changes nothing when the copy throws.
   bool hold(const T& x, process_state* key) {
     if constexpr (std::is_copy_constructible_v<T>) {
       if (auto* h = find_holder(key)) {
         h->items.push_back(x);
         return false;
       }
-      holders_.push_back(holder{key, {}});
-      holders_.back().items.push_back(x);
+      holder h{key, {}};
+      h.items.push_back(x);
+      holders_.push_back(std::move(h));
       return key != nullptr;
     } else {
       return false;
     }
+  }
+
+  /// Undoes the last `hold(x, key)`; `created` when it added the holder
+  /// (the last one).
+  void unhold(process_state* key, bool created) noexcept {
+    if (created) {
+      holders_.pop_back();
+      return;
+    }
+    if (auto* h = find_holder(key))
+      h->items.pop_back();
   }
 
   /// The process `key` ended: its unacknowledged items are redelivered or

@@ -195,6 +195,23 @@ bool route_terminate(const std::shared_ptr<supervisor_core>& sup,
 /// releasing what it held; its thread is asked to stop as by terminate.
 void kill_process(const std::shared_ptr<process_state>& st, std::string why);
 
+/// Whether `st` is a blocking process declared killed whose thread still
+/// runs its target: `kill()` cannot stop a thread, so what it holds stays
+/// in use until the thread leaves (returns or unwinds).
+[[nodiscard]] bool killed_thread_inside(const process_state& st) noexcept;
+
+/// Runs `fn` once no thread runs the target of `st` any more: at once,
+/// unless `st` was declared killed while its thread still runs; then on
+/// that thread when it leaves the target. How what a killed process holds
+/// (a lock, a permit, an unacknowledged queue item) is released without
+/// letting another process in while the killed thread is still inside.
+/// `fn` should not throw (what it throws is logged).
+void after_thread_left(const process_state& st, unique_function<void()> fn);
+
+/// Called by the thread of a blocking process once it has set
+/// `thread_done`: runs what `after_thread_left` deferred.
+void thread_left(const process_state& st);
+
 /// Asks a process to stop (signal 15 or 9), like `request_stop`, with a
 /// grace other than its own: `grace` max() means no grace timer at all.
 void request_stop(const std::shared_ptr<process_state>& st, int signal,
@@ -204,6 +221,11 @@ void request_stop(const std::shared_ptr<process_state>& st, int signal,
 /// thread: the process it runs (`current_state()`), unless a
 /// `parent_scope` says otherwise.
 std::shared_ptr<process_state> spawning_parent();
+
+/// The daemon flag of a process or actor created with `opts` by `parent`:
+/// the one `opts` gives, else the parent's (Python inherits it too).
+bool inherited_daemon(const process_options& opts,
+                      const process_state* parent) noexcept;
 
 /// While alive, processes and actors created on the calling thread get
 /// `parent` as their parent: a supervisor restarting a child on the thread

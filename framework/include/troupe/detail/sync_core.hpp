@@ -74,6 +74,16 @@ public:
   /// holder marked dead. Releases what `h` holds and wakes waiters.
   virtual void holder_ended(holder& h, const exit_info& info) = 0;
 
+  /// Called once for each resource when a holder's process was declared
+  /// killed while its thread still runs, with the holder marked dead;
+  /// `holder_ended` follows once the thread left. What the thread holds
+  /// stays held (exclusion is never traded for liveness); a resource that
+  /// waits for the holder to act (a barrier) gives up on it here.
+  virtual void holder_abandoned(holder& h, const exit_info& info) {
+    static_cast<void>(h);
+    static_cast<void>(info);
+  }
+
   /// The holder for the calling thread's process (cached per thread).
   [[nodiscard]] holder& me() const;
 
