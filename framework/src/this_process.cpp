@@ -113,6 +113,17 @@ void exit(int code) {
   throw detail::exit_request{code};
 }
 
+void ready() {
+  auto* st = detail::current_state_ptr();
+  if (st == nullptr)
+    return;
+  {
+    std::lock_guard guard{st->mtx};
+    st->ready = true;
+  }
+  st->cv.notify_all();
+}
+
 void sleep_until(std::chrono::steady_clock::time_point deadline) {
   checkpoint();
   if (detail::current_self() == nullptr) {

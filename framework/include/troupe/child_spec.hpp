@@ -38,7 +38,9 @@ enum class child_type { worker, supervisor };
 /// How a supervisor stops a child (OTP's shutdown spec): ask it to stop
 /// (`terminated` is thrown at its next blocking call), wait up to a grace,
 /// then kill it; or kill it at once (`brutal_kill`); or wait as long as it
-/// takes (`infinity`, the default for supervisors).
+/// takes (`infinity`, the default for supervisors). A negative grace is
+/// invalid: a supervisor given one throws `value_error` (OTP's
+/// `{invalid_shutdown, -10}`).
 class shutdown_spec {
 public:
   /// Asks, then kills after `grace`. Implicit, so `.shutdown = 2s` reads
@@ -262,6 +264,19 @@ struct child_spec {
 
   /// Empty takes the type of `start` (supervisor for `start_supervisor`).
   std::optional<child_type> type{};
+
+  /// Whether its end, when it is not restarted, can end the supervisor
+  /// (see `supervisor_options::auto_shutdown`, OTP 24). Only for transient
+  /// and temporary children, under a supervisor whose auto_shutdown is not
+  /// `never`; otherwise the supervisor throws `value_error`.
+  bool significant = false;
+
+  /// Synchronous start (OTP's `start_link`/`init_ack`): the child counts
+  /// as started only once it called `this_process::ready()`, and the
+  /// supervisor starts the next child (or answers `start_child`) only then.
+  /// A child that ends before calling it failed to start. The supervisor's
+  /// thread waits meanwhile, as OTP's does; its own stop ends the wait.
+  bool await_ready = false;
 };
 
 } // namespace troupe

@@ -87,6 +87,20 @@ struct supervisor_event {
 /// std::runtime_error: boom`.
 std::ostream& operator<<(std::ostream& out, const supervisor_event& ev);
 
+/// When a supervisor ends by itself because its significant children
+/// ended (OTP 24's `auto_shutdown`): a subtree that is done when its main
+/// worker is done (a one-shot job, a per-connection supervisor).
+enum class auto_shutdown {
+  /// Never; a child spec may not be `significant`.
+  never,
+  /// When any significant child ends and is not restarted (a transient one
+  /// ends normally, a temporary one ends in any way).
+  any_significant,
+  /// When the last significant child still running (or restarting) ends
+  /// so; under simple_one_for_one, when no child is left.
+  all_significant,
+};
+
 /// Settings of a supervisor, with designated initializers.
 struct supervisor_options {
   /// Empty: `Supervisor-N`.
@@ -117,6 +131,13 @@ struct supervisor_options {
   /// with it); empty takes the runtime's shutdown timeout. A nested
   /// supervisor follows its child spec's shutdown instead.
   std::optional<std::chrono::milliseconds> shutdown{};
+
+  /// Whether significant children end the supervisor (see
+  /// `troupe::auto_shutdown`). It then stops its other children as at any
+  /// end and ends normally (exit code 0): a transient supervisor is not
+  /// restarted. `terminate_child` of a significant child does not count,
+  /// nor does a temporary significant child stopped by a group restart.
+  troupe::auto_shutdown auto_shutdown = troupe::auto_shutdown::never;
 };
 
 /// State of a child in `which_children` and the tree.
@@ -255,12 +276,18 @@ public:
 
   /// Stops the child by its shutdown spec and keeps its spec (removed for
   /// temporary children), as OTP's. Idempotent; `not_found` for an unknown
-  /// id. Blocks until the child has ended.
+  /// id. Blocks until the child has ended. On a child that is restarting,
+  /// ends its restart loop; under one_for_all and rest_for_one, the
+  /// children after it that wait to restart with it stay stopped, as OTP
+  /// leaves them.
   void terminate_child(const std::string& id);
 
   /// Stops the child with this handle (any strategy; the only way for
-  /// `simple_one_for_one`, whose children are then forgotten). Throws
-  /// `not_found` if `child` is not a running child of this supervisor.
+  /// `simple_one_for_one`, whose children are then forgotten). The handle
+  /// of an instance that ended while its child waits to restart (backoff,
+  /// failed starts) still names that child: this ends its restart loop.
+  /// Throws `not_found` if `child` is neither a running child of this
+  /// supervisor nor such an instance.
   void terminate_child(const process& child);
 
   /// Starts a stopped child again. Throws `running`, `restarting`,

@@ -136,6 +136,12 @@ namespace troupe::this_process {
 /// call, since a thread cannot be pre-empted.
 void checkpoint();
 
+/// Says that the calling process has finished initialising: a supervisor
+/// that starts it with `child_spec::await_ready` starts its next child
+/// only now (OTP's `init_ack`). Does not block; harmless when nobody
+/// waits, and when called again.
+void ready();
+
 /// Ends the calling process with exit code `code` (Python's `sys.exit`),
 /// by throwing an exception that troupe catches at the process's top; let
 /// it propagate.
