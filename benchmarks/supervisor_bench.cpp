@@ -8,14 +8,13 @@
 // is the goal. Children are event-based actors doing nothing, so the
 // figures are the supervisor's own bookkeeping plus one actor spawn/stop.
 
-#include <benchmark/benchmark.h>
-
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include <benchmark/benchmark.h>
 #include <caf/actor_cast.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
@@ -38,7 +37,8 @@ caf::behavior idle(caf::event_based_actor*) {
 caf::behavior probe(caf::event_based_actor* self,
                     troupe::queue<caf::actor> starts) {
   starts.put(caf::actor_cast<caf::actor>(self));
-  return {[self](int) { self->quit(caf::make_error(caf::sec::runtime_error)); }};
+  return {
+    [self](int) { self->quit(caf::make_error(caf::sec::runtime_error)); }};
 }
 
 troupe::supervisor_options quiet() {
@@ -73,7 +73,7 @@ void start_children(benchmark::State& state) {
     troupe::supervisor sup{rt(), quiet()};
     state.ResumeTiming();
     for (auto& id : names)
-      (void) sup.start_child(
+      (void)sup.start_child(
         troupe::child_spec{.id = id, .start = troupe::start_actor(idle)});
     state.PauseTiming();
     sup.terminate();
@@ -92,7 +92,7 @@ void terminate_children(benchmark::State& state) {
     state.PauseTiming();
     troupe::supervisor sup{rt(), quiet()};
     for (auto& id : names)
-      (void) sup.start_child(
+      (void)sup.start_child(
         troupe::child_spec{.id = id, .start = troupe::start_actor(idle)});
     state.ResumeTiming();
     for (auto& id : names)
@@ -113,9 +113,9 @@ void restart_among(benchmark::State& state) {
   troupe::queue<caf::actor> starts{rt()};
   troupe::supervisor sup{rt(), quiet()};
   for (auto& id : names)
-    (void) sup.start_child(
+    (void)sup.start_child(
       troupe::child_spec{.id = id, .start = troupe::start_actor(idle)});
-  (void) sup.start_child(troupe::child_spec{
+  (void)sup.start_child(troupe::child_spec{
     .id = "probe", .start = troupe::start_actor(probe, starts)});
   auto child = starts.get();
   for (auto _ : state) {
@@ -128,10 +128,13 @@ void restart_among(benchmark::State& state) {
 }
 
 void register_all() {
-  for (auto* b : {benchmark::RegisterBenchmark("start_children", start_children),
-                  benchmark::RegisterBenchmark("terminate_children",
-                                               terminate_children)})
-    b->Arg(1'000)->Arg(10'000)->Arg(100'000)->Unit(benchmark::kMillisecond)
+  for (auto* b :
+       {benchmark::RegisterBenchmark("start_children", start_children),
+        benchmark::RegisterBenchmark("terminate_children", terminate_children)})
+    b->Arg(1'000)
+      ->Arg(10'000)
+      ->Arg(100'000)
+      ->Unit(benchmark::kMillisecond)
       ->Iterations(1);
   benchmark::RegisterBenchmark("restart_among", restart_among)
     ->Arg(10)

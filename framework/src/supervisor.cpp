@@ -1,7 +1,5 @@
 #include "troupe/supervisor.hpp"
 
-#include <cxxabi.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -18,9 +16,12 @@
 #include <unordered_map>
 #include <utility>
 
+#include <cxxabi.h>
+
 #include "troupe/detail/spin.hpp"
-#include "detail/runtime_impl.hpp"
 #include "troupe/runtime.hpp"
+
+#include "detail/runtime_impl.hpp"
 
 namespace troupe {
 
@@ -65,8 +66,7 @@ thread_local const void* tl_executing = nullptr;
 class executing_scope {
 public:
   explicit executing_scope(const void* core) noexcept
-    : prev_(std::exchange(tl_executing, core)) {
-  }
+    : prev_(std::exchange(tl_executing, core)) {}
 
   ~executing_scope() {
     tl_executing = prev_;
@@ -165,7 +165,8 @@ public:
     return init_.get_future();
   }
 
-  // -- the loop ----------------------------------------------------------------
+  // -- the loop
+  // ----------------------------------------------------------------
 
   /// Binds the core to its own process, before that process starts.
   void bind(process_state* self) {
@@ -240,11 +241,11 @@ public:
   void child_exited(std::uint64_t uid, std::uint64_t gen,
                     const exit_info& info) {
     if (!exit_here(uid, gen, info))
-      post(command{[this, uid, gen, code = info.exitcode,
-                    why = std::string{info.reason}] {
-                     on_child_exit(uid, gen, exit_info{code, why});
-                   },
-                   [] {}});
+      post(command{
+        [this, uid, gen, code = info.exitcode, why = std::string{info.reason}] {
+          on_child_exit(uid, gen, exit_info{code, why});
+        },
+        [] {}});
   }
 
   /// Queues a command; false if the supervisor has ended.
@@ -283,8 +284,8 @@ public:
                              }
                            },
                            [out, this] {
-                             out->error = std::make_exception_ptr(
-                               not_running_error());
+                             out->error
+                               = std::make_exception_ptr(not_running_error());
                              out->deliver();
                            },
                            [out] { out->deliver(); }});
@@ -304,20 +305,20 @@ public:
     auto out = std::make_shared<outcome<R>>();
     auto result = out->promise.get_future();
     auto shared_fn = std::make_shared<unique_function<R()>>(std::move(fn));
-    auto ok = post(command{[out, shared_fn] {
-                             out->value.emplace((*shared_fn)());
-                           },
-                           [out, shared_fn] {
-                             out->value.emplace((*shared_fn)());
-                             out->deliver();
-                           },
-                           [out] { out->deliver(); }});
+    auto ok
+      = post(command{[out, shared_fn] { out->value.emplace((*shared_fn)()); },
+                     [out, shared_fn] {
+                       out->value.emplace((*shared_fn)());
+                       out->deliver();
+                     },
+                     [out] { out->deliver(); }});
     if (!ok)
       return (*shared_fn)();
     return result.get();
   }
 
-  // -- administration (run on the supervisor's thread) --------------------------
+  // -- administration (run on the supervisor's thread)
+  // --------------------------
 
   process start_child(child_spec spec) {
     if (opts_.strategy == strategy::simple_one_for_one)
@@ -488,8 +489,8 @@ public:
   /// This supervisor's node, given its own process's identity. Nested
   /// supervisors are asked in turn, from the calling thread.
   supervision_tree tree(const process_state& self) {
-    using kids_t
-      = std::vector<std::pair<supervision_tree, std::shared_ptr<process_state>>>;
+    using kids_t = std::vector<
+      std::pair<supervision_tree, std::shared_ptr<process_state>>>;
     auto [node, kids] = read<std::pair<supervision_tree, kids_t>>([this] {
       std::pair<supervision_tree, kids_t> result;
       std::lock_guard guard{mtx_};
@@ -595,8 +596,8 @@ private:
     /// `terminate_child(handle)` still finds it (OTP's `{restarting, Pid}`).
     std::shared_ptr<process_state> ended;
     child_list::iterator pos; // in children_
-    pid_type pid = 0;                      // `st`'s pid (set with `st`)
-    std::uint64_t gen = 0;                 // which start `st` is
+    pid_type pid = 0;         // `st`'s pid (set with `st`)
+    std::uint64_t gen = 0;    // which start `st` is
     child_state state = child_state::stopped;
     int restarts = 0;
     int consecutive = 0; // restarts in a row, for backoff
@@ -724,8 +725,8 @@ private:
     if (auto* c = find(id))
       return *c;
     throw supervisor_error(supervisor_errc::not_found,
-                           "supervisor '" + opts_.name + "' has no child '"
-                             + id + "'");
+                           "supervisor '" + opts_.name + "' has no child '" + id
+                             + "'");
   }
 
   void remove(std::uint64_t uid) {
@@ -768,9 +769,8 @@ private:
       auto& ev = *slot;
       ev.what = what;
       ev.supervisor.assign(opts_.name);
-      ev.child.assign(opts_.strategy == strategy::simple_one_for_one
-                        ? c.name
-                        : c.spec->id);
+      ev.child.assign(
+        opts_.strategy == strategy::simple_one_for_one ? c.name : c.spec->id);
       ev.pid = pid_of(c);
       ev.exitcode.reset();
       ev.reason.clear();
@@ -791,9 +791,8 @@ private:
       try {
         opts_.on_event(ev);
       } catch (...) {
-        std::cerr << "troupe: supervisor '" + opts_.name
-                       + "': on_event threw: " + describe_current_exception()
-                       + "\n";
+        std::cerr << "troupe: supervisor '" + opts_.name + "': on_event threw: "
+                       + describe_current_exception() + "\n";
       }
       return;
     }
@@ -1038,17 +1037,16 @@ private:
       c->st = nullptr;
       c->state = child_state::stopped;
     }
-    emit(supervisor_event::kind::child_exited, *c,
-         [&](supervisor_event& ev) {
-           ev.pid = pid;
-           ev.exitcode = info.exitcode;
-           ev.reason.assign(info.reason);
-         });
+    emit(supervisor_event::kind::child_exited, *c, [&](supervisor_event& ev) {
+      ev.pid = pid;
+      ev.exitcode = info.exitcode;
+      ev.reason.assign(info.reason);
+    });
     auto normal = info.exitcode == 0;
     auto shutdown = info.exitcode == -15;
-    auto again = c->spec->restart == restart::permanent
-                 || (c->spec->restart == restart::transient && !normal
-                     && !shutdown);
+    auto again
+      = c->spec->restart == restart::permanent
+        || (c->spec->restart == restart::transient && !normal && !shutdown);
     if (!again) {
       auto significant = c->spec->significant;
       if (c->spec->restart == restart::temporary || template_)
@@ -1179,13 +1177,13 @@ private:
       post(command{[this, uid, fn] { (this->*fn)(uid); }, [] {}});
       return;
     }
-    self_->rt->timers().schedule(clock::now() + delay, [weak = weak_this_,
-                                                        uid, fn] {
-      if (auto core = weak.lock()) {
-        auto* raw = core.get();
-        core->post(command{[raw, uid, fn] { (raw->*fn)(uid); }, [] {}});
-      }
-    });
+    self_->rt->timers().schedule(
+      clock::now() + delay, [weak = weak_this_, uid, fn] {
+        if (auto core = weak.lock()) {
+          auto* raw = core.get();
+          core->post(command{[raw, uid, fn] { (raw->*fn)(uid); }, [] {}});
+        }
+      });
   }
 
   /// The restart of `failed` is due (at once, or its backoff has passed).
@@ -1388,7 +1386,7 @@ private:
   std::weak_ptr<supervisor_core> weak_this_;
 
   mutable std::mutex mtx_; // guards what readers see (below)
-  child_list children_; // in start order
+  child_list children_;    // in start order
   // Indexes of children_ (written under mtx_ by whoever holds exec_, read
   // by it): a start, a stop, an exit or an administrative call finds its
   // child in O(1), at 10 children as at 100,000. A handle finds its child
@@ -1435,12 +1433,11 @@ bool route_terminate(const std::shared_ptr<supervisor_core>& sup,
 
 namespace {
 
-process make_supervisor_process(runtime& rt,
-                                const std::shared_ptr<detail::supervisor_core>&
-                                  core) {
+process
+make_supervisor_process(runtime& rt,
+                        const std::shared_ptr<detail::supervisor_core>& core) {
   auto grace = core->options().shutdown.value_or(rt.options().shutdown_timeout);
-  process p{rt,
-            process_options{.name = core->name(), .terminate_grace = grace},
+  process p{rt, process_options{.name = core->name(), .terminate_grace = grace},
             [core] { core->run(); }};
   p.state()->as_supervisor = core;
   p.state()->in_tree = true;
@@ -1452,9 +1449,9 @@ process make_supervisor_process(runtime& rt,
 
 supervisor::supervisor(runtime& rt, supervisor_options opts,
                        std::vector<child_spec> children)
-  : process(make_supervisor_process(
-      rt, std::make_shared<detail::supervisor_core>(rt, std::move(opts),
-                                                    std::move(children)))) {
+  : process(
+    make_supervisor_process(rt, std::make_shared<detail::supervisor_core>(
+                                  rt, std::move(opts), std::move(children)))) {
   core_ = state()->as_supervisor;
   auto ready = core_->init_future();
   start();
@@ -1478,8 +1475,7 @@ supervisor::supervisor(runtime& rt, supervisor_options opts,
 
 supervisor::supervisor(std::shared_ptr<detail::process_state> st,
                        std::shared_ptr<detail::supervisor_core> core)
-  : process(std::move(st)), core_(std::move(core)) {
-}
+  : process(std::move(st)), core_(std::move(core)) {}
 
 supervisor supervisor::from(const process& p) {
   auto& st = p.state();
@@ -1508,9 +1504,8 @@ void supervisor::terminate_child(const std::string& id) {
 }
 
 void supervisor::terminate_child(const process& child) {
-  core_->call<void>([core = core_.get(), st = child.state()] {
-    core->terminate_child(st);
-  });
+  core_->call<void>(
+    [core = core_.get(), st = child.state()] { core->terminate_child(st); });
 }
 
 process supervisor::restart_child(const std::string& id) {

@@ -96,8 +96,8 @@ void reply_message(caf::message msg) {
     throw state_error("reply(): this thread has no troupe mailbox");
   if (!tl_last_sender)
     return;
-  tl_last_sender->enqueue(self->ctrl(), caf::make_message_id(),
-                          std::move(msg), self->context());
+  tl_last_sender->enqueue(self->ctrl(), caf::make_message_id(), std::move(msg),
+                          self->context());
 }
 
 } // namespace detail

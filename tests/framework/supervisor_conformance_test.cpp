@@ -52,23 +52,22 @@ void worker(troupe::queue<std::string> log, std::string id) {
 
 child_spec worker_spec(troupe::queue<std::string> log, std::string id,
                        restart r = restart::permanent) {
-  return child_spec{.id = id,
-                    .start = troupe::start_process(worker, log, id),
-                    .restart = r};
+  return child_spec{
+    .id = id, .start = troupe::start_process(worker, log, id), .restart = r};
 }
 
 /// A worker `id` whose start works `good` times, then throws; `starts`
 /// counts the attempts.
 child_spec flaky_spec(troupe::queue<std::string> log, std::string id,
                       std::shared_ptr<std::atomic<int>> starts, int good = 1) {
-  return child_spec{
-    .id = id, .start = [log, id, starts, good](troupe::runtime& r) {
-      if (++*starts > good)
-        throw std::runtime_error(id + " cannot start");
-      troupe::process p{r, {.name = id}, worker, log, id};
-      p.start();
-      return p;
-    }};
+  return child_spec{.id = id,
+                    .start = [log, id, starts, good](troupe::runtime& r) {
+                      if (++*starts > good)
+                        throw std::runtime_error(id + " cannot start");
+                      troupe::process p{r, {.name = id}, worker, log, id};
+                      p.start();
+                      return p;
+                    }};
 }
 
 /// A worker `id` whose starts are counted in `starts`.
@@ -112,9 +111,8 @@ troupe::supervisor_options looping(strategy s) {
   return {.strategy = s,
           .intensity = 10'000,
           .period = std::chrono::seconds{60},
-          .backoff = troupe::backoff_options{.min = 20ms,
-                                             .max = 20ms,
-                                             .jitter = 0.0}};
+          .backoff
+          = troupe::backoff_options{.min = 20ms, .max = 20ms, .jitter = 0.0}};
 }
 
 /// The simple_one_for_one template "w": `start_child(n)` runs worker
@@ -127,8 +125,8 @@ troupe::child_start flaky_template(troupe::queue<std::string> log,
       auto n = std::get<0>(std::any_cast<const std::tuple<int>&>(*extra));
       if (n == 1 && ++*starts > 1)
         throw std::runtime_error("w1 cannot start");
-      troupe::process p{r, {.name = name}, worker, log,
-                        "w" + std::to_string(n)};
+      troupe::process p{
+        r, {.name = name}, worker, log, "w" + std::to_string(n)};
       p.start();
       return p;
     },
@@ -137,16 +135,18 @@ troupe::child_start flaky_template(troupe::queue<std::string> log,
 
 } // namespace
 
-// -- 1. a failing restart holds up no independent sibling ------------------------
+// -- 1. a failing restart holds up no independent sibling
+// ------------------------
 
 TEST(supervisor_conformance,
      one_for_one_a_child_that_cannot_restart_holds_up_no_sibling) {
   troupe::runtime rt;
   troupe::queue<std::string> log{rt};
   auto starts = std::make_shared<std::atomic<int>>(0);
-  troupe::supervisor sup{rt, looping(strategy::one_for_one),
-                         {flaky_spec(log, "stuck", starts),
-                          worker_spec(log, "other")}};
+  troupe::supervisor sup{
+    rt,
+    looping(strategy::one_for_one),
+    {flaky_spec(log, "stuck", starts), worker_spec(log, "other")}};
   auto other = child_of(sup, "other");
   child_of(sup, "stuck").send(1);
   ASSERT_TRUE(eventually([&] { return starts->load() >= 3; }));
@@ -172,14 +172,15 @@ TEST(supervisor_conformance,
   w1.send(1);
   ASSERT_TRUE(eventually([&] { return starts->load() >= 3; }));
   w2.send(1);
-  EXPECT_TRUE(eventually(
-    [&] { return sup.count_children().active == 1; }, soon))
+  EXPECT_TRUE(
+    eventually([&] { return sup.count_children().active == 1; }, soon))
     << "w2 waits for w1, which cannot start";
   sup.terminate();
   ASSERT_TRUE(sup.join(deadline));
 }
 
-// -- 2. one_for_all retries a failed group restart as a group restart ----------
+// -- 2. one_for_all retries a failed group restart as a group restart
+// ----------
 
 TEST(supervisor_conformance,
      one_for_all_a_failed_start_restarts_the_whole_group_again) {
@@ -189,23 +190,22 @@ TEST(supervisor_conformance,
   auto b_starts = std::make_shared<std::atomic<int>>(0);
   auto c_starts = std::make_shared<std::atomic<int>>(0);
   // b starts the first time, fails the second, starts the third.
-  auto b = child_spec{.id = "b", .start = [log, b_starts](troupe::runtime& r) {
-                        if (++*b_starts == 2)
-                          throw std::runtime_error("b cannot start now");
-                        troupe::process p{r, {.name = "b"}, worker, log,
-                                          std::string{"b"}};
-                        p.start();
-                        return p;
-                      }};
-  troupe::supervisor sup{rt,
-                         {.strategy = strategy::one_for_all, .intensity = 5},
-                         {counted_spec(log, "a", a_starts), b,
-                          counted_spec(log, "c", c_starts)}};
+  auto b = child_spec{
+    .id = "b", .start = [log, b_starts](troupe::runtime& r) {
+      if (++*b_starts == 2)
+        throw std::runtime_error("b cannot start now");
+      troupe::process p{r, {.name = "b"}, worker, log, std::string{"b"}};
+      p.start();
+      return p;
+    }};
+  troupe::supervisor sup{
+    rt,
+    {.strategy = strategy::one_for_all, .intensity = 5},
+    {counted_spec(log, "a", a_starts), b, counted_spec(log, "c", c_starts)}};
   auto first_a = child_of(sup, "a");
   first_a.send(1);
-  ASSERT_TRUE(eventually([&] {
-    return sup.count_children().active == 3 && b_starts->load() == 3;
-  }));
+  ASSERT_TRUE(eventually(
+    [&] { return sup.count_children().active == 3 && b_starts->load() == 3; }));
   // a's instance from the failed attempt was stopped; a and c started again
   // with b: all three were restarted together.
   EXPECT_EQ(a_starts->load(), 3) << "the retry kept a's earlier restart";
@@ -217,14 +217,17 @@ TEST(supervisor_conformance,
   ASSERT_TRUE(sup.join(deadline));
 }
 
-// -- 3. terminate_child during a group restart loop --------------------------------
+// -- 3. terminate_child during a group restart loop
+// --------------------------------
 
-TEST(supervisor_conformance,
-     rest_for_one_terminate_child_in_a_restart_loop_leaves_the_later_children_stopped) {
+TEST(
+  supervisor_conformance,
+  rest_for_one_terminate_child_in_a_restart_loop_leaves_the_later_children_stopped) {
   troupe::runtime rt;
   troupe::queue<std::string> log{rt};
   auto starts = std::make_shared<std::atomic<int>>(0);
-  troupe::supervisor sup{rt, looping(strategy::rest_for_one),
+  troupe::supervisor sup{rt,
+                         looping(strategy::rest_for_one),
                          {worker_spec(log, "a"), flaky_spec(log, "b", starts),
                           worker_spec(log, "c")}};
   child_of(sup, "b").send(1);
@@ -239,12 +242,14 @@ TEST(supervisor_conformance,
   ASSERT_TRUE(sup.join(deadline));
 }
 
-TEST(supervisor_conformance,
-     one_for_all_terminate_child_in_a_restart_loop_leaves_the_later_children_stopped) {
+TEST(
+  supervisor_conformance,
+  one_for_all_terminate_child_in_a_restart_loop_leaves_the_later_children_stopped) {
   troupe::runtime rt;
   troupe::queue<std::string> log{rt};
   auto starts = std::make_shared<std::atomic<int>>(0);
-  troupe::supervisor sup{rt, looping(strategy::one_for_all),
+  troupe::supervisor sup{rt,
+                         looping(strategy::one_for_all),
                          {worker_spec(log, "a"), flaky_spec(log, "b", starts),
                           worker_spec(log, "c")}};
   child_of(sup, "a").send(1);
@@ -257,7 +262,8 @@ TEST(supervisor_conformance,
   ASSERT_TRUE(sup.join(deadline));
 }
 
-// -- 4. one dynamic child's restart loop can be stopped -----------------------------
+// -- 4. one dynamic child's restart loop can be stopped
+// -----------------------------
 
 TEST(supervisor_conformance,
      simple_one_for_one_terminate_child_by_handle_ends_its_restart_loop) {
@@ -265,7 +271,8 @@ TEST(supervisor_conformance,
   troupe::queue<std::string> log{rt};
   auto starts = std::make_shared<std::atomic<int>>(0);
   troupe::supervisor sup{
-    rt, looping(strategy::simple_one_for_one),
+    rt,
+    looping(strategy::simple_one_for_one),
     {child_spec{.id = "w", .start = flaky_template(log, starts)}}};
   auto w1 = sup.start_child(1);
   w1.send(1);
@@ -276,14 +283,15 @@ TEST(supervisor_conformance,
               .specs = 1, .active = 0, .supervisors = 0, .workers = 0}));
   auto seen = starts->load();
   // Queued behind any retry that was already due: none may start it again.
-  (void) sup.which_children();
+  (void)sup.which_children();
   EXPECT_LE(starts->load(), seen + 1);
   EXPECT_THROW(sup.terminate_child(w1), troupe::supervisor_error);
   sup.terminate();
   ASSERT_TRUE(sup.join(deadline));
 }
 
-// -- 6. dynamic children stop in parallel under one deadline ------------------------
+// -- 6. dynamic children stop in parallel under one deadline
+// ------------------------
 
 TEST(supervisor_conformance,
      simple_one_for_one_children_stop_in_parallel_under_one_grace) {
@@ -295,7 +303,7 @@ TEST(supervisor_conformance,
   auto slow = [log](int i) mutable {
     log.put("start " + std::to_string(i));
     try {
-      (void) troupe::this_process::receive<int>();
+      (void)troupe::this_process::receive<int>();
     } catch (const troupe::terminated&) {
       std::this_thread::sleep_for(200ms); // its cleanup
       throw;
@@ -311,7 +319,7 @@ TEST(supervisor_conformance,
   for (int i = 0; i < n; ++i)
     kids.push_back(sup.start_child(i));
   for (int i = 0; i < n; ++i)
-    (void) next(log); // all of them run their body
+    (void)next(log); // all of them run their body
   auto t0 = std::chrono::steady_clock::now();
   sup.terminate();
   ASSERT_TRUE(sup.join(deadline));
@@ -338,17 +346,17 @@ TEST(supervisor_conformance,
   };
   constexpr int n = 5;
   constexpr auto grace = 300ms;
-  troupe::supervisor sup{rt,
-                         {.strategy = strategy::simple_one_for_one},
-                         {child_spec{.id = "stubborn",
-                                     .start = troupe::start_process<int>(
-                                       stubborn),
-                                     .shutdown = grace}}};
+  troupe::supervisor sup{
+    rt,
+    {.strategy = strategy::simple_one_for_one},
+    {child_spec{.id = "stubborn",
+                .start = troupe::start_process<int>(stubborn),
+                .shutdown = grace}}};
   std::vector<troupe::process> kids;
   for (int i = 0; i < n; ++i)
     kids.push_back(sup.start_child(i));
   for (int i = 0; i < n; ++i)
-    (void) next(log);
+    (void)next(log);
   auto t0 = std::chrono::steady_clock::now();
   sup.terminate();
   ASSERT_TRUE(sup.join(deadline));
@@ -363,9 +371,11 @@ TEST(supervisor_conformance,
     << " ms";
 }
 
-// -- 7. small ones ----------------------------------------------------------------
+// -- 7. small ones
+// ----------------------------------------------------------------
 
-TEST(supervisor_conformance, count_children_counts_the_simple_template_as_one_spec) {
+TEST(supervisor_conformance,
+     count_children_counts_the_simple_template_as_one_spec) {
   troupe::runtime rt;
   troupe::queue<std::string> log{rt};
   troupe::supervisor sup{
@@ -376,8 +386,8 @@ TEST(supervisor_conformance, count_children_counts_the_simple_template_as_one_sp
   EXPECT_EQ(sup.count_children(),
             (troupe::child_counts{
               .specs = 1, .active = 0, .supervisors = 0, .workers = 0}));
-  (void) sup.start_child("w1");
-  (void) sup.start_child("w2");
+  (void)sup.start_child("w1");
+  (void)sup.start_child("w2");
   EXPECT_EQ(sup.count_children(),
             (troupe::child_counts{
               .specs = 1, .active = 2, .supervisors = 0, .workers = 2}));
@@ -395,28 +405,29 @@ TEST(supervisor_conformance, a_negative_shutdown_is_rejected) {
     EXPECT_TRUE(contains(e.what(), "invalid shutdown of -10 ms")) << e.what();
   }
   troupe::supervisor sup{rt, {}, {}};
-  EXPECT_THROW((void) sup.start_child(bad), troupe::value_error);
+  EXPECT_THROW((void)sup.start_child(bad), troupe::value_error);
   EXPECT_EQ(sup.count_children().specs, 0u);
 }
 
-TEST(supervisor_conformance,
-     a_running_temporary_child_s_start_arguments_are_not_kept_by_its_supervisor) {
+TEST(
+  supervisor_conformance,
+  a_running_temporary_child_s_start_arguments_are_not_kept_by_its_supervisor) {
   troupe::runtime rt;
   troupe::queue<std::string> log{rt};
   auto token = std::make_shared<int>(42);
   std::weak_ptr<int> seen = token;
   // The start reads its argument; the child it starts does not keep it.
   auto start = [log, token](troupe::runtime& r) {
-    troupe::process p{r, {.name = "job"}, worker, log,
-                      "job " + std::to_string(*token)};
+    troupe::process p{
+      r, {.name = "job"}, worker, log, "job " + std::to_string(*token)};
     p.start();
     return p;
   };
-  troupe::supervisor sup{
-    rt,
-    {},
-    {child_spec{
-      .id = "job", .start = std::move(start), .restart = restart::temporary}}};
+  troupe::supervisor sup{rt,
+                         {},
+                         {child_spec{.id = "job",
+                                     .start = std::move(start),
+                                     .restart = restart::temporary}}};
   ASSERT_EQ(next(log), "start job 42");
   token.reset();
   EXPECT_TRUE(eventually([&] { return seen.expired(); }, soon))
@@ -424,25 +435,28 @@ TEST(supervisor_conformance,
   EXPECT_EQ(state_of(sup, "job"), child_state::running);
 }
 
-TEST(supervisor_conformance,
-     a_running_temporary_dynamic_child_s_arguments_are_not_kept_by_its_supervisor) {
+TEST(
+  supervisor_conformance,
+  a_running_temporary_dynamic_child_s_arguments_are_not_kept_by_its_supervisor) {
   troupe::runtime rt;
   troupe::queue<std::string> log{rt};
   troupe::child_start start{
     [log](troupe::runtime& r, const std::string& name, const std::any* extra) {
       auto& args
         = std::any_cast<const std::tuple<std::shared_ptr<int>>&>(*extra);
-      troupe::process p{r, {.name = name}, worker, log,
+      troupe::process p{r,
+                        {.name = name},
+                        worker,
+                        log,
                         "job " + std::to_string(*std::get<0>(args))};
       p.start();
       return p;
     },
     troupe::child_type::worker};
-  troupe::supervisor sup{rt,
-                         {.strategy = strategy::simple_one_for_one},
-                         {child_spec{.id = "job",
-                                     .start = start,
-                                     .restart = restart::temporary}}};
+  troupe::supervisor sup{
+    rt,
+    {.strategy = strategy::simple_one_for_one},
+    {child_spec{.id = "job", .start = start, .restart = restart::temporary}}};
   auto token = std::make_shared<int>(7);
   std::weak_ptr<int> seen = token;
   auto job = sup.start_child(std::move(token));
@@ -452,17 +466,20 @@ TEST(supervisor_conformance,
   EXPECT_TRUE(job.is_alive());
 }
 
-// -- 8. significant children and auto_shutdown --------------------------------------
+// -- 8. significant children and auto_shutdown
+// --------------------------------------
 
-TEST(supervisor_conformance,
-     any_significant_the_supervisor_ends_normally_when_its_main_worker_is_done) {
+TEST(
+  supervisor_conformance,
+  any_significant_the_supervisor_ends_normally_when_its_main_worker_is_done) {
   troupe::runtime rt;
   troupe::queue<std::string> log{rt};
   auto main_job = worker_spec(log, "main", restart::transient);
   main_job.significant = true;
-  troupe::supervisor sup{rt,
-                         {.auto_shutdown = troupe::auto_shutdown::any_significant},
-                         {worker_spec(log, "helper"), main_job}};
+  troupe::supervisor sup{
+    rt,
+    {.auto_shutdown = troupe::auto_shutdown::any_significant},
+    {worker_spec(log, "helper"), main_job}};
   auto helper = child_of(sup, "helper");
   child_of(sup, "main").send(0); // returns: done
   ASSERT_TRUE(sup.join(deadline)) << "the supervisor did not end by itself";
@@ -477,10 +494,10 @@ TEST(supervisor_conformance,
   troupe::queue<std::string> log{rt};
   auto main_job = worker_spec(log, "main", restart::transient);
   main_job.significant = true;
-  troupe::supervisor sup{rt,
-                         {.intensity = 5,
-                          .auto_shutdown = troupe::auto_shutdown::any_significant},
-                         {main_job}};
+  troupe::supervisor sup{
+    rt,
+    {.intensity = 5, .auto_shutdown = troupe::auto_shutdown::any_significant},
+    {main_job}};
   auto first = child_of(sup, "main");
   first.send(1); // fails: restarted, not done
   ASSERT_TRUE(eventually([&] {
@@ -493,16 +510,18 @@ TEST(supervisor_conformance,
   EXPECT_EQ(sup.exitcode(), 0);
 }
 
-TEST(supervisor_conformance,
-     all_significant_the_supervisor_ends_when_the_last_significant_child_is_done) {
+TEST(
+  supervisor_conformance,
+  all_significant_the_supervisor_ends_when_the_last_significant_child_is_done) {
   troupe::runtime rt;
   troupe::queue<std::string> log{rt};
   auto job1 = worker_spec(log, "job1", restart::temporary);
   auto job2 = worker_spec(log, "job2", restart::temporary);
   job1.significant = job2.significant = true;
-  troupe::supervisor sup{rt,
-                         {.auto_shutdown = troupe::auto_shutdown::all_significant},
-                         {worker_spec(log, "helper"), job1, job2}};
+  troupe::supervisor sup{
+    rt,
+    {.auto_shutdown = troupe::auto_shutdown::all_significant},
+    {worker_spec(log, "helper"), job1, job2}};
   child_of(sup, "job1").send(1); // a temporary one is done however it ends
   ASSERT_TRUE(eventually([&] { return !info_of(sup, "job1"); }));
   EXPECT_TRUE(sup.is_alive());
@@ -512,14 +531,16 @@ TEST(supervisor_conformance,
   EXPECT_EQ(sup.exitcode(), 0);
 }
 
-TEST(supervisor_conformance, terminate_child_of_a_significant_child_does_not_end_it) {
+TEST(supervisor_conformance,
+     terminate_child_of_a_significant_child_does_not_end_it) {
   troupe::runtime rt;
   troupe::queue<std::string> log{rt};
   auto job = worker_spec(log, "job", restart::transient);
   job.significant = true;
-  troupe::supervisor sup{rt,
-                         {.auto_shutdown = troupe::auto_shutdown::any_significant},
-                         {worker_spec(log, "helper"), job}};
+  troupe::supervisor sup{
+    rt,
+    {.auto_shutdown = troupe::auto_shutdown::any_significant},
+    {worker_spec(log, "helper"), job}};
   sup.terminate_child("job");
   EXPECT_EQ(state_of(sup, "job"), child_state::stopped);
   EXPECT_EQ(state_of(sup, "helper"), child_state::running);
@@ -541,7 +562,8 @@ TEST(supervisor_conformance, significant_specs_are_checked_as_otp_does) {
   EXPECT_THROW((troupe::supervisor{rt, {}, {transient}}), troupe::value_error);
 }
 
-// -- 8. synchronous start -------------------------------------------------------------
+// -- 8. synchronous start
+// -------------------------------------------------------------
 
 TEST(supervisor_conformance,
      await_ready_the_next_child_starts_only_once_the_previous_one_is_ready) {
@@ -552,15 +574,15 @@ TEST(supervisor_conformance,
   // in order, it reports ready first; run side by side, the second starts
   // first and cuts the first's initialisation short.
   auto first = [log, second_started]() mutable {
-    (void) second_started.wait(300ms);
+    (void)second_started.wait(300ms);
     log.put("first ready");
     troupe::this_process::ready();
-    (void) troupe::this_process::receive<int>();
+    (void)troupe::this_process::receive<int>();
   };
   auto second = [log, second_started]() mutable {
     log.put("second started");
     second_started.set();
-    (void) troupe::this_process::receive<int>();
+    (void)troupe::this_process::receive<int>();
   };
   troupe::supervisor sup{
     rt,
@@ -573,7 +595,8 @@ TEST(supervisor_conformance,
   EXPECT_EQ(next(log), "second started");
 }
 
-TEST(supervisor_conformance, await_ready_a_child_that_ends_before_it_is_ready_failed_to_start) {
+TEST(supervisor_conformance,
+     await_ready_a_child_that_ends_before_it_is_ready_failed_to_start) {
   troupe::runtime rt;
   auto quitter = [] { throw std::runtime_error("no config"); };
   try {
@@ -590,18 +613,19 @@ TEST(supervisor_conformance, await_ready_a_child_that_ends_before_it_is_ready_fa
   }
 }
 
-TEST(supervisor_conformance, await_ready_start_child_returns_once_the_child_is_ready) {
+TEST(supervisor_conformance,
+     await_ready_start_child_returns_once_the_child_is_ready) {
   troupe::runtime rt;
   auto ready_flag = std::make_shared<std::atomic<bool>>(false);
   auto slow_init = [ready_flag] {
     troupe::this_process::sleep_for(50ms); // its initialisation
     ready_flag->store(true);
     troupe::this_process::ready();
-    (void) troupe::this_process::receive<int>();
+    (void)troupe::this_process::receive<int>();
   };
   troupe::supervisor sup{rt, {}, {}};
-  (void) sup.start_child(child_spec{.id = "slow",
-                                    .start = troupe::start_process(slow_init),
-                                    .await_ready = true});
+  (void)sup.start_child(child_spec{.id = "slow",
+                                   .start = troupe::start_process(slow_init),
+                                   .await_ready = true});
   EXPECT_TRUE(ready_flag->load());
 }

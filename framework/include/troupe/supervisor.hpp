@@ -194,15 +194,15 @@ std::ostream& operator<<(std::ostream& out, const supervision_tree& tree);
 
 /// Error codes of the administrative calls, OTP's results.
 enum class supervisor_errc : std::uint8_t {
-  already_started, // start_child: the id runs
-  already_present, // start_child: the id exists, not running
-  running,         // restart_child, delete_child: the child runs
-  restarting,      // restart_child, delete_child: a restart is pending
-  not_found,       // no child with this id (or handle)
-  simple_one_for_one, // not available for simple_one_for_one
-  not_simple,      // start_child(extra...) needs simple_one_for_one
-  start_failed,    // the child's start threw (message says why)
-  not_running,     // the supervisor has ended
+  already_started,       // start_child: the id runs
+  already_present,       // start_child: the id exists, not running
+  running,               // restart_child, delete_child: the child runs
+  restarting,            // restart_child, delete_child: a restart is pending
+  not_found,             // no child with this id (or handle)
+  simple_one_for_one,    // not available for simple_one_for_one
+  not_simple,            // start_child(extra...) needs simple_one_for_one
+  start_failed,          // the child's start threw (message says why)
+  not_running,           // the supervisor has ended
   reached_max_intensity, // why a supervisor gave up (its exit reason)
 };
 
@@ -211,8 +211,7 @@ enum class supervisor_errc : std::uint8_t {
 class supervisor_error : public error {
 public:
   supervisor_error(supervisor_errc code, const std::string& what)
-    : error(what), code_(code) {
-  }
+    : error(what), code_(code) {}
 
   [[nodiscard]] supervisor_errc code() const noexcept {
     return code_;
@@ -256,7 +255,8 @@ public:
   /// a `which_children` handle). Throws `value_error` if `p` is not one.
   [[nodiscard]] static supervisor from(const process& p);
 
-  // -- administration (OTP's supervisor module) --------------------------------
+  // -- administration (OTP's supervisor module)
+  // --------------------------------
 
   /// Adds and starts a child. Throws `supervisor_error`: `already_started`
   /// or `already_present` when the id exists, `start_failed` when its start
@@ -267,11 +267,11 @@ public:
   /// extra arguments (appended to the template's). A mismatch with the
   /// template's extra types throws `value_error`.
   template <class... Args>
-    requires(!(sizeof...(Args) == 1
-               && (std::is_same_v<std::decay_t<Args>, child_spec> && ...)))
-  process start_child(Args&&... extra) {
-    return start_child_with(std::any{std::tuple<detail::extra_arg_t<Args>...>{
-      std::forward<Args>(extra)...}});
+  requires(!(sizeof...(Args) == 1
+             && (std::is_same_v<std::decay_t<Args>, child_spec> && ...)))
+    process start_child(Args&&... extra) {
+    return start_child_with(std::any{
+      std::tuple<detail::extra_arg_t<Args>...>{std::forward<Args>(extra)...}});
   }
 
   /// Stops the child by its shutdown spec and keeps its spec (removed for
