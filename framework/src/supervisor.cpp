@@ -1,7 +1,5 @@
 #include "troupe/supervisor.hpp"
 
-#include <cxxabi.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -9,15 +7,21 @@
 #include <deque>
 #include <future>
 #include <iostream>
+#include <iterator>
+#include <list>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <sstream>
+#include <unordered_map>
 #include <utility>
 
+#include <cxxabi.h>
+
 #include "troupe/detail/spin.hpp"
-#include "detail/runtime_impl.hpp"
 #include "troupe/runtime.hpp"
+
+#include "detail/runtime_impl.hpp"
 
 namespace troupe {
 
@@ -50,6 +54,10 @@ struct escalation {
   std::string why;
 };
 
+/// Thrown inside the supervisor's loop when its significant children say it
+/// is done (`auto_shutdown`): it stops the others and ends normally.
+struct auto_shutdown_reached {};
+
 /// The supervisor whose commands the calling thread is running (its own
 /// thread, or a thread running a fast restart), if any.
 thread_local const void* tl_executing = nullptr;
@@ -58,8 +66,7 @@ thread_local const void* tl_executing = nullptr;
 class executing_scope {
 public:
   explicit executing_scope(const void* core) noexcept
-    : prev_(std::exchange(tl_executing, core)) {
-  }
+    : prev_(std::exchange(tl_executing, core)) {}
 
   ~executing_scope() {
     tl_executing = prev_;
@@ -129,19 +136,20 @@ public:
                           + "': simple_one_for_one takes exactly one child "
                             "spec, the template (got "
                           + std::to_string(specs.size()) + ")");
-      template_ = resolve(std::move(specs.front()));
+      template_
+        = std::make_shared<const child_spec>(resolve(std::move(specs.front())));
       return;
     }
     for (auto& spec : specs) {
       auto c = std::make_unique<child>();
-      c->spec = resolve(std::move(spec));
-      if (find(c->spec.id) != nullptr)
+      c->spec = std::make_shared<const child_spec>(resolve(std::move(spec)));
+      if (find(c->spec->id) != nullptr)
         throw value_error("supervisor '" + opts_.name
-                          + "': two children have the id '" + c->spec.id
+                          + "': two children have the id '" + c->spec->id
                           + "'");
       c->uid = ++uid_counter_;
-      c->name = c->spec.id;
-      children_.push_back(std::move(c));
+      c->name = c->spec->id;
+      add(std::move(c));
     }
   }
 
@@ -157,7 +165,8 @@ public:
     return init_.get_future();
   }
 
-  // -- the loop ----------------------------------------------------------------
+  // -- the loop
+  // ----------------------------------------------------------------
 
   /// Binds the core to its own process, before that process starts.
   void bind(process_state* self) {
@@ -213,6 +222,9 @@ public:
       }
       quiesce();
       shutdown_children(); // asked to stop: exit code -15
+    } catch (const auto_shutdown_reached&) {
+      quiesce();
+      shutdown_children(); // done: a normal end (exit code 0)
     } catch (const escalation& e) {
       quiesce();
       shutdown_children();
@@ -229,11 +241,11 @@ public:
   void child_exited(std::uint64_t uid, std::uint64_t gen,
                     const exit_info& info) {
     if (!exit_here(uid, gen, info))
-      post(command{[this, uid, gen, code = info.exitcode,
-                    why = std::string{info.reason}] {
-                     on_child_exit(uid, gen, exit_info{code, why});
-                   },
-                   [] {}});
+      post(command{
+        [this, uid, gen, code = info.exitcode, why = std::string{info.reason}] {
+          on_child_exit(uid, gen, exit_info{code, why});
+        },
+        [] {}});
   }
 
   /// Queues a command; false if the supervisor has ended.
@@ -272,8 +284,8 @@ public:
                              }
                            },
                            [out, this] {
-                             out->error = std::make_exception_ptr(
-                               not_running_error());
+                             out->error
+                               = std::make_exception_ptr(not_running_error());
                              out->deliver();
                            },
                            [out] { out->deliver(); }});
@@ -293,20 +305,20 @@ public:
     auto out = std::make_shared<outcome<R>>();
     auto result = out->promise.get_future();
     auto shared_fn = std::make_shared<unique_function<R()>>(std::move(fn));
-    auto ok = post(command{[out, shared_fn] {
-                             out->value.emplace((*shared_fn)());
-                           },
-                           [out, shared_fn] {
-                             out->value.emplace((*shared_fn)());
-                             out->deliver();
-                           },
-                           [out] { out->deliver(); }});
+    auto ok
+      = post(command{[out, shared_fn] { out->value.emplace((*shared_fn)()); },
+                     [out, shared_fn] {
+                       out->value.emplace((*shared_fn)());
+                       out->deliver();
+                     },
+                     [out] { out->deliver(); }});
     if (!ok)
       return (*shared_fn)();
     return result.get();
   }
 
-  // -- administration (run on the supervisor's thread) --------------------------
+  // -- administration (run on the supervisor's thread)
+  // --------------------------
 
   process start_child(child_spec spec) {
     if (opts_.strategy == strategy::simple_one_for_one)
@@ -326,19 +338,15 @@ public:
                                + resolved.id + "' is already present");
     }
     auto c = std::make_unique<child>();
-    c->spec = std::move(resolved);
+    c->spec = std::make_shared<const child_spec>(std::move(resolved));
     c->uid = ++uid_counter_;
-    c->name = c->spec.id;
-    auto& ref = *c;
-    {
-      std::lock_guard guard{mtx_};
-      children_.push_back(std::move(c));
-    }
+    c->name = c->spec->id;
+    auto& ref = add(std::move(c));
     try {
       start_one(ref);
     } catch (...) {
       auto why = describe_current_exception();
-      auto id = ref.spec.id;
+      auto id = ref.spec->id;
       remove(ref.uid);
       rethrow_start_failure(id, why);
     }
@@ -353,15 +361,11 @@ public:
                                  "simple_one_for_one supervisor; pass a "
                                  "child_spec");
     auto c = std::make_unique<child>();
-    c->spec = *template_;
+    c->spec = template_; // shared: only the extra arguments are the child's
     c->uid = ++uid_counter_;
     c->name = template_->id + "-" + std::to_string(++simple_counter_);
     c->extra = std::make_shared<const std::any>(std::move(extra));
-    auto& ref = *c;
-    {
-      std::lock_guard guard{mtx_};
-      children_.push_back(std::move(c));
-    }
+    auto& ref = add(std::move(c));
     try {
       start_one(ref);
     } catch (const value_error&) {
@@ -388,7 +392,7 @@ public:
       throw supervisor_error(supervisor_errc::not_found,
                              "supervisor '" + opts_.name
                                + "': the process is not one of its running "
-                                 "children");
+                                 "or restarting children");
     end_child(*c);
   }
 
@@ -445,7 +449,7 @@ public:
     std::vector<child_info> result;
     result.reserve(children_.size());
     for (auto& c : children_) {
-      child_info info{c->spec.id, std::nullopt, *c->spec.type, c->state,
+      child_info info{c->spec->id, std::nullopt, *c->spec->type, c->state,
                       c->restarts};
       if (opts_.strategy == strategy::simple_one_for_one)
         info.id = c->name;
@@ -459,11 +463,22 @@ public:
   child_counts counts_now() const {
     std::lock_guard guard{mtx_};
     child_counts n;
+    if (template_) {
+      // As OTP's: the template is the one spec; every child (running or
+      // restarting) counts by the template's type.
+      n.specs = 1;
+      for (auto& c : children_)
+        if (c->st)
+          ++n.active;
+      (*template_->type == child_type::supervisor ? n.supervisors : n.workers)
+        = children_.size();
+      return n;
+    }
     n.specs = children_.size();
     for (auto& c : children_) {
       if (c->st)
         ++n.active;
-      if (*c->spec.type == child_type::supervisor)
+      if (*c->spec->type == child_type::supervisor)
         ++n.supervisors;
       else
         ++n.workers;
@@ -474,8 +489,8 @@ public:
   /// This supervisor's node, given its own process's identity. Nested
   /// supervisors are asked in turn, from the calling thread.
   supervision_tree tree(const process_state& self) {
-    using kids_t
-      = std::vector<std::pair<supervision_tree, std::shared_ptr<process_state>>>;
+    using kids_t = std::vector<
+      std::pair<supervision_tree, std::shared_ptr<process_state>>>;
     auto [node, kids] = read<std::pair<supervision_tree, kids_t>>([this] {
       std::pair<supervision_tree, kids_t> result;
       std::lock_guard guard{mtx_};
@@ -483,9 +498,9 @@ public:
       for (auto& c : children_) {
         supervision_tree kid;
         kid.id = opts_.strategy == strategy::simple_one_for_one ? c->name
-                                                                : c->spec.id;
+                                                                : c->spec->id;
         kid.name = c->name;
-        kid.type = *c->spec.type;
+        kid.type = *c->spec->type;
         kid.state = c->state;
         kid.restarts = c->restarts;
         result.second.emplace_back(std::move(kid), c->st);
@@ -563,14 +578,26 @@ private:
     }
   };
 
+  struct child;
+  /// In start order; a child keeps its own position, so removing it and
+  /// finding its group's start cost O(1).
+  using child_list = std::list<std::unique_ptr<child>>;
+
   struct child {
     std::uint64_t uid = 0;
-    child_spec spec; // shutdown and type resolved
+    /// Shutdown and type resolved; shared with the template under
+    /// simple_one_for_one. A temporary child's is replaced by one without
+    /// its start once it runs: it never restarts (OTP drops its arguments).
+    std::shared_ptr<const child_spec> spec;
     std::string name;
     std::shared_ptr<const std::any> extra; // simple_one_for_one arguments
     std::shared_ptr<process_state> st;     // the running instance
-    pid_type pid = 0;                      // `st`'s pid (set with `st`)
-    std::uint64_t gen = 0;                 // which start `st` is
+    /// The instance that ended while the child restarts, so that
+    /// `terminate_child(handle)` still finds it (OTP's `{restarting, Pid}`).
+    std::shared_ptr<process_state> ended;
+    child_list::iterator pos; // in children_
+    pid_type pid = 0;         // `st`'s pid (set with `st`)
+    std::uint64_t gen = 0;    // which start `st` is
     child_state state = child_state::stopped;
     int restarts = 0;
     int consecutive = 0; // restarts in a row, for backoff
@@ -599,9 +626,21 @@ private:
     if (spec.id.empty())
       throw value_error("supervisor '" + opts_.name
                         + "': a child spec needs an id");
-    if (!spec.start)
+    auto bad = [&](const std::string& what) {
       throw value_error("supervisor '" + opts_.name + "': child '" + spec.id
-                        + "' has no start");
+                        + "' " + what);
+    };
+    if (!spec.start)
+      bad("has no start");
+    if (spec.shutdown && spec.shutdown->grace().count() < 0)
+      bad("has an invalid shutdown of "
+          + std::to_string(spec.shutdown->grace().count())
+          + " ms (a grace is 0 or more; 0 is brutal_kill)");
+    if (spec.significant && spec.restart == restart::permanent)
+      bad("is significant and permanent: only a transient or temporary "
+          "child can be significant (a permanent one never ends for good)");
+    if (spec.significant && opts_.auto_shutdown == auto_shutdown::never)
+      bad("is significant, but the supervisor's auto_shutdown is never");
     if (!spec.type)
       spec.type = spec.start.type();
     if (!spec.shutdown)
@@ -636,47 +675,72 @@ private:
     if (c.state == child_state::running)
       throw supervisor_error(supervisor_errc::running,
                              "supervisor '" + opts_.name + "': cannot " + what
-                               + " child '" + c.spec.id
+                               + " child '" + c.spec->id
                                + "' while it is running");
     if (c.state == child_state::restarting)
       throw supervisor_error(supervisor_errc::restarting,
                              "supervisor '" + opts_.name + "': cannot " + what
-                               + " child '" + c.spec.id
+                               + " child '" + c.spec->id
                                + "' while it is restarting");
   }
 
   child* find(const std::string& id) const {
-    for (auto& c : children_)
-      if (c->spec.id == id)
-        return c.get();
-    return nullptr;
+    auto i = by_id_.find(id);
+    return i == by_id_.end() ? nullptr : i->second;
   }
 
+  /// The child whose running instance, or instance that ended while it
+  /// restarts, is `st`: found through the uid its start left in `st`.
   child* find(const std::shared_ptr<process_state>& st) const {
-    for (auto& c : children_)
-      if (c->st == st)
-        return c.get();
-    return nullptr;
+    if (!st)
+      return nullptr;
+    std::uint64_t uid = 0;
+    {
+      std::lock_guard guard{st->mtx};
+      if (st->supervised_by.lock().get() != this)
+        return nullptr;
+      uid = st->child_uid;
+    }
+    auto* c = find(uid);
+    return c != nullptr && (c->st == st || c->ended == st) ? c : nullptr;
   }
 
   child* find(std::uint64_t uid) const {
-    for (auto& c : children_)
-      if (c->uid == uid)
-        return c.get();
-    return nullptr;
+    auto i = by_uid_.find(uid);
+    return i == by_uid_.end() ? nullptr : i->second;
+  }
+
+  /// Appends `c` to the children (last in start order) and indexes it.
+  child& add(std::unique_ptr<child> c) {
+    auto& ref = *c;
+    std::lock_guard guard{mtx_};
+    ref.pos = children_.insert(children_.end(), std::move(c));
+    by_uid_.emplace(ref.uid, &ref);
+    if (!template_)
+      by_id_.emplace(ref.spec->id, &ref);
+    return ref;
   }
 
   child& require(const std::string& id) const {
     if (auto* c = find(id))
       return *c;
     throw supervisor_error(supervisor_errc::not_found,
-                           "supervisor '" + opts_.name + "' has no child '"
-                             + id + "'");
+                           "supervisor '" + opts_.name + "' has no child '" + id
+                             + "'");
   }
 
   void remove(std::uint64_t uid) {
+    std::unique_ptr<child> gone; // freed outside the lock
     std::lock_guard guard{mtx_};
-    std::erase_if(children_, [uid](auto& c) { return c->uid == uid; });
+    auto i = by_uid_.find(uid);
+    if (i == by_uid_.end())
+      return;
+    auto* c = i->second;
+    by_uid_.erase(i);
+    if (!template_)
+      by_id_.erase(c->spec->id);
+    gone = std::move(*c->pos);
+    children_.erase(c->pos);
   }
 
   static pid_type pid_of(const child& c) {
@@ -705,9 +769,8 @@ private:
       auto& ev = *slot;
       ev.what = what;
       ev.supervisor.assign(opts_.name);
-      ev.child.assign(opts_.strategy == strategy::simple_one_for_one
-                        ? c.name
-                        : c.spec.id);
+      ev.child.assign(
+        opts_.strategy == strategy::simple_one_for_one ? c.name : c.spec->id);
       ev.pid = pid_of(c);
       ev.exitcode.reset();
       ev.reason.clear();
@@ -728,9 +791,8 @@ private:
       try {
         opts_.on_event(ev);
       } catch (...) {
-        std::cerr << "troupe: supervisor '" + opts_.name
-                       + "': on_event threw: " + describe_current_exception()
-                       + "\n";
+        std::cerr << "troupe: supervisor '" + opts_.name + "': on_event threw: "
+                       + describe_current_exception() + "\n";
       }
       return;
     }
@@ -743,7 +805,9 @@ private:
 
   // -- starting and stopping --------------------------------------------------
 
-  /// Starts one instance of `c`; throws what its start threw.
+  /// Starts one instance of `c`; throws what its start threw. A child with
+  /// `await_ready` counts as started once it called
+  /// `this_process::ready()`; ending before that is a failed start.
   void start_one(child& c) {
     std::optional<process> p;
     {
@@ -756,7 +820,7 @@ private:
         }
       } guard{flag, flag};
       flag = true;
-      p.emplace(c.spec.start(*rt_, c.name, c.extra.get()));
+      p.emplace(c.spec->start(*rt_, c.name, c.extra.get()));
     }
     auto st = p->state();
     if (!st)
@@ -767,10 +831,14 @@ private:
       if (st->ph == process_state::phase::initial)
         throw state_error("the start returned a process it did not start");
       st->supervised_by = weak_this_;
+      st->child_uid = c.uid;
       pid = st->pid;
     }
+    if (c.spec->await_ready)
+      await_ready(st);
     st->in_tree = true;
     std::uint64_t gen = 0;
+    std::shared_ptr<process_state> ended; // freed outside the lock
     {
       std::lock_guard guard{mtx_};
       c.st = st;
@@ -778,13 +846,64 @@ private:
       c.gen = gen = ++gen_counter_;
       c.state = child_state::running;
       c.started_at = clock::now();
+      ended = std::move(c.ended);
     }
+    if (c.spec->restart == restart::temporary)
+      forget_start(c);
     // Posted by whatever thread ends the child; this supervisor's thread
     // keeps `this` alive while commands run, and drains them at its end.
     st->on_exit([weak = weak_this_, uid = c.uid, gen](const exit_info& info) {
       if (auto core = weak.lock())
         core->child_exited(uid, gen, info);
     });
+  }
+
+  /// Waits until the new instance `st` signalled `this_process::ready()`
+  /// (OTP's `init_ack`), so that the next child starts only then. Throws if
+  /// it ended first, or if the supervisor is asked to stop meanwhile (the
+  /// instance is then killed: it is no child yet, nothing else would stop
+  /// it).
+  void await_ready(const std::shared_ptr<process_state>& st) {
+    stop_callback wake{[st] {
+      std::lock_guard guard{st->mtx};
+      st->cv.notify_all();
+    }};
+    std::unique_lock lock{st->mtx};
+    st->cv.wait(lock, [&] {
+      return st->ready || st->ph == process_state::phase::ended
+             || stop_requested();
+    });
+    if (st->ready)
+      return;
+    if (st->ph == process_state::phase::ended)
+      throw state_error("it ended before it signalled ready (exit code "
+                        + std::to_string(st->exitcode.value_or(0))
+                        + (st->reason.empty() ? "" : ": " + st->reason) + ")");
+    lock.unlock();
+    kill_process(st, "killed: its supervisor stopped while it started");
+    throw state_error("the supervisor was asked to stop while it started");
+  }
+
+  /// A temporary child never restarts, so its supervisor keeps nothing of
+  /// its start (the target and its arguments), as OTP (OTP-9242).
+  void forget_start(child& c) {
+    std::shared_ptr<const child_spec> old;
+    std::shared_ptr<const std::any> extra;
+    if (template_) { // the template is shared: only the arguments are its own
+      std::lock_guard guard{mtx_};
+      extra = std::move(c.extra);
+      return;
+    }
+    auto kept = std::make_shared<child_spec>();
+    kept->id = c.spec->id;
+    kept->restart = c.spec->restart;
+    kept->shutdown = c.spec->shutdown;
+    kept->type = c.spec->type;
+    kept->significant = c.spec->significant;
+    kept->await_ready = c.spec->await_ready;
+    std::lock_guard guard{mtx_};
+    old = std::exchange(c.spec, std::move(kept));
+    extra = std::move(c.extra);
   }
 
   /// Stops the running instance of `c` by its shutdown spec and waits for
@@ -799,7 +918,7 @@ private:
     }
     if (!st)
       return;
-    auto sd = *c.spec.shutdown;
+    auto sd = *c.spec->shutdown;
     if (sd.is_brutal_kill()) {
       kill_process(st, "killed (shutdown: brutal_kill)");
       return;
@@ -815,43 +934,95 @@ private:
   }
 
   /// terminate_child's work on one child: stopped and not restarted;
-  /// forgotten if temporary or under simple_one_for_one.
+  /// forgotten if temporary or under simple_one_for_one. A child stopped
+  /// while it restarts ends its restart loop; in a group strategy, the
+  /// children after it that wait to restart with it stay stopped too (as
+  /// OTP leaves them `undefined`): they would start without it.
   void end_child(child& c) {
+    auto was_restarting = c.state == child_state::restarting;
     stop_one(c);
-    if (c.spec.restart == restart::temporary
-        || opts_.strategy == strategy::simple_one_for_one) {
-      remove(c.uid);
-      return;
+    {
+      std::lock_guard guard{mtx_};
+      c.state = child_state::stopped;
+      c.ended = nullptr;
+      if (was_restarting && is_group())
+        for (auto i = std::next(c.pos); i != children_.end(); ++i)
+          if ((*i)->state == child_state::restarting && !(*i)->st)
+            (*i)->state = child_state::stopped;
     }
-    std::lock_guard guard{mtx_};
-    c.state = child_state::stopped;
+    if (c.spec->restart == restart::temporary || template_)
+      remove(c.uid);
   }
 
   void start_initial() {
-    for (std::size_t i = 0; i < children_.size(); ++i) {
-      auto& c = *children_[i];
+    for (auto i = children_.begin(); i != children_.end(); ++i) {
+      auto& c = **i;
       try {
         start_one(c);
       } catch (...) {
         auto why = describe_current_exception();
-        for (std::size_t j = i; j-- > 0;)
-          stop_one(*children_[j]);
-        rethrow_start_failure(c.spec.id, why);
+        for (auto j = i; j != children_.begin();)
+          stop_one(**--j);
+        rethrow_start_failure(c.spec->id, why);
       }
     }
   }
 
-  /// Stops every child in reverse start order (the supervisor's end).
+  /// Stops every child (the supervisor's end): in reverse start order, or,
+  /// under simple_one_for_one, all at once.
   void shutdown_children() {
-    for (auto i = children_.size(); i-- > 0;) {
-      auto& c = *children_[i];
+    if (template_) {
+      stop_dynamic_children();
+      return;
+    }
+    for (auto i = children_.rbegin(); i != children_.rend(); ++i) {
+      auto& c = **i;
       stop_one(c);
       std::lock_guard guard{mtx_};
       c.state = child_state::stopped;
     }
   }
 
+  /// Stops every dynamic child in parallel under one deadline, as OTP's
+  /// `terminate_dynamic_children`: all are asked to stop, all are waited
+  /// for until the template's grace has passed once, and the rest are
+  /// killed. They have no order to keep, so N slow children take one
+  /// grace, not N.
+  void stop_dynamic_children() {
+    std::vector<std::shared_ptr<process_state>> running;
+    {
+      std::lock_guard guard{mtx_};
+      running.reserve(children_.size());
+      for (auto& c : children_) {
+        if (c->st)
+          running.push_back(std::move(c->st));
+        c->st = nullptr;
+        c->state = child_state::stopped;
+      }
+    }
+    auto sd = *template_->shutdown;
+    if (sd.is_brutal_kill()) {
+      for (auto& st : running)
+        kill_process(st, "killed (shutdown: brutal_kill)");
+      return;
+    }
+    for (auto& st : running)
+      request_stop(st, 15, milliseconds::max());
+    std::optional<clock::time_point> until;
+    if (!sd.is_infinity())
+      until = clock::now() + sd.grace();
+    for (auto& st : running)
+      if (!st->await_end(until))
+        kill_process(st, "killed after a shutdown grace of "
+                           + std::to_string(sd.grace().count()) + " ms");
+  }
+
   // -- failures and restarts --------------------------------------------------
+
+  bool is_group() const {
+    return opts_.strategy == strategy::one_for_all
+           || opts_.strategy == strategy::rest_for_one;
+  }
 
   void on_child_exit(std::uint64_t uid, std::uint64_t gen,
                      const exit_info& info) {
@@ -859,33 +1030,63 @@ private:
     if (c == nullptr || c->gen != gen || !c->st)
       return; // an instance this supervisor stopped itself, or forgotten
     auto pid = pid_of(*c);
+    std::shared_ptr<process_state> ended;
     {
       std::lock_guard guard{mtx_};
+      ended = std::move(c->st);
       c->st = nullptr;
       c->state = child_state::stopped;
     }
-    emit(supervisor_event::kind::child_exited, *c,
-         [&](supervisor_event& ev) {
-           ev.pid = pid;
-           ev.exitcode = info.exitcode;
-           ev.reason.assign(info.reason);
-         });
+    emit(supervisor_event::kind::child_exited, *c, [&](supervisor_event& ev) {
+      ev.pid = pid;
+      ev.exitcode = info.exitcode;
+      ev.reason.assign(info.reason);
+    });
     auto normal = info.exitcode == 0;
     auto shutdown = info.exitcode == -15;
-    auto again = c->spec.restart == restart::permanent
-                 || (c->spec.restart == restart::transient && !normal
-                     && !shutdown);
+    auto again
+      = c->spec->restart == restart::permanent
+        || (c->spec->restart == restart::transient && !normal && !shutdown);
     if (!again) {
-      if (c->spec.restart == restart::temporary
-          || opts_.strategy == strategy::simple_one_for_one)
+      auto significant = c->spec->significant;
+      if (c->spec->restart == restart::temporary || template_)
         remove(uid);
+      if (significant)
+        check_auto_shutdown();
       return;
+    }
+    {
+      std::lock_guard guard{mtx_};
+      c->ended = std::move(ended);
     }
     count_restart(*c, [&info] {
       return info.reason.empty() ? "exit code " + std::to_string(info.exitcode)
                                  : std::string{info.reason};
     });
     restart_group(*c);
+  }
+
+  /// A significant child ended for good: ends the supervisor (normally) if
+  /// its auto_shutdown says so. Runs on the supervisor's own thread only
+  /// (significant children never take the fast restart path).
+  void check_auto_shutdown() {
+    switch (opts_.auto_shutdown) {
+      case auto_shutdown::never:
+        return;
+      case auto_shutdown::any_significant:
+        throw auto_shutdown_reached{};
+      case auto_shutdown::all_significant:
+        if (template_) {
+          if (children_.empty())
+            throw auto_shutdown_reached{};
+          return;
+        }
+        for (auto& c : children_)
+          if (c->spec->significant
+              && (c->st || c->state == child_state::restarting))
+            return;
+        throw auto_shutdown_reached{};
+    }
   }
 
   /// Records one restart; gives up (escalates) past the intensity, with the
@@ -903,9 +1104,7 @@ private:
                + "intensity (" + std::to_string(opts_.intensity)
                + " restarts in " + std::to_string(opts_.period.count())
                + " ms); last failure: child '"
-               + (opts_.strategy == strategy::simple_one_for_one ? c.name
-                                                                  : c.spec.id)
-               + "': " + why();
+               + (template_ ? c.name : c.spec->id) + "': " + why();
     emit(supervisor_event::kind::intensity_exceeded, c,
          [&msg](supervisor_event& ev) { ev.reason = msg; });
     throw escalation{msg};
@@ -914,65 +1113,45 @@ private:
   /// Stops what the strategy says must restart with `failed`, marks it all
   /// as restarting, and starts it now or after the backoff.
   void restart_group(child& failed) {
-    if (opts_.strategy == strategy::one_for_one
-        || opts_.strategy == strategy::simple_one_for_one) {
-      // The common case, without the group bookkeeping below.
-      {
-        std::lock_guard guard{mtx_};
-        failed.state = child_state::restarting;
-      }
-      restart_after_backoff(failed);
-      return;
-    }
-    std::vector<child*> group;
-    auto pos = std::find_if(children_.begin(), children_.end(),
-                            [&](auto& c) { return c.get() == &failed; })
-               - children_.begin();
-    auto first = std::size_t{0};
-    switch (opts_.strategy) {
-      case strategy::one_for_one:
-      case strategy::simple_one_for_one:
-        group.push_back(&failed);
-        break;
-      case strategy::one_for_all:
-        first = 0;
-        [[fallthrough]];
-      case strategy::rest_for_one: {
-        if (opts_.strategy == strategy::rest_for_one)
-          first = static_cast<std::size_t>(pos);
-        // Stop the others in reverse start order; temporary ones stopped by
-        // a sibling's restart are gone and count for nothing.
-        std::vector<std::uint64_t> gone;
-        for (auto i = children_.size(); i-- > first;) {
-          auto& c = *children_[i];
-          if (&c == &failed)
-            continue;
-          stop_one(c);
-          if (c.spec.restart == restart::temporary)
-            gone.push_back(c.uid);
-        }
-        for (auto uid : gone)
-          remove(uid);
-        for (auto i = first; i < children_.size(); ++i)
-          group.push_back(children_[i].get());
-        break;
-      }
-    }
-    {
+    if (is_group()) {
+      stop_group(failed);
+    } else {
       std::lock_guard guard{mtx_};
-      for (auto* c : group)
-        c->state = child_state::restarting;
+      failed.state = child_state::restarting;
     }
-    restart_after_backoff(failed);
-  }
-
-  /// Reports the restart of `failed` (and its group, marked restarting)
-  /// and starts it now or after the backoff.
-  void restart_after_backoff(child& failed) {
     auto delay = backoff_for(failed);
     emit(supervisor_event::kind::restarting, failed,
          [delay](supervisor_event& ev) { ev.delay = delay; });
-    schedule_restart(delay);
+    if (delay.count() == 0)
+      start_scheduled(failed);
+    else
+      after(delay, failed.uid, &supervisor_core::start_scheduled_uid);
+  }
+
+  /// The group that restarts with `failed` (one_for_all: every child;
+  /// rest_for_one: it and those after it): the others are stopped in
+  /// reverse start order — temporary ones stopped by a sibling's restart
+  /// are gone and count for nothing (OTP's `temporary_bystander`) — and
+  /// all are marked restarting.
+  void stop_group(child& failed) {
+    auto first = [&] {
+      return opts_.strategy == strategy::one_for_all ? children_.begin()
+                                                     : failed.pos;
+    };
+    std::vector<std::uint64_t> gone;
+    for (auto i = children_.end(); i != first();) {
+      auto& c = **--i;
+      if (&c == &failed)
+        continue;
+      stop_one(c);
+      if (c.spec->restart == restart::temporary)
+        gone.push_back(c.uid);
+    }
+    for (auto uid : gone)
+      remove(uid);
+    std::lock_guard guard{mtx_};
+    for (auto i = first(); i != children_.end(); ++i)
+      (*i)->state = child_state::restarting;
   }
 
   milliseconds backoff_for(child& c) {
@@ -990,73 +1169,130 @@ private:
     return milliseconds{static_cast<milliseconds::rep>(std::max(0.0, ms))};
   }
 
-  void schedule_restart(milliseconds delay) {
+  /// Runs `(this->*fn)(uid)` on the supervisor's thread after `delay` (or
+  /// after whatever is queued, for 0).
+  void after(milliseconds delay, std::uint64_t uid,
+             void (supervisor_core::*fn)(std::uint64_t)) {
     if (delay.count() == 0) {
-      start_pending();
+      post(command{[this, uid, fn] { (this->*fn)(uid); }, [] {}});
       return;
     }
-    auto weak = weak_this_;
-    self_->rt->timers().schedule(clock::now() + delay, [weak] {
-      if (auto core = weak.lock()) {
-        auto* raw = core.get();
-        core->post(command{[raw] { raw->start_pending(); }, [] {}});
-      }
-    });
+    self_->rt->timers().schedule(
+      clock::now() + delay, [weak = weak_this_, uid, fn] {
+        if (auto core = weak.lock()) {
+          auto* raw = core.get();
+          core->post(command{[raw, uid, fn] { (raw->*fn)(uid); }, [] {}});
+        }
+      });
   }
 
-  /// Starts, in order, every child marked restarting. A start that throws
-  /// counts as a restart and is tried again later (after the backoff, or
-  /// after whatever else is queued), so administrative calls and the
-  /// supervisor's own stop are never held up by a child that cannot start.
-  void start_pending() {
-    for (std::size_t i = 0; i < children_.size(); ++i) {
-      auto& c = *children_[i];
+  /// The restart of `failed` is due (at once, or its backoff has passed).
+  void start_scheduled(child& failed) {
+    switch (opts_.strategy) {
+      case strategy::one_for_one:
+      case strategy::simple_one_for_one:
+        restart_one(failed);
+        return;
+      case strategy::one_for_all:
+        start_group(children_.begin());
+        return;
+      case strategy::rest_for_one:
+        if (failed.state == child_state::restarting)
+          start_group(failed.pos);
+        return;
+    }
+  }
+
+  void start_scheduled_uid(std::uint64_t uid) {
+    if (auto* c = find(uid))
+      start_scheduled(*c);
+    else if (opts_.strategy == strategy::one_for_all)
+      start_group(children_.begin());
+  }
+
+  /// One child restarts on its own (one_for_one, simple_one_for_one): a
+  /// start that throws is retried for this child alone, so a child that
+  /// cannot start holds up no sibling (OTP's `try_again_restart`).
+  void restart_one(child& c) {
+    if (c.state != child_state::restarting || c.st)
+      return; // stopped (terminate_child) or already running
+    try {
+      start_one(c);
+    } catch (...) {
+      auto why = describe_current_exception();
+      if (current_state_ptr() != self_) {
+        // A fast restart, on another thread: counting the failure may
+        // escalate, which only the supervisor's own thread can do.
+        post(command{[this, uid = c.uid, why] {
+                       if (auto* failed = find(uid);
+                           failed != nullptr && !failed->st
+                           && failed->state == child_state::restarting)
+                         start_failed(*failed, why);
+                     },
+                     [] {}});
+        return;
+      }
+      start_failed(c, why);
+      return;
+    }
+    restarted(c);
+  }
+
+  /// Starts, in order from `from`, the children marked restarting (a
+  /// group restart). At the first start that throws, the rest wait: the
+  /// group is retried as a whole (see `retry`).
+  void start_group(child_list::iterator from) {
+    for (auto i = from; i != children_.end(); ++i) {
+      auto& c = **i;
       if (c.state != child_state::restarting || c.st)
         continue;
       try {
         start_one(c);
       } catch (...) {
-        {
-          std::lock_guard guard{mtx_};
-          c.state = child_state::restarting;
-        }
-        auto why = describe_current_exception();
-        if (current_state_ptr() != self_) {
-          // A fast restart, on another thread: counting the failure may
-          // escalate, which only the supervisor's own thread can do.
-          post(command{[this, uid = c.uid, why] {
-                         if (auto* failed = find(uid);
-                             failed != nullptr && !failed->st
-                             && failed->state == child_state::restarting)
-                           start_failed(*failed, why);
-                       },
-                       [] {}});
-          return;
-        }
-        start_failed(c, why);
-        return; // later children wait: they start in order
+        start_failed(c, describe_current_exception());
+        return;
       }
-      {
-        std::lock_guard guard{mtx_};
-        ++c.restarts;
-        ++total_restarts_;
-      }
-      emit(supervisor_event::kind::restarted, c);
+      restarted(c);
     }
   }
 
+  void restarted(child& c) {
+    {
+      std::lock_guard guard{mtx_};
+      ++c.restarts;
+      ++total_restarts_;
+    }
+    emit(supervisor_event::kind::restarted, c);
+  }
+
   /// A start of `c` threw `why`: reported and counted as a restart; tried
-  /// again after the backoff or after whatever else is queued.
+  /// again after the backoff or after whatever else is queued, so that
+  /// administrative calls, other children's exits and the supervisor's own
+  /// stop are handled between two attempts.
   void start_failed(child& c, const std::string& why) {
     c.started_at = clock::now(); // backoff resets count from attempts
     emit(supervisor_event::kind::start_failed, c,
          [&why](supervisor_event& ev) { ev.reason = why; });
     count_restart(c, [&why] { return "could not start: " + why; });
-    auto delay = backoff_for(c);
-    if (delay.count() > 0)
-      schedule_restart(delay);
-    else
-      post(command{[this] { start_pending(); }, [] {}});
+    after(backoff_for(c), c.uid, &supervisor_core::retry);
+  }
+
+  /// Tries again to restart child `uid` after a failed start, unless it
+  /// was stopped or removed meanwhile (OTP drops the retry then). In a
+  /// group strategy the retry is a group restart from that child (OTP's
+  /// `restart(Strategy, FailedChild)`): under one_for_all the children
+  /// the failed attempt started are stopped and all start again together.
+  void retry(std::uint64_t uid) {
+    auto* c = find(uid);
+    if (c == nullptr || c->st || c->state != child_state::restarting)
+      return;
+    if (!is_group()) {
+      restart_one(*c);
+      return;
+    }
+    stop_group(*c);
+    start_group(opts_.strategy == strategy::one_for_all ? children_.begin()
+                                                        : c->pos);
   }
 
   // -- fast restarts ----------------------------------------------------------
@@ -1079,7 +1315,8 @@ private:
     auto* c = find(uid);
     if (c == nullptr || c->gen != gen || !c->st)
       return true; // stale: the queued command would do nothing either
-    if (!c->spec.start.quick() || *c->spec.type != child_type::worker
+    if (!c->spec->start.quick() || *c->spec->type != child_type::worker
+        || c->spec->await_ready || c->spec->significant
         || would_exceed_intensity())
       return false;
     executing_scope executing{this};
@@ -1143,13 +1380,19 @@ private:
 
   runtime* rt_;
   supervisor_options opts_;
-  std::optional<child_spec> template_; // simple_one_for_one
+  std::shared_ptr<const child_spec> template_; // simple_one_for_one
   std::promise<void> init_;
   process_state* self_ = nullptr;
   std::weak_ptr<supervisor_core> weak_this_;
 
   mutable std::mutex mtx_; // guards what readers see (below)
-  std::vector<std::unique_ptr<child>> children_; // in start order
+  child_list children_;    // in start order
+  // Indexes of children_ (written under mtx_ by whoever holds exec_, read
+  // by it): a start, a stop, an exit or an administrative call finds its
+  // child in O(1), at 10 children as at 100,000. A handle finds its child
+  // through the uid its start left in its process state.
+  std::unordered_map<std::uint64_t, child*> by_uid_;
+  std::unordered_map<std::string, child*> by_id_; // not simple_one_for_one
   // The last `max_events` events: oldest first from `events_head_` once
   // full (a ring).
   std::vector<supervisor_event> events_;
@@ -1190,12 +1433,11 @@ bool route_terminate(const std::shared_ptr<supervisor_core>& sup,
 
 namespace {
 
-process make_supervisor_process(runtime& rt,
-                                const std::shared_ptr<detail::supervisor_core>&
-                                  core) {
+process
+make_supervisor_process(runtime& rt,
+                        const std::shared_ptr<detail::supervisor_core>& core) {
   auto grace = core->options().shutdown.value_or(rt.options().shutdown_timeout);
-  process p{rt,
-            process_options{.name = core->name(), .terminate_grace = grace},
+  process p{rt, process_options{.name = core->name(), .terminate_grace = grace},
             [core] { core->run(); }};
   p.state()->as_supervisor = core;
   p.state()->in_tree = true;
@@ -1207,9 +1449,9 @@ process make_supervisor_process(runtime& rt,
 
 supervisor::supervisor(runtime& rt, supervisor_options opts,
                        std::vector<child_spec> children)
-  : process(make_supervisor_process(
-      rt, std::make_shared<detail::supervisor_core>(rt, std::move(opts),
-                                                    std::move(children)))) {
+  : process(
+    make_supervisor_process(rt, std::make_shared<detail::supervisor_core>(
+                                  rt, std::move(opts), std::move(children)))) {
   core_ = state()->as_supervisor;
   auto ready = core_->init_future();
   start();
@@ -1233,8 +1475,7 @@ supervisor::supervisor(runtime& rt, supervisor_options opts,
 
 supervisor::supervisor(std::shared_ptr<detail::process_state> st,
                        std::shared_ptr<detail::supervisor_core> core)
-  : process(std::move(st)), core_(std::move(core)) {
-}
+  : process(std::move(st)), core_(std::move(core)) {}
 
 supervisor supervisor::from(const process& p) {
   auto& st = p.state();
@@ -1263,9 +1504,8 @@ void supervisor::terminate_child(const std::string& id) {
 }
 
 void supervisor::terminate_child(const process& child) {
-  core_->call<void>([core = core_.get(), st = child.state()] {
-    core->terminate_child(st);
-  });
+  core_->call<void>(
+    [core = core_.get(), st = child.state()] { core->terminate_child(st); });
 }
 
 process supervisor::restart_child(const std::string& id) {

@@ -96,8 +96,8 @@ void reply_message(caf::message msg) {
     throw state_error("reply(): this thread has no troupe mailbox");
   if (!tl_last_sender)
     return;
-  tl_last_sender->enqueue(self->ctrl(), caf::make_message_id(),
-                          std::move(msg), self->context());
+  tl_last_sender->enqueue(self->ctrl(), caf::make_message_id(), std::move(msg),
+                          self->context());
 }
 
 } // namespace detail
@@ -111,6 +111,17 @@ void checkpoint() {
 
 void exit(int code) {
   throw detail::exit_request{code};
+}
+
+void ready() {
+  auto* st = detail::current_state_ptr();
+  if (st == nullptr)
+    return;
+  {
+    std::lock_guard guard{st->mtx};
+    st->ready = true;
+  }
+  st->cv.notify_all();
 }
 
 void sleep_until(std::chrono::steady_clock::time_point deadline) {

@@ -38,14 +38,15 @@ enum class child_type { worker, supervisor };
 /// How a supervisor stops a child (OTP's shutdown spec): ask it to stop
 /// (`terminated` is thrown at its next blocking call), wait up to a grace,
 /// then kill it; or kill it at once (`brutal_kill`); or wait as long as it
-/// takes (`infinity`, the default for supervisors).
+/// takes (`infinity`, the default for supervisors). A negative grace is
+/// invalid: a supervisor given one throws `value_error` (OTP's
+/// `{invalid_shutdown, -10}`).
 class shutdown_spec {
 public:
   /// Asks, then kills after `grace`. Implicit, so `.shutdown = 2s` reads
   /// naturally in a child spec.
   constexpr shutdown_spec(std::chrono::milliseconds grace) // NOLINT
-    : grace_(grace) {
-  }
+    : grace_(grace) {}
 
   [[nodiscard]] static constexpr shutdown_spec brutal_kill() {
     return shutdown_spec{std::chrono::milliseconds{0}};
@@ -83,8 +84,8 @@ std::string type_names(std::initializer_list<const std::type_info*> types);
 /// extra arguments, string literals as `std::string`.
 template <class T>
 using extra_arg_t = std::conditional_t<
-  std::is_convertible_v<T, const char*>
-    && !std::is_same_v<std::decay_t<T>, std::nullptr_t>,
+  std::is_convertible_v<
+    T, const char*> && !std::is_same_v<std::decay_t<T>, std::nullptr_t>,
   std::string, std::decay_t<T>>;
 
 template <class... Extra>
@@ -125,31 +126,28 @@ class child_start {
 public:
   /// `(runtime, name, extra)`: returns the started child. `extra` is null,
   /// or the arguments of a `simple_one_for_one` `start_child(extra...)`.
-  using factory_type = std::function<process(runtime&, const std::string&,
-                                             const std::any*)>;
+  using factory_type
+    = std::function<process(runtime&, const std::string&, const std::any*)>;
 
   child_start() = default;
 
   child_start(factory_type f, child_type type)
-    : factory_(std::move(f)), type_(type) {
-  }
+    : factory_(std::move(f)), type_(type) {}
 
   /// As `child_start(f, type)`; `quick` says that `f` neither blocks nor
   /// runs code of the user's beyond copying the target and its arguments,
   /// so that a supervisor may run it on any thread.
   child_start(factory_type f, child_type type, bool quick)
-    : factory_(std::move(f)), type_(type), quick_(quick) {
-  }
+    : factory_(std::move(f)), type_(type), quick_(quick) {}
 
   /// Any callable `process(runtime&)` that returns a started process or
   /// actor (e.g. a lambda spawning an actor with special options).
   template <class F>
-    requires std::is_invocable_r_v<process, F&, runtime&>
+  requires std::is_invocable_r_v<process, F&, runtime&>
   child_start(F f) // NOLINT(google-explicit-constructor)
     : factory_([f = std::move(f)](runtime& rt, const std::string&,
                                   const std::any*) mutable { return f(rt); }),
-      type_(child_type::worker) {
-  }
+      type_(child_type::worker) {}
 
   [[nodiscard]] explicit operator bool() const {
     return static_cast<bool>(factory_);
@@ -183,8 +181,8 @@ private:
 /// `sup.start_child(port)`.
 template <class... Extra, class F, class... Args>
 child_start start_process(F f, Args... args) {
-  static_assert(std::is_copy_constructible_v<F>
-                  && (std::is_copy_constructible_v<Args> && ...),
+  static_assert(std::is_copy_constructible_v<
+                  F> && (std::is_copy_constructible_v<Args> && ...),
                 "a supervised target and its arguments must be copyable: "
                 "every restart starts from a fresh copy");
   return child_start{
@@ -193,7 +191,9 @@ child_start start_process(F f, Args... args) {
       const auto& more = detail::unpack_extra<Extra...>(extra, name);
       auto all = std::tuple_cat(tup, more);
       auto p = std::apply(
-        [&](auto&... xs) { return process{rt, {.name = name}, f, xs...}; },
+        [&](auto&... xs) {
+          return process{rt, {.name = name}, f, xs...};
+        },
         all);
       p.start();
       return p;
@@ -204,8 +204,8 @@ child_start start_process(F f, Args... args) {
 /// A child that runs a copy of `T(rt, args..., extra...)`, a
 /// `process_base<T>` subclass.
 template <class T, class... Extra, class... Args>
-  requires std::is_base_of_v<process, T>
-child_start start_subclass(Args... args) {
+requires std::is_base_of_v<process, T>
+  child_start start_subclass(Args... args) {
   return child_start{
     [tup = std::make_tuple(std::move(args)...)](
       runtime& rt, const std::string& name, const std::any* extra) {
@@ -262,6 +262,19 @@ struct child_spec {
 
   /// Empty takes the type of `start` (supervisor for `start_supervisor`).
   std::optional<child_type> type{};
+
+  /// Whether its end, when it is not restarted, can end the supervisor
+  /// (see `supervisor_options::auto_shutdown`, OTP 24). Only for transient
+  /// and temporary children, under a supervisor whose auto_shutdown is not
+  /// `never`; otherwise the supervisor throws `value_error`.
+  bool significant = false;
+
+  /// Synchronous start (OTP's `start_link`/`init_ack`): the child counts
+  /// as started only once it called `this_process::ready()`, and the
+  /// supervisor starts the next child (or answers `start_child`) only then.
+  /// A child that ends before calling it failed to start. The supervisor's
+  /// thread waits meanwhile, as OTP's does; its own stop ends the wait.
+  bool await_ready = false;
 };
 
 } // namespace troupe

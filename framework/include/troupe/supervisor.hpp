@@ -87,6 +87,20 @@ struct supervisor_event {
 /// std::runtime_error: boom`.
 std::ostream& operator<<(std::ostream& out, const supervisor_event& ev);
 
+/// When a supervisor ends by itself because its significant children
+/// ended (OTP 24's `auto_shutdown`): a subtree that is done when its main
+/// worker is done (a one-shot job, a per-connection supervisor).
+enum class auto_shutdown {
+  /// Never; a child spec may not be `significant`.
+  never,
+  /// When any significant child ends and is not restarted (a transient one
+  /// ends normally, a temporary one ends in any way).
+  any_significant,
+  /// When the last significant child still running (or restarting) ends
+  /// so; under simple_one_for_one, when no child is left.
+  all_significant,
+};
+
 /// Settings of a supervisor, with designated initializers.
 struct supervisor_options {
   /// Empty: `Supervisor-N`.
@@ -117,6 +131,13 @@ struct supervisor_options {
   /// with it); empty takes the runtime's shutdown timeout. A nested
   /// supervisor follows its child spec's shutdown instead.
   std::optional<std::chrono::milliseconds> shutdown{};
+
+  /// Whether significant children end the supervisor (see
+  /// `troupe::auto_shutdown`). It then stops its other children as at any
+  /// end and ends normally (exit code 0): a transient supervisor is not
+  /// restarted. `terminate_child` of a significant child does not count,
+  /// nor does a temporary significant child stopped by a group restart.
+  troupe::auto_shutdown auto_shutdown = troupe::auto_shutdown::never;
 };
 
 /// State of a child in `which_children` and the tree.
@@ -173,15 +194,15 @@ std::ostream& operator<<(std::ostream& out, const supervision_tree& tree);
 
 /// Error codes of the administrative calls, OTP's results.
 enum class supervisor_errc : std::uint8_t {
-  already_started, // start_child: the id runs
-  already_present, // start_child: the id exists, not running
-  running,         // restart_child, delete_child: the child runs
-  restarting,      // restart_child, delete_child: a restart is pending
-  not_found,       // no child with this id (or handle)
-  simple_one_for_one, // not available for simple_one_for_one
-  not_simple,      // start_child(extra...) needs simple_one_for_one
-  start_failed,    // the child's start threw (message says why)
-  not_running,     // the supervisor has ended
+  already_started,       // start_child: the id runs
+  already_present,       // start_child: the id exists, not running
+  running,               // restart_child, delete_child: the child runs
+  restarting,            // restart_child, delete_child: a restart is pending
+  not_found,             // no child with this id (or handle)
+  simple_one_for_one,    // not available for simple_one_for_one
+  not_simple,            // start_child(extra...) needs simple_one_for_one
+  start_failed,          // the child's start threw (message says why)
+  not_running,           // the supervisor has ended
   reached_max_intensity, // why a supervisor gave up (its exit reason)
 };
 
@@ -190,8 +211,7 @@ enum class supervisor_errc : std::uint8_t {
 class supervisor_error : public error {
 public:
   supervisor_error(supervisor_errc code, const std::string& what)
-    : error(what), code_(code) {
-  }
+    : error(what), code_(code) {}
 
   [[nodiscard]] supervisor_errc code() const noexcept {
     return code_;
@@ -235,7 +255,8 @@ public:
   /// a `which_children` handle). Throws `value_error` if `p` is not one.
   [[nodiscard]] static supervisor from(const process& p);
 
-  // -- administration (OTP's supervisor module) --------------------------------
+  // -- administration (OTP's supervisor module)
+  // --------------------------------
 
   /// Adds and starts a child. Throws `supervisor_error`: `already_started`
   /// or `already_present` when the id exists, `start_failed` when its start
@@ -246,21 +267,27 @@ public:
   /// extra arguments (appended to the template's). A mismatch with the
   /// template's extra types throws `value_error`.
   template <class... Args>
-    requires(!(sizeof...(Args) == 1
-               && (std::is_same_v<std::decay_t<Args>, child_spec> && ...)))
-  process start_child(Args&&... extra) {
-    return start_child_with(std::any{std::tuple<detail::extra_arg_t<Args>...>{
-      std::forward<Args>(extra)...}});
+  requires(!(sizeof...(Args) == 1
+             && (std::is_same_v<std::decay_t<Args>, child_spec> && ...)))
+    process start_child(Args&&... extra) {
+    return start_child_with(std::any{
+      std::tuple<detail::extra_arg_t<Args>...>{std::forward<Args>(extra)...}});
   }
 
   /// Stops the child by its shutdown spec and keeps its spec (removed for
   /// temporary children), as OTP's. Idempotent; `not_found` for an unknown
-  /// id. Blocks until the child has ended.
+  /// id. Blocks until the child has ended. On a child that is restarting,
+  /// ends its restart loop; under one_for_all and rest_for_one, the
+  /// children after it that wait to restart with it stay stopped, as OTP
+  /// leaves them.
   void terminate_child(const std::string& id);
 
   /// Stops the child with this handle (any strategy; the only way for
-  /// `simple_one_for_one`, whose children are then forgotten). Throws
-  /// `not_found` if `child` is not a running child of this supervisor.
+  /// `simple_one_for_one`, whose children are then forgotten). The handle
+  /// of an instance that ended while its child waits to restart (backoff,
+  /// failed starts) still names that child: this ends its restart loop.
+  /// Throws `not_found` if `child` is neither a running child of this
+  /// supervisor nor such an instance.
   void terminate_child(const process& child);
 
   /// Starts a stopped child again. Throws `running`, `restarting`,

@@ -95,9 +95,10 @@ bool receive_until(std::optional<std::chrono::steady_clock::time_point> until,
       auto now = std::chrono::steady_clock::now();
       auto left = *until > now ? *until - now
                                : std::chrono::steady_clock::duration::zero();
-      self->receive(wrap_handler(fs, done)..., on_stop, on_exit,
-                    caf::after(std::chrono::duration_cast<caf::timespan>(left))
-                      >> [&] { timed_out = true; });
+      self->receive(
+        wrap_handler(fs, done)..., on_stop, on_exit,
+        caf::after(std::chrono::duration_cast<caf::timespan>(left)) >>
+          [&] { timed_out = true; });
     }
     if (stop)
       throw_terminated();
@@ -136,6 +137,12 @@ namespace troupe::this_process {
 /// call, since a thread cannot be pre-empted.
 void checkpoint();
 
+/// Says that the calling process has finished initialising: a supervisor
+/// that starts it with `child_spec::await_ready` starts its next child
+/// only now (OTP's `init_ack`). Does not block; harmless when nobody
+/// waits, and when called again.
+void ready();
+
 /// Ends the calling process with exit code `code` (Python's `sys.exit`),
 /// by throwing an exception that troupe catches at the process's top; let
 /// it propagate.
@@ -154,16 +161,16 @@ void sleep_until(std::chrono::steady_clock::time_point deadline);
 /// the mailbox for later receives (Erlang's selective receive). Throws
 /// `terminated` when the process is asked to stop.
 template <class... Fs>
-  requires(sizeof...(Fs) > 0 && (detail::is_handler<Fs> && ...))
-void receive(Fs... handlers) {
+requires(sizeof...(Fs) > 0
+         && (detail::is_handler<Fs> && ...)) void receive(Fs... handlers) {
   detail::receive_until({}, handlers...);
 }
 
 /// As `receive(handlers...)`, but gives up after `timeout` by throwing
 /// `timeout_error`.
 template <class... Fs>
-  requires(sizeof...(Fs) > 0 && (detail::is_handler<Fs> && ...))
-void receive(std::chrono::nanoseconds timeout, Fs... handlers) {
+requires(sizeof...(Fs) > 0 && (detail::is_handler<Fs> && ...)) void receive(
+  std::chrono::nanoseconds timeout, Fs... handlers) {
   if (!detail::receive_until(detail::deadline_after(timeout), handlers...))
     throw timeout_error("no matching message arrived within the timeout");
 }
@@ -171,9 +178,9 @@ void receive(std::chrono::nanoseconds timeout, Fs... handlers) {
 /// As `receive(timeout, handlers...)`, but returns false on timeout
 /// instead of throwing.
 template <class... Fs>
-  requires(sizeof...(Fs) > 0 && (detail::is_handler<Fs> && ...))
-[[nodiscard]] bool try_receive(std::chrono::nanoseconds timeout,
-                               Fs... handlers) {
+requires(sizeof...(Fs) > 0 && (detail::is_handler<Fs> && ...))
+  [[nodiscard]] bool try_receive(std::chrono::nanoseconds timeout,
+                                 Fs... handlers) {
   return detail::receive_until(detail::deadline_after(timeout), handlers...);
 }
 
@@ -182,9 +189,8 @@ template <class... Fs>
 template <class T, class... Ts>
 auto receive() {
   std::optional<std::tuple<T, Ts...>> result;
-  auto f = [&](T& x, Ts&... xs) {
-    result.emplace(std::move(x), std::move(xs)...);
-  };
+  auto f
+    = [&](T& x, Ts&... xs) { result.emplace(std::move(x), std::move(xs)...); };
   detail::receive_until({}, f);
   if constexpr (sizeof...(Ts) == 0)
     return std::move(std::get<0>(*result));
@@ -196,9 +202,8 @@ auto receive() {
 template <class T, class... Ts>
 auto receive(std::chrono::nanoseconds timeout) {
   std::optional<std::tuple<T, Ts...>> result;
-  auto f = [&](T& x, Ts&... xs) {
-    result.emplace(std::move(x), std::move(xs)...);
-  };
+  auto f
+    = [&](T& x, Ts&... xs) { result.emplace(std::move(x), std::move(xs)...); };
   if (!detail::receive_until(detail::deadline_after(timeout), f))
     throw timeout_error("no matching message arrived within the timeout");
   if constexpr (sizeof...(Ts) == 0)

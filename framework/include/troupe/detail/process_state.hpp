@@ -103,6 +103,13 @@ public:
   /// Set before start when this process is a supervisor.
   std::shared_ptr<supervisor_core> as_supervisor;
 
+  /// Which child of `supervised_by` this is (its index there). (mtx)
+  std::uint64_t child_uid = 0;
+
+  /// Set by `this_process::ready()` (the child finished its
+  /// initialisation); `cv` is notified. (mtx)
+  bool ready = false;
+
   // -- links of the runtime's registry (guarded by its shard lock) ------------
 
   process_state* reg_prev = nullptr;
