@@ -8,10 +8,12 @@
 // (Python's Pool or a bare Process fleet would hang in join() here: a
 // worker that dies holding a JoinableQueue item never calls task_done().)
 
+#include <chrono>
 #include <iostream>
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include <troupe/troupe.hpp>
 
@@ -76,6 +78,18 @@ int main(int argc, char** argv) {
   for (int task = 0; task < task_count; ++task)
     tasks.put(task);
   tasks.join(); // every task done, the failed ones included
+
+  // A killed worker's task is handed on once its thread has left it, and
+  // may be done before the supervisor has handled that worker's exit: wait
+  // (bounded) until every failure the tasks saw has been restarted, so the
+  // log below is complete.
+  int failed_attempts = 0;
+  for (int task = 0; task < task_count; ++task)
+    failed_attempts += attempts.get(task) - 1;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+  while (fleet.restarts() < failed_attempts
+         && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
 
   long sum = 0;
   int count = 0;
