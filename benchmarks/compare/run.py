@@ -850,34 +850,25 @@ def main() -> int:
     # 2. building, and what can run.
     ctx: dict = {"timeout": args.timeout}
     available = []
+    # The compiled systems and the program each needs from the build.
+    programs = {"troupe": "compare_troupe", "caf": "compare_caf",
+                "cpp": "bare_wordcount"}
     for s in systems:
-        if s in ("troupe", "caf"):
+        if s in programs:
             if "bin_dir" not in ctx:
                 try:
                     ctx["bin_dir"] = (args.bin_dir.resolve() if args.bin_dir
                                       else build(args.build_dir, args.jobs))
                 except (OSError, subprocess.CalledProcessError) as e:
-                    log(f"building compare_troupe and compare_caf failed: {e}")
+                    log(f"building the compiled programs failed: {e}")
                     return 1
-            if (ctx["bin_dir"] / f"compare_{s}").exists():
+            if (ctx["bin_dir"] / programs[s]).exists():
                 available.append(s)
             else:
-                notes.append(f"{s} skipped: no compare_{s} in {ctx['bin_dir']}")
+                notes.append(f"{s} skipped: no {programs[s]} in "
+                             f"{ctx['bin_dir']}")
         elif s == "python":
             available.append(s)  # this interpreter
-        elif s == "cpp":
-            if "bin_dir" not in ctx:
-                try:
-                    ctx["bin_dir"] = (args.bin_dir.resolve() if args.bin_dir
-                                      else build(args.build_dir, args.jobs))
-                except (OSError, subprocess.CalledProcessError) as e:
-                    log(f"building the C++ programs failed: {e}")
-                    return 1
-            if (ctx["bin_dir"] / "bare_wordcount").exists():
-                available.append(s)
-            else:
-                notes.append(f"cpp skipped: no bare_wordcount in "
-                             f"{ctx['bin_dir']}")
         elif s == "erlang":
             if shutil.which("erl") and shutil.which("erlc"):
                 ctx["ebin"] = compile_erlang(out)
