@@ -971,16 +971,23 @@ private:
   /// Stops every child (the supervisor's end): in reverse start order, or,
   /// under simple_one_for_one, all at once.
   void shutdown_children() {
-    if (template_) {
+    if (template_)
       stop_dynamic_children();
-      return;
-    }
-    for (auto i = children_.rbegin(); i != children_.rend(); ++i) {
-      auto& c = **i;
-      stop_one(c);
-      std::lock_guard guard{mtx_};
-      c.state = child_state::stopped;
-    }
+    else
+      for (auto i = children_.rbegin(); i != children_.rend(); ++i) {
+        auto& c = **i;
+        stop_one(c);
+        std::lock_guard guard{mtx_};
+        c.state = child_state::stopped;
+      }
+    // An instance kept for a restart that will not come: its state names
+    // this supervisor's process as its parent, which holds this core, so
+    // keeping it would keep both alive for good.
+    std::vector<std::shared_ptr<process_state>> ended; // freed unlocked
+    std::lock_guard guard{mtx_};
+    for (auto& c : children_)
+      if (c->ended)
+        ended.push_back(std::move(c->ended));
   }
 
   /// Stops every dynamic child in parallel under one deadline, as OTP's

@@ -281,6 +281,25 @@ TEST(supervisor, intensity_zero_gives_up_at_the_first_restart) {
   EXPECT_EQ(sup.exitcode(), 1);
 }
 
+// A supervisor that gave up keeps nothing alive: it once kept the instance
+// that failed last (for a restart that never came), whose parent link held
+// the supervisor, its children's specs and the runtime in a cycle.
+TEST(supervisor, one_that_gave_up_releases_what_its_children_hold) {
+  auto token = std::make_shared<int>(0);
+  {
+    troupe::runtime rt;
+    troupe::supervisor sup{
+      rt,
+      {.intensity = 0},
+      {child_spec{.id = "w", .start = troupe::start_process([token] {
+                    throw std::runtime_error("boom");
+                  })}}};
+    ASSERT_TRUE(sup.join(deadline));
+    EXPECT_EQ(sup.exitcode(), 1);
+  }
+  EXPECT_EQ(token.use_count(), 1);
+}
+
 // -- escalation
 // -----------------------------------------------------------------
 
