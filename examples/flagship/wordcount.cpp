@@ -301,9 +301,14 @@ private:
 // -- reader
 // ---------------------------------------------------------------------
 
-/// Walks `root` (sorted, recursively) and puts every file into `work`;
+/// Walks `root` (recursively, depth first) and puts every file into `work`;
 /// files already counted in the state are skipped. Closes `work` at the
 /// end, so the dispatcher sees the end of the input.
+///
+/// A folder is streamed as the system lists it, not collected and sorted:
+/// the reader's memory stays the same for 10 files or 100,000 in a folder
+/// (only the folders still to visit are kept), and the counts do not depend
+/// on the order.
 void read_folder(troupe::queue<work_item> work, fs::path root,
                  std::shared_ptr<std::unordered_set<std::string>> done,
                  std::shared_ptr<run_state> st) {
@@ -318,30 +323,23 @@ void read_folder(troupe::queue<work_item> work, fs::path root,
   std::vector<fs::path> folders{root};
   std::uint64_t seq = 0;
   while (!folders.empty()) {
-    auto dir = folders.back();
+    auto dir = std::move(folders.back());
     folders.pop_back();
-    std::error_code ec;
-    std::vector<fs::directory_entry> entries;
-    for (fs::directory_iterator it{dir, ec}, end; !ec && it != end;
-         it.increment(ec))
-      entries.push_back(*it);
     // Lexical: fs::relative resolves links with a syscall per path.
     auto rel_dir = dir.lexically_relative(root).generic_string();
-    if (ec) {
-      st->warn("folder '" + rel_dir + "' could not be read (" + ec.message()
-               + "): skipped");
-      continue;
-    }
-    std::sort(entries.begin(), entries.end());
-    std::vector<fs::path> subfolders;
-    for (auto& entry : entries) {
-      auto rel = entry.path().lexically_relative(root).generic_string();
+    std::error_code ec;
+    fs::directory_iterator it{dir, ec};
+    auto listed = false; // some entry of `dir` was seen
+    for (fs::directory_iterator end; !ec && it != end; it.increment(ec)) {
+      const auto& entry = *it;
+      listed = true;
       std::error_code sec;
       auto status = entry.symlink_status(sec);
       if (fs::is_directory(status)) {
-        subfolders.push_back(entry.path());
+        folders.push_back(entry.path());
         continue;
       }
+      auto rel = entry.path().lexically_relative(root).generic_string();
       // Regular files, and links (a dangling one fails as unreadable).
       if (!fs::is_regular_file(status) && !fs::is_symlink(status)) {
         st->warn("'" + rel + "' is not a regular file: skipped");
@@ -351,11 +349,14 @@ void read_folder(troupe::queue<work_item> work, fs::path root,
         st->skipped.fetch_add(1);
         continue;
       }
-      work.put(work_item{.seq = seq++, .rel = rel, .path = entry.path()});
+      work.put(work_item{.seq = seq++, .rel = std::move(rel),
+                         .path = entry.path()});
       st->produced.fetch_add(1);
     }
-    // Depth first, in name order.
-    folders.insert(folders.end(), subfolders.rbegin(), subfolders.rend());
+    if (ec)
+      st->warn("folder '" + rel_dir + "' could not be read"
+               + (listed ? " to the end (" : " (") + ec.message()
+               + (listed ? "): the rest skipped" : "): skipped"));
   }
 }
 
