@@ -31,6 +31,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 WORD = re.compile(rb"[A-Za-z]+")
@@ -257,14 +258,40 @@ def mode_kill(program, root, entries, ref, work, rounds=6, seed=7):
     for r in range(rounds):
         proc = subprocess.Popen([program] + args, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
-        time.sleep(rng.uniform(0.02, 0.5))
+        # Most kills land while it counts: after its first progress line
+        # (its start-up takes longer on a loaded machine, so a fixed delay
+        # from the launch would often kill it before it opened the state).
+        # One round in three kills it at a moment counted from the launch,
+        # which may fall in the start-up.
+        lines = []
+        counting = threading.Event()
+
+        def collect(stream=proc.stdout, lines=lines, counting=counting):
+            for line in stream:
+                lines.append(line)
+                if line.startswith("progress:"):
+                    counting.set()
+            counting.set()  # it ended
+
+        reader = threading.Thread(target=collect)
+        reader.start()
+        if r % 3 == 2:
+            time.sleep(rng.uniform(0.02, 0.5))
+        else:
+            counting.wait(timeout=30)
+            time.sleep(rng.uniform(0.0, 0.3))
         proc.send_signal(signal.SIGKILL)
-        out, err = proc.communicate(timeout=60)
+        err = proc.stderr.read()
+        proc.wait(timeout=60)
+        reader.join(timeout=60)
+        out = "".join(lines)
         m = RESUMING.search(out)
-        if m is None and proc.returncode == -signal.SIGKILL:
-            # Killed before it opened the state: it counted nothing, and
-            # what the runs before it reported is checked by the next one.
-            print("round %d: killed before it opened the state" % r)
+        progress = PROGRESS.findall(out)
+        if m is None and not progress and proc.returncode == -signal.SIGKILL:
+            # Killed before it began: it reported nothing, and what the
+            # runs before it reported is checked by the next one. (A run
+            # that began prints "resuming:" whenever the state holds files.)
+            print("round %d: killed before it began counting" % r)
             continue
         at_start = int(m.group(1)) if m else 0
         check(at_start >= counted + reported,
@@ -272,10 +299,9 @@ def mode_kill(program, root, entries, ref, work, rounds=6, seed=7):
               "reported counted before the kill" % (r, at_start,
                                                      counted + reported))
         counted = at_start
-        lines = PROGRESS.findall(out)
         reported = 0
-        if lines:
-            done, failed = map(int, lines[-1])
+        if progress:
+            done, failed = map(int, progress[-1])
             reported = done - failed
         if proc.returncode == -signal.SIGKILL:
             kills += 1

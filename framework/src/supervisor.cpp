@@ -542,7 +542,7 @@ public:
     return post(command{[this, weak] {
                           if (auto target = weak.lock())
                             if (auto* c = find(target))
-                              end_child(*c);
+                              end_child_soon(*c);
                         },
                         [] {}});
   }
@@ -599,6 +599,9 @@ private:
     pid_type pid = 0;         // `st`'s pid (set with `st`)
     std::uint64_t gen = 0;    // which start `st` is
     child_state state = child_state::stopped;
+    /// (exec_) `st` was asked to stop by its own `terminate()` and ends the
+    /// child when it exits (see `end_child_soon`).
+    bool ending = false;
     int restarts = 0;
     int consecutive = 0; // restarts in a row, for backoff
     clock::time_point started_at{};
@@ -916,6 +919,7 @@ private:
       st = std::move(c.st);
       c.st = nullptr;
     }
+    c.ending = false;
     if (!st)
       return;
     auto sd = *c.spec->shutdown;
@@ -952,6 +956,36 @@ private:
     }
     if (c.spec->restart == restart::temporary || template_)
       remove(c.uid);
+  }
+
+  /// A child's own `terminate()`, routed here: under one_for_one and
+  /// simple_one_for_one it is stopped as `terminate_child` stops it, but
+  /// this thread does not wait out its grace. Python's `terminate()` does
+  /// not wait either, and a worker deaf to it would otherwise hold up every
+  /// other child's restart for its whole grace (under a chaos run of the
+  /// flagship, the whole pool stalled once per stuck task). The child
+  /// counts as running until its instance ends; `on_child_exit` then
+  /// finishes what `end_child` does. In a group strategy the order of
+  /// stops matters, so there it is stopped at once.
+  void end_child_soon(child& c) {
+    auto sd = *c.spec->shutdown;
+    if (is_group() || !c.st || sd.is_brutal_kill()) {
+      end_child(c);
+      return;
+    }
+    if (c.ending)
+      return;
+    c.ending = true;
+    request_stop(c.st, 15, milliseconds::max());
+    if (sd.is_infinity())
+      return;
+    std::weak_ptr<process_state> weak = c.st;
+    self_->rt->timers().schedule(
+      clock::now() + sd.grace(), [weak, grace = sd.grace()] {
+        if (auto st = weak.lock(); st && !st->ended())
+          kill_process(st, "killed after a shutdown grace of "
+                             + std::to_string(grace.count()) + " ms");
+      });
   }
 
   void start_initial() {
@@ -1036,6 +1070,19 @@ private:
     auto* c = find(uid);
     if (c == nullptr || c->gen != gen || !c->st)
       return; // an instance this supervisor stopped itself, or forgotten
+    if (c->ending) { // stopped by its own terminate(): not restarted
+      std::shared_ptr<process_state> gone; // freed outside the lock
+      {
+        std::lock_guard guard{mtx_};
+        gone = std::move(c->st);
+        c->st = nullptr;
+        c->state = child_state::stopped;
+      }
+      c->ending = false;
+      if (c->spec->restart == restart::temporary || template_)
+        remove(uid);
+      return;
+    }
     auto pid = pid_of(*c);
     std::shared_ptr<process_state> ended;
     {

@@ -894,6 +894,36 @@ TEST(supervisor, terminate_on_a_child_goes_through_its_supervisor) {
   EXPECT_EQ(sup.restarts(), 0);
 }
 
+// A child deaf to its own terminate() gets its grace, but the supervisor
+// does not sit it out: a sibling that fails meanwhile is restarted at once
+// (a pool's stuck worker must not stall the other workers' replacement).
+TEST(supervisor, a_child_terminating_through_it_holds_up_no_sibling_restart) {
+  troupe::runtime rt;
+  troupe::queue<std::string> log{rt};
+  auto release = std::make_shared<std::atomic<bool>>(false);
+  auto deaf = child_spec{.id = "deaf",
+                         .start = troupe::start_process([release, log]() mutable {
+                           log.put("start deaf");
+                           while (!release->load())
+                             std::this_thread::sleep_for(1ms);
+                         }),
+                         .shutdown = 3000ms};
+  troupe::supervisor sup{rt, {}, {deaf, worker_spec(log, "w")}};
+  expect_lines(log, {"start deaf", "start w"});
+  auto d = child_of(sup, "deaf");
+  d.terminate();
+  child_of(sup, "w").send(static_cast<int>(fail));
+  ASSERT_EQ(next(log), "start w");
+  EXPECT_TRUE(d.is_alive()) << "the sibling waited for the deaf child's grace";
+  EXPECT_EQ(state_of(sup, "deaf"), troupe::child_state::running)
+    << "a child counts as running until its instance ends";
+  d.kill(); // ends its grace early, as the grace timer would
+  ASSERT_TRUE(eventually(
+    [&] { return state_of(sup, "deaf") == troupe::child_state::stopped; }));
+  EXPECT_EQ(sup.restarts(), 1) << "only w was restarted";
+  release->store(true);
+}
+
 TEST(supervisor, killing_a_child_that_holds_a_lock_lets_its_sibling_take_it) {
   troupe::runtime rt;
   troupe::queue<std::string> log{rt};
