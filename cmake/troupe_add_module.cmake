@@ -25,8 +25,15 @@ function(troupe_add_module)
                         PRIVATE $<BUILD_INTERFACE:troupe_warnings>)
   if(TROUPE_SANITIZE)
     # A sanitized static library needs the sanitizer runtime wherever it
-    # is linked, installed consumers included.
+    # is linked, installed consumers included. An installed consumer also
+    # compiles the templates of troupe's headers in its own code, and those
+    # must be instrumented too: TSan cannot see synchronization it did not
+    # instrument (a result's shared_ptr released by the consumer's own
+    # code, uninstrumented, looked like a race with the worker that
+    # published it). The build tree has the flag already.
     target_link_options(${tgt} INTERFACE -fsanitize=${TROUPE_SANITIZE})
+    target_compile_options(
+      ${tgt} INTERFACE $<INSTALL_INTERFACE:-fsanitize=${TROUPE_SANITIZE}>)
   endif()
   install(TARGETS ${tgt} EXPORT troupeTargets
           ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}

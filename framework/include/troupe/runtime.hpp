@@ -36,17 +36,17 @@ struct runtime_options {
 };
 
 /// Owns the CAF actor system and everything troupe runs on it: processes,
-/// event-based actors, and (later) supervisors, channels and modules.
+/// event-based actors, supervision trees, channels and sync primitives.
 ///
-/// Like Python's main process, it is the root of the process tree: the
-/// thread that constructs it becomes the main process (pid 1, name
-/// `MainProcess`). Destroying it waits for every non-daemon process, then
-/// terminates the daemon ones, in reverse start order. It never hangs
-/// forever: past `shutdown_timeout` it prints which processes are still
-/// running (name and pid) to stderr and stops them; a process thread that
-/// does not even end after its terminate grace is abandoned (threads
-/// cannot be pre-empted), and the runtime leaks its CAF system rather than
-/// destroy it under that thread.
+/// Like Python's main process, it is the root of the process tree: the thread
+/// that constructs it becomes the main process (pid 1, name `MainProcess`).
+/// Destroying it waits for non-daemon processes outside supervision trees, then
+/// stops daemons and trees (from their roots) in reverse start order. It never
+/// hangs forever: past `shutdown_timeout` it prints which processes are still
+/// running (name and pid) to stderr and stops them; a process thread that does
+/// not even end after its terminate grace is abandoned (threads cannot be
+/// pre-empted), and the runtime leaks its CAF system rather than destroy it
+/// under that thread.
 ///
 /// Thread-safety: all member functions may be called from any thread.
 /// Lifetime: construct it before, and destroy it after, every handle it

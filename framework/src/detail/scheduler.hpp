@@ -19,7 +19,7 @@ namespace troupe::detail {
 /// `clock().cancel_timeouts(this)`, which pushes a command to the clock
 /// thread and wakes it with a futex (about 10 us here) even when the actor
 /// never armed a timeout. That wake dominated spawn+exit and restart
-/// latency (docs/benchmarks.md, "Update, session 4").
+/// latency (docs/benchmarks.md, "Processes and actors against raw CAF").
 ///
 /// Installs nothing unless `scheduler.policy` is CAF's default, `stealing`:
 /// the sharing and testing schedulers keep CAF's own clock.

@@ -18,7 +18,7 @@ namespace troupe::detail {
 /// lock, and blocks over 1,032 bytes (CAF's actor storage) bypass the
 /// per-thread cache entirely; spawning 10,000 actors spent most of the
 /// spawning thread's time in `_int_malloc` and `malloc_consolidate`
-/// (docs/benchmarks.md, "Update, session 4").
+/// (docs/benchmarks.md, "Processes and actors against raw CAF").
 ///
 /// How: every thread keeps a cache of free blocks. A thread that frees more
 /// than it allocates hands batches of `batch` blocks to a shared depot; a
