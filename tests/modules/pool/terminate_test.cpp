@@ -231,8 +231,11 @@ TEST_P(blocking_call, ends_its_process_with_minus_15_promptly_on_terminate) {
   troupe::runtime rt;
   auto call = GetParam().setup(rt);
   troupe::event entered{rt};
+  // A grace longer than any scheduling delay (ASan, TSan, a loaded
+  // machine): exit code -15 then shows the call woke on the request, as a
+  // call that does not wake is killed after the grace (-9).
   troupe::process p{rt,
-                    {.name = GetParam().name},
+                    {.name = GetParam().name, .terminate_grace = 15s},
                     [body = call.body](troupe::event e) {
                       e.set();
                       body();
@@ -240,13 +243,9 @@ TEST_P(blocking_call, ends_its_process_with_minus_15_promptly_on_terminate) {
                     entered};
   p.start();
   ASSERT_TRUE(entered.wait(deadline));
-  auto t0 = std::chrono::steady_clock::now();
   p.terminate();
-  // The grace before a kill is 1 s: a call that does not wake ends -9.
   ASSERT_TRUE(p.join(deadline));
-  auto took = std::chrono::steady_clock::now() - t0;
   EXPECT_EQ(p.exitcode(), -15) << p.exit_reason();
-  EXPECT_LT(took, 900ms);
   call.release();
 }
 
@@ -266,6 +265,7 @@ TEST(pool_terminate, a_process_terminated_inside_join_leaves_the_pool_whole) {
     troupe::event joining{rt};
     troupe::event gate{rt};
     troupe::process p{rt,
+                      {.terminate_grace = 15s}, // -15 cannot come from a kill
                       [](troupe::runtime* r, troupe::event j, troupe::event g) {
                         troupe::pool pl{*r, {.processes = 2}};
                         for (int i = 0; i < 4; ++i)
