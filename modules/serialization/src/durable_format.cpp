@@ -1,14 +1,8 @@
 #include "durable_format.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <limits>
-#include <system_error>
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <boost/crc.hpp>
 
@@ -97,10 +91,6 @@ std::uint64_t get_u64(const char* p) {
   return x;
 }
 
-std::string errno_text(int err) {
-  return std::system_category().message(err);
-}
-
 } // namespace
 
 // -- encoding -----------------------------------------------------------------
@@ -164,119 +154,6 @@ void encode_mark(std::string& out, std::uint64_t last_seq,
 void bad_file(const fs::path& file, const char* kind, const std::string& what) {
   throw state_file_error{file.string(),
                          std::string{kind} + " " + file.string() + ": " + what};
-}
-
-void io_error(const fs::path& file, const char* what, int err) {
-  throw state_file_error{file.string(), "cannot " + std::string{what} + " "
-                                          + file.string() + ": "
-                                          + errno_text(err)};
-}
-
-// -- reading files ------------------------------------------------------------
-
-namespace {
-
-std::string type_name(mode_t mode) {
-  if (S_ISREG(mode))
-    return "a regular file";
-  if (S_ISDIR(mode))
-    return "a directory";
-  if (S_ISFIFO(mode))
-    return "a FIFO (named pipe)";
-  if (S_ISCHR(mode))
-    return "a character device";
-  if (S_ISBLK(mode))
-    return "a block device";
-  if (S_ISSOCK(mode))
-    return "a socket";
-  if (S_ISLNK(mode))
-    return "a symbolic link";
-  return "of unknown type";
-}
-
-/// `st` is `file`'s lstat; says what `file` is, and for a symbolic link
-/// where it leads (stat never opens the target, so never blocks).
-[[noreturn]] void refuse_non_regular(const fs::path& file, const char* kind,
-                                     const struct stat& st) {
-  auto what
-    = std::string{kind} + " " + file.string() + " is " + type_name(st.st_mode);
-  if (S_ISLNK(st.st_mode)) {
-    std::error_code ec;
-    auto target = fs::read_symlink(file, ec);
-    if (!ec)
-      what += " to " + target.string();
-    struct stat t {};
-    if (::stat(file.c_str(), &t) != 0)
-      what += " (which cannot be followed: " + errno_text(errno) + ")";
-    else
-      what += " (" + type_name(t.st_mode) + ")";
-    what += ", not a regular file; the store replaces its files by renaming "
-            "over their paths, which would replace the link rather than its "
-            "target, so it does not follow links: give the target's path";
-  } else {
-    what += ", not a regular file";
-  }
-  throw not_a_regular_file{file.string(), what};
-}
-
-} // namespace
-
-void check_regular(const fs::path& file, const char* kind) {
-  struct stat st {};
-  if (::lstat(file.c_str(), &st) != 0) {
-    if (errno == ENOENT)
-      return;
-    io_error(file, "stat", errno);
-  }
-  if (!S_ISREG(st.st_mode))
-    refuse_non_regular(file, kind, st);
-}
-
-std::optional<std::string> read_regular_file(const fs::path& file,
-                                             const char* kind) {
-  check_regular(file, kind);
-  // The flags refuse what appeared at the path since the check: O_NOFOLLOW
-  // fails on a link, O_NONBLOCK keeps a FIFO's open from waiting for a
-  // writer; fstat then refuses anything but a regular file.
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
-  if (fd < 0) {
-    auto err = errno;
-    if (err == ENOENT)
-      return std::nullopt;
-    if (err == ELOOP)
-      check_regular(file, kind); // throws, naming the link
-    io_error(file, "open", err);
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    auto err = errno;
-    ::close(fd);
-    io_error(file, "stat", err);
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    refuse_non_regular(file, kind, st);
-  }
-  // No more than the size it had when opened: the lock keeps other stores
-  // from writing, and nothing else should.
-  std::string out(static_cast<std::size_t>(st.st_size), '\0');
-  std::size_t got = 0;
-  while (got < out.size()) {
-    auto n = ::read(fd, out.data() + got, out.size() - got);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      auto err = errno;
-      ::close(fd);
-      io_error(file, "read", err);
-    }
-    if (n == 0)
-      break; // shrank meanwhile: what is there is checked like any file
-    got += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  out.resize(got);
-  return out;
 }
 
 // -- parsing ------------------------------------------------------------------

@@ -1,8 +1,9 @@
 #pragma once
 
-// The durable store's files: their byte format (encoding and checked
-// parsing) and how they are read. Internal to troupe::serialization; the
-// store itself (group commit, compaction) is in durable_store.cpp.
+// The durable store's on-disk format: the bytes of the state file and the
+// journal (headers, batches of records, acknowledgement marks, checksums),
+// encoded and parsed from memory. Internal to troupe::serialization; the
+// files that hold these bytes are in durable_files.hpp.
 
 #include <cstddef>
 #include <cstdint>
@@ -25,15 +26,6 @@ constexpr std::size_t state_header_size = 56;
 constexpr std::size_t journal_header_size = 48;
 constexpr std::size_t mark_size = 32;
 
-/// Thrown for a path that holds something other than a regular file (a
-/// FIFO, directory, device, socket or symbolic link). Not a bad file of
-/// ours: the store refuses it whatever `on_corrupt` says, rather than
-/// renaming someone else's object aside.
-class not_a_regular_file : public state_file_error {
-public:
-  using state_file_error::state_file_error;
-};
-
 /// The header of a state file holding `snapshot`.
 std::string state_header(std::uint64_t generation, std::uint64_t last_seq,
                          std::string_view snapshot);
@@ -55,15 +47,6 @@ void encode_mark(std::string& out, std::uint64_t last_seq,
 /// Throws `state_file_error` "<kind> <file>: <what>".
 [[noreturn]] void bad_file(const std::filesystem::path& file, const char* kind,
                            const std::string& what);
-
-/// Throws `state_file_error` "cannot <what> <file>: <errno text>".
-[[noreturn]] void io_error(const std::filesystem::path& file, const char* what,
-                           int err);
-
-/// Throws `not_a_regular_file` if `file` exists and is not a regular file
-/// (a symbolic link counts as not one, whatever it points to); `kind`
-/// names the file in the message. Never opens `file`, so never blocks.
-void check_regular(const std::filesystem::path& file, const char* kind);
 
 /// The whole of regular file `file`, or nullopt if it does not exist.
 /// Refuses anything else as `check_regular` does, without blocking (it
