@@ -62,8 +62,8 @@ public:
   /// Set before the task is submitted.
   void set_callbacks(std::shared_ptr<serial_executor> executor,
                      std::function<void(std::exception_ptr)> report,
-                     unique_function<void(const value_type&)> on_value,
-                     unique_function<void(std::exception_ptr)> on_error) {
+                     ext::unique_function<void(const value_type&)> on_value,
+                     ext::unique_function<void(std::exception_ptr)> on_error) {
     executor_ = std::move(executor);
     report_ = std::move(report);
     on_value_ = std::move(on_value);
@@ -111,15 +111,15 @@ private:
   std::optional<value_type> value_;
   std::shared_ptr<serial_executor> executor_;
   std::function<void(std::exception_ptr)> report_;
-  unique_function<void(const value_type&)> on_value_;
-  unique_function<void(std::exception_ptr)> on_error_;
+  ext::unique_function<void(const value_type&)> on_value_;
+  ext::unique_function<void(std::exception_ptr)> on_error_;
 };
 
 /// Wraps a user's error callback: it may take the `std::exception_ptr` or
 /// `const std::exception&` (an exception of another type then arrives as
 /// `troupe::error` describing it).
 template <class F>
-unique_function<void(std::exception_ptr)> wrap_error_callback(F f) {
+ext::unique_function<void(std::exception_ptr)> wrap_error_callback(F f) {
   if constexpr (std::is_invocable_v<F&, std::exception_ptr>) {
     return [f = std::move(f)](std::exception_ptr e) mutable { f(e); };
   } else {

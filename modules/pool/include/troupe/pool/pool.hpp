@@ -439,7 +439,7 @@ private:
   }
 
   template <class Sig>
-  using unique_function_t = detail::unique_function<Sig>;
+  using unique_function_t = ext::unique_function<Sig>;
 
   [[nodiscard]] std::function<void(std::exception_ptr)>
   callback_reporter() const;
