@@ -13,7 +13,7 @@
 #include "troupe/supervisor.hpp"
 #include "troupe/this_process.hpp"
 
-namespace troupe::detail {
+namespace troupe::pooled::detail {
 
 namespace {
 
@@ -730,7 +730,7 @@ process pool_core::supervisor_process() const {
   return *fleet_->sup;
 }
 
-} // namespace troupe::detail
+} // namespace troupe::pooled::detail
 
 // -- troupe::pool -------------------------------------------------------------
 
@@ -745,9 +745,10 @@ pool::pool(runtime& rt, pool_options opts) {
     throw value_error("pool: period must be positive");
   if (opts.shutdown.count() < 0)
     throw value_error("pool: shutdown must not be negative");
-  detail::pool_settings s;
-  s.name = opts.name.empty() ? "Pool-" + std::to_string(++detail::pool_counter)
-                             : std::move(opts.name);
+  pooled::detail::pool_settings s;
+  s.name = opts.name.empty()
+             ? "Pool-" + std::to_string(++pooled::detail::pool_counter)
+             : std::move(opts.name);
   s.processes = opts.processes != 0
                   ? opts.processes
                   : std::max(1U, std::thread::hardware_concurrency());
@@ -756,7 +757,7 @@ pool::pool(runtime& rt, pool_options opts) {
   s.initializer = std::move(opts.initializer);
   s.on_callback_error = std::move(opts.on_callback_error);
   auto n = static_cast<int>(s.processes);
-  core_ = std::make_shared<detail::pool_core>(std::move(s));
+  core_ = std::make_shared<pooled::detail::pool_core>(std::move(s));
   core_->start(rt, std::move(opts.on_event), opts.intensity.value_or(2 * n + 1),
                opts.period, opts.shutdown);
 }
@@ -795,18 +796,18 @@ std::size_t pool::processes() const noexcept {
 }
 
 bool pool::broken() const noexcept {
-  return core_->phase() == detail::pool_phase::broken;
+  return core_->phase() == pooled::detail::pool_phase::broken;
 }
 
 std::function<void(std::exception_ptr)> pool::callback_reporter() const {
-  return
-    [weak = std::weak_ptr<detail::pool_core>{core_}](std::exception_ptr e) {
-      if (auto core = weak.lock())
-        core->report_callback_error(std::move(e));
-      else
-        std::cerr << "troupe: a pool callback threw: "
-                  << detail::describe_exception(e) << '\n';
-    };
+  return [weak = std::weak_ptr<pooled::detail::pool_core>{core_}](
+           std::exception_ptr e) {
+    if (auto core = weak.lock())
+      core->report_callback_error(std::move(e));
+    else
+      std::cerr << "troupe: a pool callback threw: "
+                << pooled::detail::describe_exception(e) << '\n';
+  };
 }
 
 } // namespace troupe

@@ -12,7 +12,7 @@
 #include "troupe/ext/wait.hpp"
 #include "troupe/pool/error.hpp"
 
-namespace troupe::detail {
+namespace troupe::pooled::detail {
 
 // -- helpers ------------------------------------------------------------------
 
@@ -186,4 +186,4 @@ void result_core::poke() noexcept {
   cv_.notify_all();
 }
 
-} // namespace troupe::detail
+} // namespace troupe::pooled::detail

@@ -13,7 +13,7 @@
 #include "troupe/pool/detail/pool_core.hpp"
 #include "troupe/pool/error.hpp"
 
-namespace troupe::detail {
+namespace troupe::pooled::detail {
 
 /// What a result stores: `R`, or `std::monostate` for `void`.
 template <class R>
@@ -138,7 +138,7 @@ ext::unique_function<void(std::exception_ptr)> wrap_error_callback(F f) {
   }
 }
 
-} // namespace troupe::detail
+} // namespace troupe::pooled::detail
 
 namespace troupe {
 
@@ -158,7 +158,7 @@ public:
   async_result() = default;
 
   /// Internal: made by the pool.
-  explicit async_result(std::shared_ptr<detail::result_state<R>> st)
+  explicit async_result(std::shared_ptr<pooled::detail::result_state<R>> st)
     : st_(std::move(st)) {}
 
   /// The value (a reference valid as long as a handle lives; nothing for
@@ -223,7 +223,8 @@ public:
   }
 
   /// Internal.
-  [[nodiscard]] const std::shared_ptr<detail::result_state<R>>& state() const {
+  [[nodiscard]] const std::shared_ptr<pooled::detail::result_state<R>>&
+  state() const {
     return st_;
   }
 
@@ -242,7 +243,7 @@ private:
       return static_cast<const R&>(st_->value());
   }
 
-  std::shared_ptr<detail::result_state<R>> st_;
+  std::shared_ptr<pooled::detail::result_state<R>> st_;
 };
 
 } // namespace troupe

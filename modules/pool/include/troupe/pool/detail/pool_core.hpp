@@ -24,7 +24,7 @@ struct supervisor_event;
 class process;
 } // namespace troupe
 
-namespace troupe::detail {
+namespace troupe::pooled::detail {
 
 /// One step of a polite spin: a CPU pause, and every 64th step a yield, so
 /// that on a busy 2-core machine a spinning thread lets the thread it waits
@@ -386,4 +386,4 @@ private:
 void pool_worker_main(std::weak_ptr<pool_core> core,
                       std::shared_ptr<worker_record> rec);
 
-} // namespace troupe::detail
+} // namespace troupe::pooled::detail
