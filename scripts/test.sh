@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Command 2: installs what is missing, builds everything, runs every test
+# Command 2: checks that modules include no framework internals, installs
+# what is missing, builds everything, runs every test
 # (default preset, then the ASan+UBSan preset) and prints ctest's summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Fails fast, before any build: modules include no framework internals.
+./scripts/check_includes.sh
 ./scripts/setup.sh
 jobs=$(nproc)
 status=0

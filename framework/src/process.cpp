@@ -170,6 +170,26 @@ process_state::process_state(std::shared_ptr<runtime_impl> runtime, kind k,
 
 process_state::~process_state() = default;
 
+namespace {
+
+/// Runs one exit hook of process `who`. What it throws is reported, not
+/// propagated: the other hooks and the end of the process still happen.
+void run_exit_hook(const std::string& who,
+                   unique_function<void(const exit_info&)>& fn,
+                   const exit_info& info) noexcept {
+  try {
+    fn(info);
+  } catch (const std::exception& e) {
+    std::cerr << "troupe: releasing a resource of process '" << who
+              << "' failed: " << describe_exception(e) << '\n';
+  } catch (...) {
+    std::cerr << "troupe: releasing a resource of process '" << who
+              << "' failed: an exception of unknown type\n";
+  }
+}
+
+} // namespace
+
 void process_state::on_exit(unique_function<void(const exit_info&)> fn) {
   std::unique_lock guard{mtx};
   if (ph != phase::ended) {
@@ -180,8 +200,9 @@ void process_state::on_exit(unique_function<void(const exit_info&)> fn) {
     return;
   }
   exit_info info{*exitcode, reason};
+  auto who = name;
   guard.unlock();
-  fn(info);
+  run_exit_hook(who, fn, info);
 }
 
 bool process_state::finish(int code, std::string why) {
@@ -204,18 +225,10 @@ bool process_state::finish(int code, std::string why) {
     more_hooks.swap(more_exit_hooks_);
     released = std::move(hdl);
   }
-  auto run = [&](exit_hook& fn) {
-    try {
-      fn(info);
-    } catch (const std::exception& e) {
-      std::cerr << "troupe: releasing a resource of process '" << name
-                << "' failed: " << describe_exception(e) << '\n';
-    }
-  };
   if (first_hook)
-    run(first_hook);
+    run_exit_hook(name, first_hook, info);
   for (auto& fn : more_hooks)
-    run(fn);
+    run_exit_hook(name, fn, info);
   // Retire before waking joiners: once join() returns, the process is gone
   // from active_children() too.
   if (type != kind::main)
@@ -254,32 +267,12 @@ caf::actor process_state::handle() const {
 
 void process_state::run_stop_callbacks() {
   std::lock_guard guard{stop_mtx_};
-  for (auto& entry : stop_callbacks_)
+  // Each runs once: a callback's waiter is woken, and a later request
+  // (kill after terminate) finds nothing left to run.
+  auto callbacks = std::move(stop_callbacks_);
+  stop_callbacks_.clear();
+  for (auto& entry : callbacks)
     (*entry.second)();
-}
-
-stop_callback::stop_callback(unique_function<void()> fn)
-  : fn_(std::move(fn)) {
-  auto* st = current_state_ptr();
-  if (st == nullptr || st->type == process_state::kind::main)
-    return; // nobody can ask the main process or a foreign thread to stop
-  st_ = st->shared_from_this();
-  {
-    std::lock_guard guard{st_->stop_mtx_};
-    id_ = ++st_->next_stop_callback_;
-    st_->stop_callbacks_.emplace_back(id_, &fn_);
-  }
-  // A stop requested before registration would have missed us.
-  if (st_->stop_signal.load() != 0)
-    fn_();
-}
-
-stop_callback::~stop_callback() {
-  if (!st_)
-    return;
-  std::lock_guard guard{st_->stop_mtx_};
-  std::erase_if(st_->stop_callbacks_,
-                [this](const auto& entry) { return entry.first == id_; });
 }
 
 // -- threads that outlive their kill ----------------------------------------
@@ -319,6 +312,9 @@ void run_left_hooks(const process_state& st) {
       std::cerr << "troupe: releasing a resource of a killed process after "
                    "its thread left failed: "
                 << describe_exception(e) << '\n';
+    } catch (...) {
+      std::cerr << "troupe: releasing a resource of a killed process after "
+                   "its thread left failed: an exception of unknown type\n";
     }
   }
 }

@@ -14,6 +14,13 @@ struct runtime_options;
 /// (the main process is 1). Zero means "not started" (Python's `None`).
 using pid_type = std::uint64_t;
 
+namespace ext {
+
+struct exit_info;
+class stop_callback;
+
+} // namespace ext
+
 namespace detail {
 
 class runtime_impl;

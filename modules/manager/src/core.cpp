@@ -16,8 +16,8 @@
 #include <boost/core/demangle.hpp>
 
 #include "troupe/manager/name_space.hpp"
-#include <troupe/detail/process_state.hpp>
-#include <troupe/detail/spin.hpp>
+#include <troupe/ext/spin.hpp>
+#include <troupe/ext/stop.hpp>
 #include <troupe/serialization/durable_store.hpp>
 #include <troupe/serialization/serialize.hpp>
 #include <troupe/serialization/std.hpp>
@@ -58,11 +58,11 @@ void futex_wait(std::atomic<std::uint32_t>* addr, std::uint32_t expected,
             FUTEX_BITSET_MATCH_ANY);
 }
 
-using troupe::detail::cpu_relax;
+using troupe::ext::cpu_relax;
 
 // A caller's spin before it sleeps on its operation adapts as the
-// framework's mailbox poll does (see `troupe::detail::adaptive_spin`).
-thread_local troupe::detail::wait_spin caller_spin;
+// framework's mailbox poll does (see `troupe::ext::adaptive_spin`).
+thread_local troupe::ext::wait_spin caller_spin;
 
 // -- the state file's format
 // -----------------------------------------------------
@@ -491,7 +491,7 @@ manager_core::ran manager_core::run_queued(bool actor, int limit) {
       op->next = nullptr;
       execute(op);
       if (actor) {
-        if (troupe::detail::stop_requested())
+        if (troupe::ext::stop_requested())
           return ran::stopping;
       } else if (++n >= limit) {
         return backlog_ != nullptr || !inbox_.empty() ? ran::budget
@@ -531,12 +531,10 @@ void manager_core::await(op_base& op) {
   auto deadline = t0 + opts_.call_timeout;
   bool extended = false;
   // A stop request (terminate) must wake a sleeping caller.
-  std::optional<troupe::detail::stop_callback> on_stop;
-  if (troupe::detail::current_state_ptr() != nullptr)
-    on_stop.emplace([&op] {
-      op.state.fetch_or(op_base::poke, std::memory_order_acq_rel);
-      futex_wake_all(&op.state);
-    });
+  troupe::ext::stop_callback on_stop{[&op] {
+    op.state.fetch_or(op_base::poke, std::memory_order_acq_rel);
+    futex_wake_all(&op.state);
+  }};
   for (;;) {
     auto s = op.state.load(std::memory_order_acquire);
     if ((s & op_base::phase_mask) == op_base::done)
@@ -544,8 +542,8 @@ void manager_core::await(op_base& op) {
     auto ph = phase_.load(std::memory_order_acquire);
     if ((ph == phase::stopped || ph == phase::failed) && op.try_cancel())
       throw unavailable_error();
-    if (troupe::detail::stop_requested() && op.try_cancel())
-      troupe::detail::throw_terminated();
+    if (troupe::ext::stop_requested() && op.try_cancel())
+      troupe::ext::throw_terminated();
     auto now = std::chrono::steady_clock::now();
     if (now >= deadline) {
       auto ms = std::to_string(opts_.call_timeout.count());
@@ -598,8 +596,8 @@ void manager_core::serve() {
   auto ph = phase_.load();
   if (ph == phase::stopped || ph == phase::failed)
     return;
-  troupe::detail::stop_callback wake{[this] { inbox_.interrupt(); }};
-  auto stop = [] { return troupe::detail::stop_requested(); };
+  troupe::ext::stop_callback wake{[this] { inbox_.interrupt(); }};
+  auto stop = [] { return troupe::ext::stop_requested(); };
   acquire_exec();
   try {
     if (n > 1 && store_)
@@ -724,10 +722,6 @@ void manager_core::fail_queued(const std::string& why) {
 void manager_core::begin_shutdown() {
   phase_.store(phase::stopped, std::memory_order_release);
   inbox_.interrupt();
-}
-
-void manager_core::await_end(const troupe::process& p) {
-  p.state()->await_end(std::nullopt);
 }
 
 void manager_core::finish_shutdown() {

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include <troupe/child_spec.hpp>
+#include <troupe/ext/wait.hpp>
 
 namespace troupe {
 
@@ -41,7 +42,9 @@ struct manager_owner {
     core->begin_shutdown();
     if (sup) {
       sup->terminate();
-      manager_core::await_end(*sup);
+      // Not join(): the shutdown runs while a terminated process unwinds
+      // and must finish; the supervisor's shutdown grace bounds it.
+      troupe::ext::await_end(*sup);
     }
     core->finish_shutdown();
   }

@@ -5,13 +5,15 @@
 #include <thread>
 
 #include "troupe/child_spec.hpp"
-#include "troupe/detail/process_state.hpp"
+#include "troupe/ext/exit_hook.hpp"
+#include "troupe/ext/stop.hpp"
+#include "troupe/ext/wait.hpp"
 #include "troupe/process.hpp"
 #include "troupe/runtime.hpp"
 #include "troupe/supervisor.hpp"
 #include "troupe/this_process.hpp"
 
-namespace troupe::detail {
+namespace troupe::pooled::detail {
 
 namespace {
 
@@ -264,7 +266,7 @@ pool_task* pool_core::next_task(std::size_t slot) {
       std::unique_lock lk{park_mtx_};
       parked_.fetch_add(1, std::memory_order_seq_cst);
       while (queued_.load(std::memory_order_seq_cst) == 0 && !should_exit()
-             && !troupe::detail::stop_requested())
+             && !ext::stop_requested())
         park_cv_.wait(lk);
       parked_.fetch_sub(1, std::memory_order_seq_cst);
     }
@@ -379,7 +381,7 @@ process pool_core::spawn_worker(runtime& rt, const std::string& name,
   process p{rt, {.name = name}, pool_worker_main, weak, rec};
   // Registered before start, so that no end is missed: a worker killed
   // before its thread ran a single line still has its end handled.
-  p.state()->on_exit([weak, rec](const exit_info& info) {
+  ext::on_exit(p, [weak, rec](const ext::exit_info& info) {
     if (auto core = weak.lock())
       core->on_worker_exit(rec, info.exitcode, std::string{info.reason});
   });
@@ -418,9 +420,9 @@ void pool_core::forget(const std::shared_ptr<worker_record>& rec) {
 void pool_core::run_worker(std::shared_ptr<worker_record> rec) {
   auto slot = rec->slot;
   {
-    auto st = current_state();
-    std::scoped_lock guard{st->mtx, rec->mtx};
-    rec->pid = st->pid;
+    auto pid = current_process().pid();
+    std::lock_guard guard{rec->mtx};
+    rec->pid = pid;
   }
   struct leave {
     pool_core* core;
@@ -443,7 +445,7 @@ void pool_core::run_worker(std::shared_ptr<worker_record> rec) {
     if (settings_.initializer)
       settings_.initializer();
   }
-  stop_callback wake{[this] {
+  ext::stop_callback wake{[this] {
     { std::lock_guard guard{park_mtx_}; }
     park_cv_.notify_all();
   }};
@@ -584,7 +586,7 @@ void pool_core::start(runtime& rt,
     }
   };
   fleet_->sup.emplace(rt, std::move(so), std::move(specs));
-  fleet_->sup->state()->on_exit([weak](const exit_info& info) {
+  ext::on_exit(*fleet_->sup, [weak](const ext::exit_info& info) {
     auto core = weak.lock();
     if (core && !core->fleet_->stopping.load())
       core->mark_broken("its supervisor ended: "
@@ -651,7 +653,7 @@ void pool_core::stop_fleet(bool let_start) {
   // Not join(): this wait must finish even when the calling process is
   // asked to stop (it runs in ~pool while a terminated process unwinds),
   // and it is bounded by the workers' shutdown grace.
-  fleet_->sup->state()->await_end(std::nullopt);
+  ext::await_end(*fleet_->sup);
   fleet_->maintenance.stop();
   fleet_->stopped = true;
 }
@@ -728,7 +730,7 @@ process pool_core::supervisor_process() const {
   return *fleet_->sup;
 }
 
-} // namespace troupe::detail
+} // namespace troupe::pooled::detail
 
 // -- troupe::pool -------------------------------------------------------------
 
@@ -743,9 +745,10 @@ pool::pool(runtime& rt, pool_options opts) {
     throw value_error("pool: period must be positive");
   if (opts.shutdown.count() < 0)
     throw value_error("pool: shutdown must not be negative");
-  detail::pool_settings s;
-  s.name = opts.name.empty() ? "Pool-" + std::to_string(++detail::pool_counter)
-                             : std::move(opts.name);
+  pooled::detail::pool_settings s;
+  s.name = opts.name.empty()
+             ? "Pool-" + std::to_string(++pooled::detail::pool_counter)
+             : std::move(opts.name);
   s.processes = opts.processes != 0
                   ? opts.processes
                   : std::max(1U, std::thread::hardware_concurrency());
@@ -754,7 +757,7 @@ pool::pool(runtime& rt, pool_options opts) {
   s.initializer = std::move(opts.initializer);
   s.on_callback_error = std::move(opts.on_callback_error);
   auto n = static_cast<int>(s.processes);
-  core_ = std::make_shared<detail::pool_core>(std::move(s));
+  core_ = std::make_shared<pooled::detail::pool_core>(std::move(s));
   core_->start(rt, std::move(opts.on_event), opts.intensity.value_or(2 * n + 1),
                opts.period, opts.shutdown);
 }
@@ -793,18 +796,18 @@ std::size_t pool::processes() const noexcept {
 }
 
 bool pool::broken() const noexcept {
-  return core_->phase() == detail::pool_phase::broken;
+  return core_->phase() == pooled::detail::pool_phase::broken;
 }
 
 std::function<void(std::exception_ptr)> pool::callback_reporter() const {
-  return
-    [weak = std::weak_ptr<detail::pool_core>{core_}](std::exception_ptr e) {
-      if (auto core = weak.lock())
-        core->report_callback_error(std::move(e));
-      else
-        std::cerr << "troupe: a pool callback threw: "
-                  << detail::describe_exception(e) << '\n';
-    };
+  return [weak = std::weak_ptr<pooled::detail::pool_core>{core_}](
+           std::exception_ptr e) {
+    if (auto core = weak.lock())
+      core->report_callback_error(std::move(e));
+    else
+      std::cerr << "troupe: a pool callback threw: "
+                << pooled::detail::describe_exception(e) << '\n';
+  };
 }
 
 } // namespace troupe

@@ -7,13 +7,12 @@
 
 #include <cxxabi.h>
 
-#include "troupe/detail/process_state.hpp"
-#include "troupe/detail/spin.hpp"
 #include "troupe/error.hpp"
+#include "troupe/ext/spin.hpp"
+#include "troupe/ext/wait.hpp"
 #include "troupe/pool/error.hpp"
-#include "troupe/this_process.hpp"
 
-namespace troupe::detail {
+namespace troupe::pooled::detail {
 
 // -- helpers ------------------------------------------------------------------
 
@@ -22,7 +21,7 @@ void pool_spin_pause(unsigned step) noexcept {
     std::this_thread::yield();
     return;
   }
-  cpu_relax();
+  ext::cpu_relax();
 }
 
 std::string demangled_name(const std::type_info& type) {
@@ -48,36 +47,19 @@ std::string describe_exception(const std::exception_ptr& e) {
 bool pool_wait(std::mutex& mtx, std::condition_variable& cv,
                std::optional<std::chrono::steady_clock::time_point> until,
                const std::function<bool()>& done, stop_mode mode) {
-  auto obey = mode == stop_mode::interruptible;
-  if (obey && stop_requested()) {
-    std::lock_guard guard{mtx};
-    if (done())
-      return true;
-    throw_terminated();
-  }
-  // Registered before `mtx` is taken and dropped after it is released: the
-  // callback takes `mtx`, and the callback's destructor waits for a running
-  // callback (see stop_callback).
-  std::optional<stop_callback> wake;
-  if (obey)
-    wake.emplace([&mtx, &cv] {
-      { std::lock_guard guard{mtx}; }
-      cv.notify_all();
-    });
   std::unique_lock lk{mtx};
-  for (;;) {
-    if (done())
-      return true;
-    if (obey && stop_requested()) {
-      lk.unlock();
-      throw_terminated();
-    }
+  if (mode == stop_mode::interruptible) {
     if (!until) {
-      cv.wait(lk);
-    } else if (cv.wait_until(lk, *until) == std::cv_status::timeout) {
-      return done();
+      ext::wait(lk, cv, done);
+      return true;
     }
+    return ext::wait_until(lk, cv, *until, done);
   }
+  if (!until) {
+    cv.wait(lk, done);
+    return true;
+  }
+  return cv.wait_until(lk, *until, done);
 }
 
 // -- serial_executor ----------------------------------------------------------
@@ -94,7 +76,7 @@ serial_executor::~serial_executor() {
     thread_.detach(); // stop() from its own thread: it ends by itself
 }
 
-bool serial_executor::post(unique_function<void()> job) {
+bool serial_executor::post(ext::unique_function<void()> job) {
   {
     std::lock_guard guard{mtx_};
     if (stopping_)
@@ -135,7 +117,7 @@ void serial_executor::loop() {
     jobs_.pop_front();
     lk.unlock();
     job(); // jobs catch their own exceptions
-    job = unique_function<void()>{};
+    job = ext::unique_function<void()>{};
     lk.lock();
   }
 }
@@ -204,4 +186,4 @@ void result_core::poke() noexcept {
   cv_.notify_all();
 }
 
-} // namespace troupe::detail
+} // namespace troupe::pooled::detail

@@ -30,7 +30,7 @@ std::vector<int> iota_vector(int n) {
 }
 
 TEST(pool_map, default_chunksize_is_pythons) {
-  using troupe::detail::default_chunksize;
+  using troupe::pooled::detail::default_chunksize;
   // Python: chunksize, extra = divmod(n, workers * 4); chunksize += bool(extra)
   EXPECT_EQ(default_chunksize(1'000'000, 2), 125'000U);
   EXPECT_EQ(default_chunksize(10, 4), 1U);

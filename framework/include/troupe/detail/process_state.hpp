@@ -15,6 +15,8 @@
 #include <caf/actor_addr.hpp>
 
 #include "troupe/detail/unique_function.hpp"
+#include "troupe/ext/exit_hook.hpp"
+#include "troupe/ext/stop.hpp"
 #include "troupe/fwd.hpp"
 
 namespace troupe {
@@ -25,13 +27,8 @@ namespace troupe::detail {
 
 class supervisor_core;
 
-/// How a process ended, as its exit hooks see it. `reason` views the
-/// process state's own record, which outlives the hooks' calls and is not
-/// changed once set: a hook that keeps it past its call copies it.
-struct exit_info {
-  int exitcode = 0;
-  std::string_view reason;
-};
+/// How a process ended, as its exit hooks see it (see troupe/ext/).
+using exit_info = ext::exit_info;
 
 /// The shared state behind every handle of one process or actor.
 ///
@@ -140,12 +137,13 @@ public:
 
   [[nodiscard]] caf::actor handle() const;
 
-  /// Runs the stop callbacks (see `stop_callback`). Called once the stop
+  /// Runs the stop callbacks (see `ext::stop_callback`), each at most once
+  /// (a kill after a terminate calls this again). Called once the stop
   /// signal is set.
   void run_stop_callbacks();
 
 private:
-  friend class stop_callback;
+  friend class ext::stop_callback;
 
   using exit_hook = unique_function<void(const exit_info&)>;
 
@@ -163,29 +161,9 @@ private:
   std::uint64_t next_stop_callback_ = 0;
 };
 
-/// While alive, runs `fn` if the calling process is asked to stop
-/// (`terminate()`, `kill()`, a supervisor): how a blocking troupe call
-/// (a queue's get, a lock's acquire) wakes its waiter so that it can throw
-/// `terminated`. Like `std::stop_callback`: `fn` runs at once if the stop
-/// was already requested, and the destructor waits for a running `fn`.
-///
-/// `fn` runs on the thread that requested the stop and must not block;
-/// typically it locks the waited-on mutex and notifies its condition
-/// variable. Construct it before locking that mutex, and destroy it after
-/// unlocking. On threads troupe does not run, it does nothing.
-class stop_callback {
-public:
-  explicit stop_callback(unique_function<void()> fn);
-  ~stop_callback();
-
-  stop_callback(const stop_callback&) = delete;
-  stop_callback& operator=(const stop_callback&) = delete;
-
-private:
-  std::shared_ptr<process_state> st_;
-  unique_function<void()> fn_;
-  std::uint64_t id_ = 0;
-};
+/// The framework's spelling of `ext::stop_callback`: how a blocking troupe
+/// call wakes its waiter when the calling process is asked to stop.
+using stop_callback = ext::stop_callback;
 
 /// Set on a supervisor's thread while it runs a child's start: processes
 /// and actors started then are part of its tree from their first moment

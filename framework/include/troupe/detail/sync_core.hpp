@@ -22,7 +22,7 @@ struct sync_options;
 
 namespace troupe::detail {
 
-struct exit_info;
+using exit_info = ext::exit_info;
 class process_state;
 
 using sync_clock = std::chrono::steady_clock;

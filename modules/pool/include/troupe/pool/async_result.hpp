@@ -13,7 +13,7 @@
 #include "troupe/pool/detail/pool_core.hpp"
 #include "troupe/pool/error.hpp"
 
-namespace troupe::detail {
+namespace troupe::pooled::detail {
 
 /// What a result stores: `R`, or `std::monostate` for `void`.
 template <class R>
@@ -62,8 +62,8 @@ public:
   /// Set before the task is submitted.
   void set_callbacks(std::shared_ptr<serial_executor> executor,
                      std::function<void(std::exception_ptr)> report,
-                     unique_function<void(const value_type&)> on_value,
-                     unique_function<void(std::exception_ptr)> on_error) {
+                     ext::unique_function<void(const value_type&)> on_value,
+                     ext::unique_function<void(std::exception_ptr)> on_error) {
     executor_ = std::move(executor);
     report_ = std::move(report);
     on_value_ = std::move(on_value);
@@ -111,15 +111,15 @@ private:
   std::optional<value_type> value_;
   std::shared_ptr<serial_executor> executor_;
   std::function<void(std::exception_ptr)> report_;
-  unique_function<void(const value_type&)> on_value_;
-  unique_function<void(std::exception_ptr)> on_error_;
+  ext::unique_function<void(const value_type&)> on_value_;
+  ext::unique_function<void(std::exception_ptr)> on_error_;
 };
 
 /// Wraps a user's error callback: it may take the `std::exception_ptr` or
 /// `const std::exception&` (an exception of another type then arrives as
 /// `troupe::error` describing it).
 template <class F>
-unique_function<void(std::exception_ptr)> wrap_error_callback(F f) {
+ext::unique_function<void(std::exception_ptr)> wrap_error_callback(F f) {
   if constexpr (std::is_invocable_v<F&, std::exception_ptr>) {
     return [f = std::move(f)](std::exception_ptr e) mutable { f(e); };
   } else {
@@ -138,7 +138,7 @@ unique_function<void(std::exception_ptr)> wrap_error_callback(F f) {
   }
 }
 
-} // namespace troupe::detail
+} // namespace troupe::pooled::detail
 
 namespace troupe {
 
@@ -158,7 +158,7 @@ public:
   async_result() = default;
 
   /// Internal: made by the pool.
-  explicit async_result(std::shared_ptr<detail::result_state<R>> st)
+  explicit async_result(std::shared_ptr<pooled::detail::result_state<R>> st)
     : st_(std::move(st)) {}
 
   /// The value (a reference valid as long as a handle lives; nothing for
@@ -223,7 +223,8 @@ public:
   }
 
   /// Internal.
-  [[nodiscard]] const std::shared_ptr<detail::result_state<R>>& state() const {
+  [[nodiscard]] const std::shared_ptr<pooled::detail::result_state<R>>&
+  state() const {
     return st_;
   }
 
@@ -242,7 +243,7 @@ private:
       return static_cast<const R&>(st_->value());
   }
 
-  std::shared_ptr<detail::result_state<R>> st_;
+  std::shared_ptr<pooled::detail::result_state<R>> st_;
 };
 
 } // namespace troupe

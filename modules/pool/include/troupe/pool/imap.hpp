@@ -20,7 +20,7 @@
 #include "troupe/pool/detail/pool_core.hpp"
 #include "troupe/pool/detail/tasks.hpp"
 
-namespace troupe::detail {
+namespace troupe::pooled::detail {
 
 /// What one imap chunk produced: its values, or the exception that failed
 /// it (which every one of its items then throws).
@@ -358,7 +358,7 @@ private:
   std::size_t chunksize_;
 };
 
-} // namespace troupe::detail
+} // namespace troupe::pooled::detail
 
 namespace troupe {
 
@@ -386,12 +386,12 @@ template <class R>
 class [[nodiscard]] imap_result {
 public:
   /// Internal: made by the pool.
-  imap_result(std::shared_ptr<detail::pool_core> core,
-              std::shared_ptr<detail::imap_channel<R>> ch,
-              std::unique_ptr<detail::imap_feeder_base> feeder, bool ordered,
-              std::size_t chunksize, std::size_t window,
-              detail::progress_fn progress)
-    : ch_(std::move(ch)), feed_(std::make_unique<detail::imap_feed>(
+  imap_result(std::shared_ptr<pooled::detail::pool_core> core,
+              std::shared_ptr<pooled::detail::imap_channel<R>> ch,
+              std::unique_ptr<pooled::detail::imap_feeder_base> feeder,
+              bool ordered, std::size_t chunksize, std::size_t window,
+              pooled::detail::progress_fn progress)
+    : ch_(std::move(ch)), feed_(std::make_unique<pooled::detail::imap_feed>(
                             std::move(core), std::move(feeder),
                             std::max<std::size_t>(window / chunksize, 1))),
       ordered_(ordered), progress_(std::move(progress)) {
@@ -503,7 +503,7 @@ private:
       if (st.submitted == consumed_ && st.done) {
         if (auto e = feed_->take_stop_error()) {
           // The pool stopped taking work: one item says why, then the end.
-          cur_ = new detail::imap_outcome<R>{0, 1, {}, e, nullptr};
+          cur_ = new pooled::detail::imap_outcome<R>{0, 1, {}, e, nullptr};
           --consumed_; // not a chunk of the input
           pos_ = 0;
         }
@@ -529,14 +529,14 @@ private:
     }
   }
 
-  std::shared_ptr<detail::imap_channel<R>> ch_;
-  std::unique_ptr<detail::imap_feed> feed_;
+  std::shared_ptr<pooled::detail::imap_channel<R>> ch_;
+  std::unique_ptr<pooled::detail::imap_feed> feed_;
   bool ordered_;
-  detail::progress_fn progress_;
+  pooled::detail::progress_fn progress_;
   /// Ordered: chunks by input position from `next_index_` (null: not yet
   /// there); unordered: chunks in completion order.
-  std::deque<detail::imap_outcome<R>*> pending_;
-  detail::imap_outcome<R>* cur_ = nullptr;
+  std::deque<pooled::detail::imap_outcome<R>*> pending_;
+  pooled::detail::imap_outcome<R>* cur_ = nullptr;
   std::size_t pos_ = 0;
   std::size_t consumed_ = 0; // chunks
   std::size_t next_index_ = 0;

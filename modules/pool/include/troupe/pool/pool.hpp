@@ -126,7 +126,7 @@ callbacks<std::nullptr_t, E> error_callback(E on_error) {
   return {nullptr, std::move(on_error)};
 }
 
-namespace detail {
+namespace pooled::detail {
 
 template <class T>
 struct is_callbacks : std::false_type {};
@@ -155,7 +155,7 @@ struct star {
   }
 };
 
-} // namespace detail
+} // namespace pooled::detail
 
 /// A pool of worker processes: Python's `multiprocessing.Pool`, as a
 /// supervised worker fleet.
@@ -210,9 +210,10 @@ public:
   /// Runs `f(args...)` on a worker and returns its result (Python's
   /// `apply`). Blocks until done; rethrows the task's exception.
   template <class F, class... Args>
-  requires detail::not_callbacks<F>
-  auto apply(F&& f, Args&&... args) -> detail::apply_result_t<F, Args...> {
-    using R = detail::apply_result_t<F, Args...>;
+  requires pooled::detail::not_callbacks<F>
+  auto apply(F&& f, Args&&... args)
+    -> pooled::detail::apply_result_t<F, Args...> {
+    using R = pooled::detail::apply_result_t<F, Args...>;
     auto res = apply_async(std::forward<F>(f), std::forward<Args>(args)...);
     res.wait();
     if (!res.successful())
@@ -225,9 +226,9 @@ public:
   /// Throws `value_error("pool not running")` after `close()` or
   /// `terminate()`, `pool_broken` once broken.
   template <class F, class... Args>
-  requires detail::not_callbacks<F>
+  requires pooled::detail::not_callbacks<F>
   auto apply_async(F&& f, Args&&... args)
-    -> async_result<detail::apply_result_t<F, Args...>> {
+    -> async_result<pooled::detail::apply_result_t<F, Args...>> {
     return apply_async(callbacks<std::nullptr_t, std::nullptr_t>{},
                        std::forward<F>(f), std::forward<Args>(args)...);
   }
@@ -236,12 +237,12 @@ public:
   /// `p.apply_async(troupe::callback(on_done), f, x)`.
   template <class C, class E, class F, class... Args>
   auto apply_async(callbacks<C, E> cbs, F&& f, Args&&... args)
-    -> async_result<detail::apply_result_t<F, Args...>> {
-    using R = detail::apply_result_t<F, Args...>;
-    auto st = std::make_shared<detail::result_state<R>>();
+    -> async_result<pooled::detail::apply_result_t<F, Args...>> {
+    using R = pooled::detail::apply_result_t<F, Args...>;
+    auto st = std::make_shared<pooled::detail::result_state<R>>();
     set_callbacks<R>(*st, std::move(cbs));
     using tuple_t = std::tuple<std::decay_t<Args>...>;
-    auto* t = new detail::apply_task<R, std::decay_t<F>, tuple_t>(
+    auto* t = new pooled::detail::apply_task<R, std::decay_t<F>, tuple_t>(
       std::forward<F>(f), tuple_t{std::forward<Args>(args)...}, st);
     t->id = core_->next_ids(1);
     core_->submit(t);
@@ -257,15 +258,15 @@ public:
   /// concurrently from several workers, as `const`.
   template <class F, std::ranges::input_range Range>
   auto map(const F& f, Range&& input, std::size_t chunksize = 0)
-    -> std::vector<detail::map_result_t<F, Range>> {
+    -> std::vector<pooled::detail::map_result_t<F, Range>> {
     return map(f, std::forward<Range>(input),
                map_options{.chunksize = chunksize});
   }
 
   template <class F, std::ranges::input_range Range>
   auto map(const F& f, Range&& input, map_options opts)
-    -> std::vector<detail::map_result_t<F, Range>> {
-    using R = detail::map_result_t<F, Range>;
+    -> std::vector<pooled::detail::map_result_t<F, Range>> {
+    using R = pooled::detail::map_result_t<F, Range>;
     static_assert(!std::is_void_v<R>,
                   "map needs a function that returns a value");
     if constexpr (std::ranges::random_access_range<
@@ -283,9 +284,9 @@ public:
   /// Submits a map and returns at once (Python's `map_async`); the input
   /// is copied first. `get()` gives the vector of results.
   template <class F, std::ranges::input_range Range>
-  requires detail::not_callbacks<F>
+  requires pooled::detail::not_callbacks<F>
   auto map_async(const F& f, Range&& input, std::size_t chunksize = 0)
-    -> async_result<std::vector<detail::map_result_t<F, Range>>> {
+    -> async_result<std::vector<pooled::detail::map_result_t<F, Range>>> {
     return map_async(callbacks<std::nullptr_t, std::nullptr_t>{}, f,
                      std::forward<Range>(input), chunksize);
   }
@@ -294,8 +295,8 @@ public:
   template <class C, class E, class F, std::ranges::input_range Range>
   auto map_async(callbacks<C, E> cbs, const F& f, Range&& input,
                  std::size_t chunksize = 0)
-    -> async_result<std::vector<detail::map_result_t<F, Range>>> {
-    using R = detail::map_result_t<F, Range>;
+    -> async_result<std::vector<pooled::detail::map_result_t<F, Range>>> {
+    using R = pooled::detail::map_result_t<F, Range>;
     static_assert(!std::is_void_v<R>,
                   "map_async needs a function that returns a value");
     auto owned = to_vector(std::forward<Range>(input));
@@ -309,27 +310,27 @@ public:
   /// order (Python's `starmap`).
   template <class F, std::ranges::input_range Range>
   auto starmap(const F& f, Range&& input, std::size_t chunksize = 0) {
-    return map(detail::star<std::decay_t<F>>{f}, std::forward<Range>(input),
-               chunksize);
+    return map(pooled::detail::star<std::decay_t<F>>{f},
+               std::forward<Range>(input), chunksize);
   }
 
   template <class F, std::ranges::input_range Range>
   auto starmap(const F& f, Range&& input, map_options opts) {
-    return map(detail::star<std::decay_t<F>>{f}, std::forward<Range>(input),
-               std::move(opts));
+    return map(pooled::detail::star<std::decay_t<F>>{f},
+               std::forward<Range>(input), std::move(opts));
   }
 
   template <class F, std::ranges::input_range Range>
-  requires detail::not_callbacks<F>
+  requires pooled::detail::not_callbacks<F>
   auto starmap_async(const F& f, Range&& input, std::size_t chunksize = 0) {
-    return map_async(detail::star<std::decay_t<F>>{f},
+    return map_async(pooled::detail::star<std::decay_t<F>>{f},
                      std::forward<Range>(input), chunksize);
   }
 
   template <class C, class E, class F, std::ranges::input_range Range>
   auto starmap_async(callbacks<C, E> cbs, const F& f, Range&& input,
                      std::size_t chunksize = 0) {
-    return map_async(std::move(cbs), detail::star<std::decay_t<F>>{f},
+    return map_async(std::move(cbs), pooled::detail::star<std::decay_t<F>>{f},
                      std::forward<Range>(input), chunksize);
   }
 
@@ -393,7 +394,7 @@ public:
   [[nodiscard]] bool broken() const noexcept;
 
   /// Internal.
-  [[nodiscard]] const std::shared_ptr<detail::pool_core>& core() const {
+  [[nodiscard]] const std::shared_ptr<pooled::detail::pool_core>& core() const {
     return core_;
   }
 
@@ -420,8 +421,8 @@ private:
   }
 
   template <class R, class C, class E>
-  void set_callbacks(detail::result_state<R>& st, callbacks<C, E> cbs) {
-    using V = detail::stored_t<R>;
+  void set_callbacks(pooled::detail::result_state<R>& st, callbacks<C, E> cbs) {
+    using V = pooled::detail::stored_t<R>;
     unique_function_t<void(const V&)> on_value;
     unique_function_t<void(std::exception_ptr)> on_error;
     if constexpr (!std::is_same_v<C, std::nullptr_t>) {
@@ -431,7 +432,8 @@ private:
         on_value = [f = std::move(cbs.callback)](const V& v) mutable { f(v); };
     }
     if constexpr (!std::is_same_v<E, std::nullptr_t>)
-      on_error = detail::wrap_error_callback(std::move(cbs.error_callback));
+      on_error
+        = pooled::detail::wrap_error_callback(std::move(cbs.error_callback));
     if (!on_value && !on_error)
       return;
     st.set_callbacks(core_->callbacks(), callback_reporter(),
@@ -439,7 +441,7 @@ private:
   }
 
   template <class Sig>
-  using unique_function_t = detail::unique_function<Sig>;
+  using unique_function_t = ext::unique_function<Sig>;
 
   [[nodiscard]] std::function<void(std::exception_ptr)>
   callback_reporter() const;
@@ -447,7 +449,7 @@ private:
   [[nodiscard]] std::size_t chunksize_for(std::size_t n,
                                           std::size_t requested) const {
     return requested != 0 ? requested
-                          : detail::default_chunksize(n, processes());
+                          : pooled::detail::default_chunksize(n, processes());
   }
 
   template <class R, class F, class V>
@@ -455,7 +457,8 @@ private:
                     progress_fn progress) {
     auto n = owned.size();
     using It = typename std::vector<V>::const_iterator;
-    using job_t = detail::map_job<R, std::decay_t<F>, It, std::vector<V>>;
+    using job_t
+      = pooled::detail::map_job<R, std::decay_t<F>, It, std::vector<V>>;
     auto size = chunksize_for(n, chunksize);
     auto chunks = n == 0 ? 0 : (n + size - 1) / size;
     auto job = std::make_shared<job_t>(f, std::move(owned), n, chunks,
@@ -475,13 +478,13 @@ private:
     }
     auto size = job->chunksize;
     auto chunks = (n + size - 1) / size;
-    std::vector<detail::pool_task*> tasks;
+    std::vector<pooled::detail::pool_task*> tasks;
     tasks.reserve(chunks);
     auto id = core_->next_ids(chunks);
     for (std::size_t c = 0; c < chunks; ++c) {
       auto b = c * size;
       auto e = std::min(n, b + size);
-      auto* t = new detail::map_chunk<Job>(job, b, e, c, chunks);
+      auto* t = new pooled::detail::map_chunk<Job>(job, b, e, c, chunks);
       t->id = id++;
       tasks.push_back(t);
     }
@@ -491,7 +494,7 @@ private:
   template <class R, class F, class It, class Owned>
   std::vector<R> run_map(const F& f, It first, std::size_t n, Owned owned,
                          const map_options& opts) {
-    using job_t = detail::map_job<R, std::decay_t<F>, It, Owned>;
+    using job_t = pooled::detail::map_job<R, std::decay_t<F>, It, Owned>;
     auto size = chunksize_for(n, opts.chunksize);
     auto chunks = n == 0 ? 0 : (n + size - 1) / size;
     auto job = std::make_shared<job_t>(f, std::move(owned), n, chunks,
@@ -554,7 +557,7 @@ private:
 
   template <class F, class Range>
   auto make_imap(const F& f, Range&& input, imap_options opts, bool ordered) {
-    using R = detail::map_result_t<F, Range>;
+    using R = pooled::detail::map_result_t<F, Range>;
     static_assert(!std::is_void_v<R>,
                   "imap needs a function that returns a value");
     if (opts.chunksize == 0)
@@ -564,18 +567,19 @@ private:
       = opts.window != 0
           ? opts.window
           : std::max<std::size_t>(4 * processes() * opts.chunksize, 1024);
-    auto ch = std::make_shared<detail::imap_channel<R>>();
+    auto ch = std::make_shared<pooled::detail::imap_channel<R>>();
     using fn_t = std::decay_t<F>;
     auto fn = std::make_shared<const fn_t>(f);
     using view_t = std::views::all_t<Range>;
-    auto feeder = std::make_unique<detail::imap_feeder<R, fn_t, view_t>>(
-      ch, fn, std::views::all(std::forward<Range>(input)), opts.chunksize);
+    auto feeder
+      = std::make_unique<pooled::detail::imap_feeder<R, fn_t, view_t>>(
+        ch, fn, std::views::all(std::forward<Range>(input)), opts.chunksize);
     return imap_result<R>{
       core_,          std::move(ch), std::move(feeder),       ordered,
       opts.chunksize, window,        std::move(opts.progress)};
   }
 
-  std::shared_ptr<detail::pool_core> core_;
+  std::shared_ptr<pooled::detail::pool_core> core_;
 };
 
 } // namespace troupe

@@ -499,12 +499,6 @@ public:
   void begin_shutdown();
   void finish_shutdown();
 
-  /// Waits until `p` (the state actor's supervisor) has ended. Unlike
-  /// `join()`, it does not give up when the calling process is asked to
-  /// stop: the manager's shutdown runs while a terminated process unwinds
-  /// and must finish; the supervisor's shutdown grace bounds it.
-  static void await_end(const troupe::process& p);
-
   /// The supervisor gave up: fail what is queued, refuse new calls.
   void give_up(std::string why);
 

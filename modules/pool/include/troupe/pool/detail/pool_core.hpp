@@ -16,7 +16,7 @@
 #include <typeinfo>
 #include <vector>
 
-#include "troupe/detail/unique_function.hpp"
+#include "troupe/ext/unique_function.hpp"
 #include "troupe/fwd.hpp"
 
 namespace troupe {
@@ -24,7 +24,7 @@ struct supervisor_event;
 class process;
 } // namespace troupe
 
-namespace troupe::detail {
+namespace troupe::pooled::detail {
 
 /// One step of a polite spin: a CPU pause, and every 64th step a yield, so
 /// that on a busy 2-core machine a spinning thread lets the thread it waits
@@ -64,7 +64,7 @@ public:
   serial_executor& operator=(const serial_executor&) = delete;
 
   /// Queues `job`; returns false (and drops it) once stopped.
-  bool post(unique_function<void()> job);
+  bool post(ext::unique_function<void()> job);
 
   /// Runs what is queued, then ends the thread. Idempotent; blocks (unless
   /// called from the executor's own thread, which it then only flags).
@@ -77,7 +77,7 @@ private:
 
   std::mutex mtx_;
   std::condition_variable cv_;
-  std::deque<unique_function<void()>> jobs_;
+  std::deque<ext::unique_function<void()>> jobs_;
   bool stopping_ = false;
   /// Serializes the join: two threads stopping at once (two `pool.join()`
   /// calls) must not both join the thread.
@@ -386,4 +386,4 @@ private:
 void pool_worker_main(std::weak_ptr<pool_core> core,
                       std::shared_ptr<worker_record> rec);
 
-} // namespace troupe::detail
+} // namespace troupe::pooled::detail

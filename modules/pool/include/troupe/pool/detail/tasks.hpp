@@ -16,7 +16,7 @@
 #include "troupe/pool/async_result.hpp"
 #include "troupe/pool/detail/pool_core.hpp"
 
-namespace troupe::detail {
+namespace troupe::pooled::detail {
 
 /// One `apply`/`apply_async`: `f(args...)` with the task's own copies of
 /// the arguments (a retry after a worker died runs on the same copies,
@@ -196,4 +196,4 @@ private:
   std::size_t chunks_;
 };
 
-} // namespace troupe::detail
+} // namespace troupe::pooled::detail
