@@ -22,6 +22,7 @@
 #include "troupe/runtime.hpp"
 
 #include "detail/runtime_impl.hpp"
+#include "supervision/restart_policy.hpp"
 
 namespace troupe {
 
@@ -79,6 +80,17 @@ private:
   const void* prev_;
 };
 
+/// The backoff's jitter: a generator seeded once per supervisor, made only
+/// for a supervisor with backoff (it weighs 5 KB and seeding it costs a
+/// system call).
+unit_random jitter_source(const supervisor_options& opts) {
+  if (!opts.backoff)
+    return {};
+  return [rng = std::make_unique<std::mt19937>(std::random_device{}())] {
+    return std::uniform_real_distribution<double>{0.0, 1.0}(*rng);
+  };
+}
+
 std::string describe_current_exception() {
   try {
     throw;
@@ -123,13 +135,10 @@ public:
 
   supervisor_core(runtime& rt, supervisor_options opts,
                   std::vector<child_spec> specs)
-    : rt_(&rt), opts_(std::move(opts)) {
+    : rt_(&rt), opts_(std::move(opts)), policy_(opts_, jitter_source(opts_)) {
     if (opts_.name.empty())
       opts_.name = "Supervisor-" + std::to_string(++supervisor_counter);
     validate_options();
-    fast_restarts_ = (opts_.strategy == strategy::one_for_one
-                      || opts_.strategy == strategy::simple_one_for_one)
-                     && !opts_.backoff;
     if (opts_.strategy == strategy::simple_one_for_one) {
       if (specs.size() != 1)
         throw value_error("supervisor '" + opts_.name
@@ -945,7 +954,7 @@ private:
       std::lock_guard guard{mtx_};
       c.state = child_state::stopped;
       c.ended = nullptr;
-      if (was_restarting && is_group())
+      if (was_restarting && policy_.is_group())
         for (auto i = std::next(c.pos); i != children_.end(); ++i)
           if ((*i)->state == child_state::restarting && !(*i)->st)
             (*i)->state = child_state::stopped;
@@ -1026,9 +1035,12 @@ private:
 
   // -- failures and restarts --------------------------------------------------
 
-  bool is_group() const {
-    return opts_.strategy == strategy::one_for_all
-           || opts_.strategy == strategy::rest_for_one;
+  static child_facts facts_of(const child& c) {
+    return {c.spec->restart, c.spec->significant, c.state, c.st != nullptr};
+  }
+
+  static child_facts facts(child_list::iterator i) {
+    return facts_of(**i);
   }
 
   void on_child_exit(std::uint64_t uid, std::uint64_t gen,
@@ -1049,14 +1061,10 @@ private:
       ev.exitcode = info.exitcode;
       ev.reason.assign(info.reason);
     });
-    auto normal = info.exitcode == 0;
-    auto shutdown = info.exitcode == -15;
-    auto again
-      = c->spec->restart == restart::permanent
-        || (c->spec->restart == restart::transient && !normal && !shutdown);
-    if (!again) {
+    auto next = policy_.on_exit(c->spec->restart, info.exitcode);
+    if (next != exit_outcome::restart) {
       auto significant = c->spec->significant;
-      if (c->spec->restart == restart::temporary || template_)
+      if (next == exit_outcome::forget)
         remove(uid);
       if (significant)
         check_auto_shutdown();
@@ -1077,35 +1085,15 @@ private:
   /// its auto_shutdown says so. Runs on the supervisor's own thread only
   /// (significant children never take the fast restart path).
   void check_auto_shutdown() {
-    switch (opts_.auto_shutdown) {
-      case auto_shutdown::never:
-        return;
-      case auto_shutdown::any_significant:
-        throw auto_shutdown_reached{};
-      case auto_shutdown::all_significant:
-        if (template_) {
-          if (children_.empty())
-            throw auto_shutdown_reached{};
-          return;
-        }
-        for (auto& c : children_)
-          if (c->spec->significant
-              && (c->st || c->state == child_state::restarting))
-            return;
-        throw auto_shutdown_reached{};
-    }
+    if (policy_.ends_supervisor(children_.begin(), children_.end(), facts))
+      throw auto_shutdown_reached{};
   }
 
   /// Records one restart; gives up (escalates) past the intensity, with the
   /// reason `why()` (built only then).
   template <class Why>
   void count_restart(const child& c, Why why) {
-    auto now = clock::now();
-    restart_times_.push_back(now);
-    while (!restart_times_.empty()
-           && now - restart_times_.front() >= opts_.period)
-      restart_times_.pop_front();
-    if (static_cast<int>(restart_times_.size()) <= opts_.intensity)
+    if (policy_.admit_restart(clock::now()))
       return;
     auto msg = "supervisor '" + opts_.name + "' reached its maximum restart "
                + "intensity (" + std::to_string(opts_.intensity)
@@ -1120,7 +1108,7 @@ private:
   /// Stops what the strategy says must restart with `failed`, marks it all
   /// as restarting, and starts it now or after the backoff.
   void restart_group(child& failed) {
-    if (is_group()) {
+    if (policy_.is_group()) {
       stop_group(failed);
     } else {
       std::lock_guard guard{mtx_};
@@ -1141,39 +1129,30 @@ private:
   /// are gone and count for nothing (OTP's `temporary_bystander`) — and
   /// all are marked restarting.
   void stop_group(child& failed) {
-    auto first = [&] {
-      return opts_.strategy == strategy::one_for_all ? children_.begin()
-                                                     : failed.pos;
-    };
     std::vector<std::uint64_t> gone;
-    for (auto i = children_.end(); i != first();) {
-      auto& c = **--i;
-      if (&c == &failed)
-        continue;
-      stop_one(c);
-      if (c.spec->restart == restart::temporary)
-        gone.push_back(c.uid);
-    }
+    policy_.for_each_to_stop(group_of(failed), failed.pos,
+                             [&](child_list::iterator i) {
+                               auto& c = **i;
+                               stop_one(c);
+                               if (policy_.forgets_bystander(c.spec->restart))
+                                 gone.push_back(c.uid);
+                             });
     for (auto uid : gone)
       remove(uid);
+    // The group again: under one_for_all a bystander forgotten may have
+    // been its first child.
+    auto group = group_of(failed);
     std::lock_guard guard{mtx_};
-    for (auto i = first(); i != children_.end(); ++i)
+    for (auto i = group.first; i != group.last; ++i)
       (*i)->state = child_state::restarting;
   }
 
+  restart_policy::group<child_list::iterator> group_of(child& failed) {
+    return policy_.group_of(children_.begin(), children_.end(), failed.pos);
+  }
+
   milliseconds backoff_for(child& c) {
-    if (!opts_.backoff)
-      return milliseconds{0};
-    auto& b = *opts_.backoff;
-    if (clock::now() - c.started_at >= b.reset_after)
-      c.consecutive = 0;
-    ++c.consecutive;
-    auto base = static_cast<double>(b.min.count())
-                * std::pow(2.0, std::min(c.consecutive - 1, 30));
-    base = std::min(base, static_cast<double>(b.max.count()));
-    std::uniform_real_distribution<double> spread(-b.jitter, b.jitter);
-    auto ms = base * (1.0 + spread(rng_));
-    return milliseconds{static_cast<milliseconds::rep>(std::max(0.0, ms))};
+    return policy_.backoff(c.consecutive, c.started_at, clock::now());
   }
 
   /// Runs `(this->*fn)(uid)` on the supervisor's thread after `delay` (or
@@ -1201,11 +1180,11 @@ private:
         restart_one(failed);
         return;
       case strategy::one_for_all:
-        start_group(children_.begin());
+        start_group(group_of(failed).first);
         return;
       case strategy::rest_for_one:
         if (failed.state == child_state::restarting)
-          start_group(failed.pos);
+          start_group(group_of(failed).first);
         return;
     }
   }
@@ -1221,7 +1200,7 @@ private:
   /// start that throws is retried for this child alone, so a child that
   /// cannot start holds up no sibling (OTP's `try_again_restart`).
   void restart_one(child& c) {
-    if (c.state != child_state::restarting || c.st)
+    if (!policy_.due(facts_of(c)))
       return; // stopped (terminate_child) or already running
     try {
       start_one(c);
@@ -1249,18 +1228,18 @@ private:
   /// group restart). At the first start that throws, the rest wait: the
   /// group is retried as a whole (see `retry`).
   void start_group(child_list::iterator from) {
-    for (auto i = from; i != children_.end(); ++i) {
-      auto& c = **i;
-      if (c.state != child_state::restarting || c.st)
-        continue;
-      try {
-        start_one(c);
-      } catch (...) {
-        start_failed(c, describe_current_exception());
-        return;
-      }
-      restarted(c);
-    }
+    (void)policy_.for_each_to_start(
+      from, children_.end(), facts, [this](child_list::iterator i) {
+        auto& c = **i;
+        try {
+          start_one(c);
+        } catch (...) {
+          start_failed(c, describe_current_exception());
+          return false;
+        }
+        restarted(c);
+        return true;
+      });
   }
 
   void restarted(child& c) {
@@ -1293,13 +1272,12 @@ private:
     auto* c = find(uid);
     if (c == nullptr || c->st || c->state != child_state::restarting)
       return;
-    if (!is_group()) {
+    if (!policy_.is_group()) {
       restart_one(*c);
       return;
     }
     stop_group(*c);
-    start_group(opts_.strategy == strategy::one_for_all ? children_.begin()
-                                                        : c->pos);
+    start_group(group_of(*c).first);
   }
 
   // -- fast restarts ----------------------------------------------------------
@@ -1309,7 +1287,7 @@ private:
   bool exit_here(std::uint64_t uid, std::uint64_t gen, const exit_info& info) {
     // Not on a thread already running supervisor commands (this one's,
     // whose `exec_` it holds, or another's, which must not nest).
-    if (!fast_restarts_ || tl_executing != nullptr)
+    if (!policy_.allows_fast_restarts() || tl_executing != nullptr)
       return false;
     std::unique_lock exec{exec_, std::try_to_lock};
     if (!exec.owns_lock() || quiesced_ || stop_requested())
@@ -1324,23 +1302,12 @@ private:
       return true; // stale: the queued command would do nothing either
     if (!c->spec->start.quick() || *c->spec->type != child_type::worker
         || c->spec->await_ready || c->spec->significant
-        || would_exceed_intensity())
+        || policy_.would_exceed_intensity(clock::now()))
       return false;
     executing_scope executing{this};
     parent_scope parent{self_};
     on_child_exit(uid, gen, info);
     return true;
-  }
-
-  /// Whether one more restart now would exceed the intensity. Forgets the
-  /// restarts that have left the period (oldest first), as `count_restart`
-  /// would.
-  bool would_exceed_intensity() {
-    auto now = clock::now();
-    while (!restart_times_.empty()
-           && now - restart_times_.front() >= opts_.period)
-      restart_times_.pop_front();
-    return static_cast<int>(restart_times_.size()) + 1 > opts_.intensity;
   }
 
   // -- the command queue ------------------------------------------------------
@@ -1387,6 +1354,7 @@ private:
 
   runtime* rt_;
   supervisor_options opts_;
+  restart_policy policy_; // (exec_) the intensity window, the backoff jitter
   std::shared_ptr<const child_spec> template_; // simple_one_for_one
   std::promise<void> init_;
   process_state* self_ = nullptr;
@@ -1407,7 +1375,6 @@ private:
   int total_restarts_ = 0;
 
   // Whoever holds exec_ (the supervisor's thread, or a fast restart).
-  std::deque<clock::time_point> restart_times_;
   std::uint64_t uid_counter_ = 0;
   std::uint64_t gen_counter_ = 0;
   std::uint64_t simple_counter_ = 0;
@@ -1421,12 +1388,7 @@ private:
 
   // Who runs commands: the supervisor's thread or a fast restart.
   std::mutex exec_;
-  bool quiesced_ = false;      // (exec_) the loop has ended
-  bool fast_restarts_ = false; // set once, in the constructor
-
-  // (exec_) Backoff jitter. Last: its 5 KB would otherwise put the members
-  // a restart touches on different pages.
-  std::mt19937 rng_{std::random_device{}()};
+  bool quiesced_ = false; // (exec_) the loop has ended
 };
 
 bool route_terminate(const std::shared_ptr<supervisor_core>& sup,
