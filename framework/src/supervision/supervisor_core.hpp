@@ -12,8 +12,9 @@
 //   events          the event ring and its reports
 //   admin           OTP's administrative calls
 //   tree            snapshots of the tree and their printing
-//   supervisor      the public facade
+//   supervisor      the public facade (and child_spec: start_supervisor)
 
+#include <any>
 #include <chrono>
 #include <cstdint>
 #include <exception>
