@@ -214,7 +214,8 @@ bool inherited_daemon(const process_options& opts,
 
 /// While alive, processes and actors created on the calling thread get
 /// `parent` as their parent: a supervisor restarting a child on the thread
-/// that reported the failure (see supervisor.cpp) is still its parent.
+/// that reported the failure (a fast restart, see
+/// framework/src/supervision/core_loop.cpp) is still its parent.
 class parent_scope {
 public:
   explicit parent_scope(process_state* parent) noexcept;

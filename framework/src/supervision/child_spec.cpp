@@ -1,0 +1,41 @@
+// What child_spec.hpp declares out of line: readable type names for the
+// errors of start_child(extra...), and nested supervisors as children.
+
+#include "troupe/child_spec.hpp"
+
+#include <cstdlib>
+
+#include <cxxabi.h>
+
+#include "troupe/supervisor.hpp"
+
+namespace troupe {
+
+std::string
+detail::type_names(std::initializer_list<const std::type_info*> types) {
+  std::string result;
+  for (const auto* t : types) {
+    if (!result.empty())
+      result += ", ";
+    int status = 0;
+    auto* raw = abi::__cxa_demangle(t->name(), nullptr, nullptr, &status);
+    result += status == 0 && raw != nullptr ? raw : t->name();
+    std::free(raw); // NOLINT(cppcoreguidelines-no-malloc)
+  }
+  return result;
+}
+
+child_start start_supervisor(supervisor_options opts,
+                             std::vector<child_spec> children) {
+  return child_start{
+    [opts = std::move(opts), children = std::move(children)](
+      runtime& rt, const std::string& name, const std::any*) -> process {
+      auto o = opts;
+      o.name = name;
+      supervisor sup{rt, std::move(o), children};
+      return process{sup.state()};
+    },
+    child_type::supervisor};
+}
+
+} // namespace troupe
