@@ -11,6 +11,17 @@
 
 namespace troupe::detail {
 
+namespace {
+
+/// Kills `st`, whose shutdown grace has passed without it ending.
+void kill_after_grace(const std::shared_ptr<process_state>& st,
+                      std::chrono::milliseconds grace) {
+  kill_process(st, "killed after a shutdown grace of "
+                     + std::to_string(grace.count()) + " ms");
+}
+
+} // namespace
+
 // -- starting -----------------------------------------------------------------
 
 /// Starts one instance of `c`; throws what its start threw. A child with
@@ -154,8 +165,7 @@ void supervisor_core::stop_one(child& c) {
     return;
   }
   if (!st->await_end(clock::now() + sd.grace()))
-    kill_process(st, "killed after a shutdown grace of "
-                       + std::to_string(sd.grace().count()) + " ms");
+    kill_after_grace(st, sd.grace());
 }
 
 /// terminate_child's work on one child: stopped and not restarted;
@@ -203,8 +213,7 @@ void supervisor_core::end_child_soon(child& c) {
   self_->rt->timers().schedule(
     clock::now() + sd.grace(), [weak, grace = sd.grace()] {
       if (auto st = weak.lock(); st && !st->ended())
-        kill_process(st, "killed after a shutdown grace of "
-                           + std::to_string(grace.count()) + " ms");
+        kill_after_grace(st, grace);
     });
 }
 
@@ -260,8 +269,7 @@ void supervisor_core::stop_dynamic_children() {
     until = clock::now() + sd.grace();
   for (auto& st : running)
     if (!st->await_end(until))
-      kill_process(st, "killed after a shutdown grace of "
-                         + std::to_string(sd.grace().count()) + " ms");
+      kill_after_grace(st, sd.grace());
 }
 
 } // namespace troupe::detail
