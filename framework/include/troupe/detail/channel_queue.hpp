@@ -20,33 +20,7 @@
 #include "troupe/detail/mpmc_ring.hpp"
 #include "troupe/detail/process_state.hpp"
 #include "troupe/error.hpp"
-
-namespace troupe {
-
-/// What a bounded channel does with an item put while it is full (the
-/// caller chooses, as with SObjectizer's mchain overflow reactions).
-enum class overflow : unsigned char {
-  /// The put waits for a free slot (Python's default).
-  block,
-  /// The put fails at once: `put` throws `full`, `try_put` returns false.
-  fail,
-  /// The new item is discarded; the put returns as if it succeeded.
-  drop_newest,
-  /// The oldest queued item is discarded to make room for the new one.
-  drop_oldest,
-};
-
-/// What a `joinable_queue` does with the items a consumer process took and
-/// had not acknowledged (`task_done()`) when it ended, however it ended.
-enum class consumer_exit_policy : unsigned char {
-  /// The items go back to the front of the queue, in the order taken.
-  redeliver,
-  /// The items count as done (so `join()` returns) and are kept for
-  /// `take_failed()`.
-  report,
-};
-
-} // namespace troupe
+#include "troupe/queue_options.hpp"
 
 namespace troupe::detail {
 
@@ -943,5 +917,15 @@ private:
   std::uint32_t target_gen_ = 0;
   std::vector<T> batch_;
 };
+
+/// Throws what a put that returned `s` (`closed` or `would_block`) means
+/// for its caller: `closed`, or `full` with the reason.
+[[noreturn]] void throw_put_failed(status s, std::size_t capacity,
+                                   overflow policy, bool timed);
+
+/// Throws what a get named `what` that returned `s` (`closed` or
+/// `would_block`) means for its caller: `closed`, or `empty` with the
+/// reason.
+[[noreturn]] void throw_get_failed(status s, bool timed, const char* what);
 
 } // namespace troupe::detail
