@@ -6,7 +6,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "troupe/detail/channel_queue.hpp"
+#include "troupe/detail/make_queue_state.hpp"
 #include "troupe/queue.hpp"
 #include "troupe/queue_options.hpp"
 
@@ -40,8 +40,8 @@ public:
 
   /// An empty queue with `opts` (unbounded by default).
   explicit joinable_queue(runtime& rt, joinable_queue_options opts = {})
-    : queue<T>(std::make_shared<detail::queue_state<T>>(
-      opts.capacity, opts.overflow, true, opts.on_consumer_exit)) {
+    : queue<T>(detail::make_joinable_queue_state<T>(
+      opts.capacity, opts.overflow, opts.on_consumer_exit)) {
     static_cast<void>(rt);
   }
 
@@ -73,8 +73,8 @@ public:
 
 private:
   /// The state, which the constructor made joinable.
-  detail::queue_state<T>& core() const noexcept {
-    return *this->state_;
+  detail::locked_queue_state<T, true>& core() const noexcept {
+    return static_cast<detail::locked_queue_state<T, true>&>(*this->state_);
   }
 };
 

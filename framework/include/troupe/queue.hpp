@@ -4,9 +4,10 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
-#include "troupe/detail/channel_queue.hpp"
+#include "troupe/detail/make_queue_state.hpp"
 #include "troupe/error.hpp"
 #include "troupe/fwd.hpp"
 #include "troupe/queue_options.hpp"
@@ -36,8 +37,7 @@ class queue {
 public:
   /// An empty queue with `opts` (unbounded by default).
   explicit queue(runtime& rt, queue_options opts = {})
-    : state_(std::make_shared<detail::queue_state<T>>(
-      opts.capacity, opts.overflow, false, consumer_exit_policy::redeliver)) {
+    : state_(detail::make_queue_state<T>(opts.capacity, opts.overflow)) {
     static_cast<void>(rt);
   }
 
@@ -47,7 +47,7 @@ public:
   /// `overflow::block`; under the other policies, see `overflow`. Throws
   /// `full` under `overflow::fail` when full, `closed` after `close()`,
   /// `terminated` when the calling process is asked to stop while it waits.
-  void put(const T& x) {
+  void put(const T& x) requires copyable {
     check_put(state_->put(x, detail::wait_spec::forever()), false);
   }
 
@@ -58,7 +58,7 @@ public:
 
   /// As `put(x)`, but waits at most `timeout` for a free slot, then throws
   /// `full`. A negative timeout throws `value_error`.
-  void put(const T& x, std::chrono::nanoseconds timeout) {
+  void put(const T& x, std::chrono::nanoseconds timeout) requires copyable {
     check_put(state_->put(x, detail::wait_spec::after(timeout)), true);
   }
 
@@ -71,7 +71,7 @@ public:
   /// Puts `x` without blocking: throws `full` when there is no free slot
   /// (under `overflow::block` or `overflow::fail`), `closed` after
   /// `close()`.
-  void put_nowait(const T& x) {
+  void put_nowait(const T& x) requires copyable {
     check_put(state_->put(x, detail::wait_spec::none()), false);
   }
 
@@ -82,7 +82,7 @@ public:
   /// Puts `x` without blocking and without throwing: returns whether it
   /// was stored (false when full, dropped by `overflow::drop_newest`, or
   /// closed). An rvalue `x` is moved from only when it is stored.
-  [[nodiscard]] bool try_put(const T& x) {
+  [[nodiscard]] bool try_put(const T& x) requires copyable {
     return state_->put(x, detail::wait_spec::none()) == detail::status::ok;
   }
 
@@ -98,7 +98,8 @@ public:
            == detail::status::ok;
   }
 
-  [[nodiscard]] bool try_put(const T& x, std::chrono::nanoseconds timeout) {
+  [[nodiscard]] bool
+  try_put(const T& x, std::chrono::nanoseconds timeout) requires copyable {
     return state_->put(x, detail::wait_spec::after(timeout))
            == detail::status::ok;
   }
@@ -201,6 +202,9 @@ protected:
   std::shared_ptr<detail::queue_state<T>> state_;
 
 private:
+  /// Whether the copying puts exist (a move-only `T` is put by moving).
+  static constexpr bool copyable = std::is_copy_constructible_v<T>;
+
   void check_put(detail::status s, bool timed) const {
     if (s == detail::status::ok || s == detail::status::dropped)
       return;
