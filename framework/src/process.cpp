@@ -170,6 +170,11 @@ process_state::process_state(std::shared_ptr<runtime_impl> runtime, kind k,
 
 process_state::~process_state() = default;
 
+void on_process_exit(process_state& st,
+                     unique_function<void(const exit_info&)> fn) {
+  st.on_exit(std::move(fn));
+}
+
 void process_state::on_exit(unique_function<void(const exit_info&)> fn) {
   std::unique_lock guard{mtx};
   if (ph != phase::ended) {

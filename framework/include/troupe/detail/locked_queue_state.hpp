@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "troupe/detail/channel.hpp"
-#include "troupe/detail/process_state.hpp"
+#include "troupe/detail/process_hooks.hpp"
 #include "troupe/detail/queue_state.hpp"
 #include "troupe/error.hpp"
 
@@ -307,7 +307,8 @@ private:
         lk.unlock();
         // A consumer declared killed whose thread still runs may still be
         // processing its items: they are redelivered once it left.
-        taker->on_exit(
+        on_process_exit(
+          *taker,
           [weak = this->weak_from_this(), key = taker.get()](const exit_info&) {
             after_thread_left(*key, [weak, key] {
               if (auto self = weak.lock())

@@ -14,6 +14,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_addr.hpp>
 
+#include "troupe/detail/process_hooks.hpp"
 #include "troupe/detail/unique_function.hpp"
 #include "troupe/fwd.hpp"
 
@@ -24,14 +25,6 @@ class process;
 namespace troupe::detail {
 
 class supervisor_core;
-
-/// How a process ended, as its exit hooks see it. `reason` views the
-/// process state's own record, which outlives the hooks' calls and is not
-/// changed once set: a hook that keeps it past its call copies it.
-struct exit_info {
-  int exitcode = 0;
-  std::string_view reason;
-};
 
 /// The shared state behind every handle of one process or actor.
 ///
@@ -163,30 +156,6 @@ private:
   std::uint64_t next_stop_callback_ = 0;
 };
 
-/// While alive, runs `fn` if the calling process is asked to stop
-/// (`terminate()`, `kill()`, a supervisor): how a blocking troupe call
-/// (a queue's get, a lock's acquire) wakes its waiter so that it can throw
-/// `terminated`. Like `std::stop_callback`: `fn` runs at once if the stop
-/// was already requested, and the destructor waits for a running `fn`.
-///
-/// `fn` runs on the thread that requested the stop and must not block;
-/// typically it locks the waited-on mutex and notifies its condition
-/// variable. Construct it before locking that mutex, and destroy it after
-/// unlocking. On threads troupe does not run, it does nothing.
-class stop_callback {
-public:
-  explicit stop_callback(unique_function<void()> fn);
-  ~stop_callback();
-
-  stop_callback(const stop_callback&) = delete;
-  stop_callback& operator=(const stop_callback&) = delete;
-
-private:
-  std::shared_ptr<process_state> st_;
-  unique_function<void()> fn_;
-  std::uint64_t id_ = 0;
-};
-
 /// Set on a supervisor's thread while it runs a child's start: processes
 /// and actors started then are part of its tree from their first moment
 /// (so an early failure is reported by the supervisor, not as an orphan).
@@ -206,14 +175,6 @@ void kill_process(const std::shared_ptr<process_state>& st, std::string why);
 /// runs its target: `kill()` cannot stop a thread, so what it holds stays
 /// in use until the thread leaves (returns or unwinds).
 [[nodiscard]] bool killed_thread_inside(const process_state& st) noexcept;
-
-/// Runs `fn` once no thread runs the target of `st` any more: at once,
-/// unless `st` was declared killed while its thread still runs; then on
-/// that thread when it leaves the target. How what a killed process holds
-/// (a lock, a permit, an unacknowledged queue item) is released without
-/// letting another process in while the killed thread is still inside.
-/// `fn` should not throw (what it throws is logged).
-void after_thread_left(const process_state& st, unique_function<void()> fn);
 
 /// Called by the thread of a blocking process once it has set
 /// `thread_done`: runs what `after_thread_left` deferred.
@@ -248,11 +209,6 @@ public:
 private:
   process_state* prev_;
 };
-
-/// The state of the process the calling thread runs; the main process's on
-/// the runtime's thread and on threads troupe does not know; null when no
-/// runtime exists.
-std::shared_ptr<process_state> current_state();
 
 /// As `current_state()`, without the reference count: null on threads troupe
 /// does not run (no fallback to the main process). The state outlives every
