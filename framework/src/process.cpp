@@ -190,6 +190,11 @@ void run_exit_hook(const std::string& who,
 
 } // namespace
 
+void on_process_exit(process_state& st,
+                     unique_function<void(const exit_info&)> fn) {
+  st.on_exit(std::move(fn));
+}
+
 void process_state::on_exit(unique_function<void(const exit_info&)> fn) {
   std::unique_lock guard{mtx};
   if (ph != phase::ended) {

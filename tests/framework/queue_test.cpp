@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <troupe/attach.hpp>
+#include <troupe/detail/make_queue_state.hpp>
 #include <troupe/troupe.hpp>
 
 #include "test_util.hpp"
@@ -695,3 +696,59 @@ TEST(queue, an_actor_attached_to_a_bounded_queue_receives_its_items_in_order) {
 }
 
 } // namespace
+
+// -- storage ------------------------------------------------------------------
+
+namespace {
+
+/// A type whose move may throw: it cannot live in a lock-free ring.
+struct throwing_move {
+  throwing_move() = default;
+  throwing_move(const throwing_move&) = default;
+  throwing_move(throwing_move&&) noexcept(false) {
+  }
+  throwing_move& operator=(const throwing_move&) = default;
+};
+
+/// Whether `st` is kept in storage `S`.
+template <class S, class T>
+bool kept_in(const std::shared_ptr<troupe::detail::queue_state<T>>& st) {
+  return dynamic_cast<S*>(st.get()) != nullptr;
+}
+
+template <class T>
+using ring = troupe::detail::ring_queue_state<T>;
+
+template <class T>
+using locked = troupe::detail::locked_queue_state<T, false>;
+
+} // namespace
+
+TEST(queue, the_storage_is_chosen_once_from_capacity_policy_and_type) {
+  using troupe::overflow;
+  using troupe::detail::make_queue_state;
+  // Bounded, never evicting, nothrow moves: the lock-free ring.
+  for (auto policy : {overflow::block, overflow::fail, overflow::drop_newest})
+    EXPECT_TRUE(kept_in<ring<int>>(make_queue_state<int>(8, policy)));
+  using move_only = std::unique_ptr<int>;
+  EXPECT_TRUE(
+    kept_in<ring<move_only>>(make_queue_state<move_only>(1, overflow::block)));
+  // Everything else: the locked deque.
+  EXPECT_TRUE(kept_in<locked<int>>(make_queue_state<int>(0, overflow::block)));
+  EXPECT_TRUE(
+    kept_in<locked<int>>(make_queue_state<int>(8, overflow::drop_oldest)));
+  EXPECT_TRUE(kept_in<locked<throwing_move>>(
+    make_queue_state<throwing_move>(8, overflow::block)));
+}
+
+TEST(queue, a_joinable_queue_is_a_queue) {
+  troupe::runtime rt;
+  troupe::joinable_queue<int> tasks{rt, {.capacity = 4}};
+  troupe::queue<int> as_queue = tasks;
+  as_queue.put(1);
+  EXPECT_EQ(tasks.get(), 1);
+  tasks.task_done();
+  EXPECT_TRUE(tasks.join(0s));
+  EXPECT_TRUE(as_queue == tasks);
+  EXPECT_EQ(as_queue.capacity(), 4u);
+}

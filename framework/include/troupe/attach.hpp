@@ -16,6 +16,7 @@
 
 #include "troupe/actor.hpp"
 #include "troupe/error.hpp"
+#include "troupe/joinable_queue.hpp"
 #include "troupe/queue.hpp"
 
 namespace troupe {
@@ -344,6 +345,15 @@ attachment<T> attach_batched(const queue<T>& q, const troupe::actor& consumer,
                              batch_options opts = {}) {
   return attach_batched(q, consumer.handle(), opts);
 }
+
+/// A `joinable_queue` cannot be attached: its items are recorded as held
+/// by the process that takes them until its `task_done()`, which an actor
+/// fed by the queue never calls.
+template <class T, class... Args>
+void attach(const joinable_queue<T>&, Args&&...) = delete;
+
+template <class T, class... Args>
+void attach_batched(const joinable_queue<T>&, Args&&...) = delete;
 
 } // namespace troupe
 

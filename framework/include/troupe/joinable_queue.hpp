@@ -6,22 +6,11 @@
 #include <type_traits>
 #include <vector>
 
+#include "troupe/detail/make_queue_state.hpp"
 #include "troupe/queue.hpp"
+#include "troupe/queue_options.hpp"
 
 namespace troupe {
-
-/// Settings of a `joinable_queue` (see `queue_options`).
-struct joinable_queue_options {
-  /// Most items the queue holds; 0 means unbounded.
-  std::size_t capacity{};
-
-  /// What a put into a full queue does (ignored when unbounded).
-  ::troupe::overflow overflow{::troupe::overflow::block};
-
-  /// What happens to the items a consumer took and had not marked done
-  /// when it ended.
-  consumer_exit_policy on_consumer_exit{consumer_exit_policy::redeliver};
-};
 
 /// A `queue` whose producer can wait until every item was processed:
 /// Python's `multiprocessing.JoinableQueue`, fixed so that a consumer's
@@ -35,11 +24,14 @@ struct joinable_queue_options {
 /// `take_failed()`. Threads troupe does not run count as the main process,
 /// which ends at runtime shutdown.
 ///
+/// It is a `queue` (every member of `queue` works on it, and it converts to
+/// one), plus `task_done()`, `join()` and `take_failed()`.
+///
 /// Thread-safety, ordering and lifetime: as `queue`; a redelivered item
 /// goes before the items still queued. `T` must be copy-constructible (the
 /// queue keeps a copy of each held item to redeliver it).
 template <class T>
-class joinable_queue : public detail::queue_handle<T> {
+class joinable_queue : public queue<T> {
 public:
   static_assert(std::is_copy_constructible_v<T>,
                 "joinable_queue<T> keeps a copy of every item a consumer "
@@ -48,8 +40,8 @@ public:
 
   /// An empty queue with `opts` (unbounded by default).
   explicit joinable_queue(runtime& rt, joinable_queue_options opts = {})
-    : detail::queue_handle<T>(std::make_shared<detail::queue_state<T>>(
-      opts.capacity, opts.overflow, true, opts.on_consumer_exit)) {
+    : queue<T>(detail::make_joinable_queue_state<T>(
+      opts.capacity, opts.overflow, opts.on_consumer_exit)) {
     static_cast<void>(rt);
   }
 
@@ -57,26 +49,32 @@ public:
   /// done as processed. Does not block. Throws `value_error` ("task_done()
   /// called too many times") when the calling process holds no such item.
   void task_done() {
-    this->state_->task_done();
+    core().task_done();
   }
 
   /// Blocks until every item put has been taken and marked done (or
   /// released by its consumer's end). Throws `terminated` when the calling
   /// process is asked to stop while it waits.
   void join() {
-    static_cast<void>(this->state_->join(detail::wait_spec::forever()));
+    static_cast<void>(core().join(detail::wait_spec::forever()));
   }
 
   /// As `join()`, but waits at most `timeout`; returns whether every item
   /// was done. A negative timeout throws `value_error`.
   [[nodiscard]] bool join(std::chrono::nanoseconds timeout) {
-    return this->state_->join(detail::wait_spec::after(timeout));
+    return core().join(detail::wait_spec::after(timeout));
   }
 
   /// Moves out the items reported as failed (their consumer ended before
   /// `task_done()`, under `consumer_exit_policy::report`). Does not block.
   [[nodiscard]] std::vector<T> take_failed() {
-    return this->state_->take_failed();
+    return core().take_failed();
+  }
+
+private:
+  /// The state, which the constructor made joinable.
+  detail::locked_queue_state<T, true>& core() const noexcept {
+    return static_cast<detail::locked_queue_state<T, true>&>(*this->state_);
   }
 };
 

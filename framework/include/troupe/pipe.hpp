@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "troupe/detail/channel.hpp"
-#include "troupe/detail/process_state.hpp"
+#include "troupe/detail/process_hooks.hpp"
 #include "troupe/error.hpp"
 #include "troupe/fwd.hpp"
 
@@ -75,18 +75,18 @@ public:
   }
 
   void watch_owner(int side, const std::shared_ptr<process_state>& st) {
-    st->on_exit([weak = weak_from_this(), side,
-                 key = st.get()](const exit_info&) {
-      auto self = weak.lock();
-      if (!self)
-        return;
-      std::lock_guard guard{self->mtx};
-      std::erase(self->hooked[side], key);
-      if (self->owner[side] == key) {
-        self->owner[side] = nullptr;
-        self->close_locked(side);
-      }
-    });
+    on_process_exit(
+      *st, [weak = weak_from_this(), side, key = st.get()](const exit_info&) {
+        auto self = weak.lock();
+        if (!self)
+          return;
+        std::lock_guard guard{self->mtx};
+        std::erase(self->hooked[side], key);
+        if (self->owner[side] == key) {
+          self->owner[side] = nullptr;
+          self->close_locked(side);
+        }
+      });
   }
 
 protected:

@@ -4,88 +4,104 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
-#include <string>
+#include <type_traits>
 #include <utility>
 
-#include "troupe/detail/channel_queue.hpp"
+#include "troupe/detail/make_queue_state.hpp"
 #include "troupe/error.hpp"
 #include "troupe/fwd.hpp"
+#include "troupe/queue_options.hpp"
 
 namespace troupe {
 
-/// Settings of a `queue`, given with designated initializers:
-/// `troupe::queue<int> q{rt, {.capacity = 10, .overflow = troupe::overflow::block}}`.
-struct queue_options {
-  /// Most items the queue holds; 0 means unbounded (Python's `maxsize=0`).
-  std::size_t capacity{};
-
-  /// What a put into a full queue does (ignored when unbounded).
-  ::troupe::overflow overflow{::troupe::overflow::block};
-};
-
-namespace detail {
-
-/// The operations every queue handle shares (see `queue`).
+/// A typed FIFO channel between processes, actors and threads: Python's
+/// `multiprocessing.Queue`, with an explicit overflow policy when bounded
+/// and a `close()` that wakes every waiter.
+///
+///     troupe::queue<std::string> q{rt, {.capacity = 10}};
+///     troupe::process p{rt, [](troupe::queue<std::string> q) { q.put("hi"); },
+///     q};
+///
+/// Thread-safety: every member may be called from any thread or process.
+/// Ordering: items come out in the order they were put (a total order of
+/// puts, so FIFO per producer); each item is taken exactly once.
+/// Lifetime: handles are cheap to copy (a shared pointer) and all copies
+/// refer to the same queue, which lives as long as any handle; pass them
+/// to processes by value. Items live in the queue, not in a feeder thread:
+/// a process that put items can end and be joined before they are taken
+/// (no "joining processes that use queues" deadlock).
+/// Blocking calls wake and throw `terminated` when the calling process is
+/// asked to stop. `T` may be move-only.
 template <class T>
-class queue_handle {
+class queue {
 public:
+  /// An empty queue with `opts` (unbounded by default).
+  explicit queue(runtime& rt, queue_options opts = {})
+    : state_(detail::make_queue_state<T>(opts.capacity, opts.overflow)) {
+    static_cast<void>(rt);
+  }
+
   // -- put --------------------------------------------------------------------
 
   /// Puts `x` at the back. Blocks while the queue is full under
   /// `overflow::block`; under the other policies, see `overflow`. Throws
   /// `full` under `overflow::fail` when full, `closed` after `close()`,
   /// `terminated` when the calling process is asked to stop while it waits.
-  void put(const T& x) {
-    check_put(state_->put(x, wait_spec::forever()), false);
+  void put(const T& x) requires copyable {
+    check_put(state_->put(x, detail::wait_spec::forever()), false);
   }
 
   /// As `put(const T&)`, moving `x` in (so move-only types work).
   void put(T&& x) {
-    check_put(state_->put(std::move(x), wait_spec::forever()), false);
+    check_put(state_->put(std::move(x), detail::wait_spec::forever()), false);
   }
 
   /// As `put(x)`, but waits at most `timeout` for a free slot, then throws
   /// `full`. A negative timeout throws `value_error`.
-  void put(const T& x, std::chrono::nanoseconds timeout) {
-    check_put(state_->put(x, wait_spec::after(timeout)), true);
+  void put(const T& x, std::chrono::nanoseconds timeout) requires copyable {
+    check_put(state_->put(x, detail::wait_spec::after(timeout)), true);
   }
 
   /// As `put(const T&, timeout)`, moving `x` in when it is stored.
   void put(T&& x, std::chrono::nanoseconds timeout) {
-    check_put(state_->put(std::move(x), wait_spec::after(timeout)), true);
+    check_put(state_->put(std::move(x), detail::wait_spec::after(timeout)),
+              true);
   }
 
   /// Puts `x` without blocking: throws `full` when there is no free slot
   /// (under `overflow::block` or `overflow::fail`), `closed` after
   /// `close()`.
-  void put_nowait(const T& x) {
-    check_put(state_->put(x, wait_spec::none()), false);
+  void put_nowait(const T& x) requires copyable {
+    check_put(state_->put(x, detail::wait_spec::none()), false);
   }
 
   void put_nowait(T&& x) {
-    check_put(state_->put(std::move(x), wait_spec::none()), false);
+    check_put(state_->put(std::move(x), detail::wait_spec::none()), false);
   }
 
   /// Puts `x` without blocking and without throwing: returns whether it
   /// was stored (false when full, dropped by `overflow::drop_newest`, or
   /// closed). An rvalue `x` is moved from only when it is stored.
-  [[nodiscard]] bool try_put(const T& x) {
-    return state_->put(x, wait_spec::none()) == status::ok;
+  [[nodiscard]] bool try_put(const T& x) requires copyable {
+    return state_->put(x, detail::wait_spec::none()) == detail::status::ok;
   }
 
   [[nodiscard]] bool try_put(T&& x) {
-    return state_->put(std::move(x), wait_spec::none()) == status::ok;
+    return state_->put(std::move(x), detail::wait_spec::none())
+           == detail::status::ok;
   }
 
   /// As `try_put(x)`, but waits up to `timeout` for a free slot. Throws
   /// only `value_error` (negative timeout) and `terminated`.
   [[nodiscard]] bool try_put(T&& x, std::chrono::nanoseconds timeout) {
-    return state_->put(std::move(x), wait_spec::after(timeout))
-           == status::ok;
+    return state_->put(std::move(x), detail::wait_spec::after(timeout))
+           == detail::status::ok;
   }
 
-  [[nodiscard]] bool try_put(const T& x, std::chrono::nanoseconds timeout) {
-    return state_->put(x, wait_spec::after(timeout)) == status::ok;
+  [[nodiscard]] bool
+  try_put(const T& x, std::chrono::nanoseconds timeout) requires copyable {
+    return state_->put(x, detail::wait_spec::after(timeout))
+           == detail::status::ok;
   }
 
   // -- get --------------------------------------------------------------------
@@ -94,25 +110,25 @@ public:
   /// `close()`, returns what is left, then throws `closed`. Throws
   /// `terminated` when the calling process is asked to stop while it waits.
   [[nodiscard]] T get() {
-    return check_get(wait_spec::forever(), "get()");
+    return check_get(detail::wait_spec::forever(), "get()");
   }
 
   /// As `get()`, but waits at most `timeout`, then throws `empty`. A
   /// negative timeout throws `value_error`.
   [[nodiscard]] T get(std::chrono::nanoseconds timeout) {
-    return check_get(wait_spec::after(timeout), "get(timeout)");
+    return check_get(detail::wait_spec::after(timeout), "get(timeout)");
   }
 
   /// Takes the oldest item without blocking: throws `empty` when there is
   /// none, `closed` when closed and drained.
   [[nodiscard]] T get_nowait() {
-    return check_get(wait_spec::none(), "get_nowait()");
+    return check_get(detail::wait_spec::none(), "get_nowait()");
   }
 
   /// Takes the oldest item if there is one; never blocks nor throws.
   [[nodiscard]] std::optional<T> try_get() {
     std::optional<T> out;
-    state_->get(out, wait_spec::none());
+    state_->get(out, detail::wait_spec::none());
     return out;
   }
 
@@ -121,7 +137,7 @@ public:
   /// (negative timeout) and `terminated`.
   [[nodiscard]] std::optional<T> try_get(std::chrono::nanoseconds timeout) {
     std::optional<T> out;
-    state_->get(out, wait_spec::after(timeout));
+    state_->get(out, detail::wait_spec::after(timeout));
     return out;
   }
 
@@ -167,98 +183,41 @@ public:
     state_->close();
   }
 
-  /// Internal: the shared state (for `select` and `attach`).
-  [[nodiscard]] const std::shared_ptr<queue_state<T>>& state() const noexcept {
-    return state_;
-  }
-
-  friend bool operator==(const queue_handle& x,
-                         const queue_handle& y) noexcept {
+  /// Whether both handles refer to the same queue.
+  friend bool operator==(const queue& x, const queue& y) noexcept {
     return x.state_ == y.state_;
   }
 
-protected:
-  explicit queue_handle(std::shared_ptr<queue_state<T>> st)
-    : state_(std::move(st)) {
+  /// Internal: the shared state (for `select`, `wait` and `attach`).
+  [[nodiscard]] const std::shared_ptr<detail::queue_state<T>>&
+  state() const noexcept {
+    return state_;
   }
 
-  std::shared_ptr<queue_state<T>> state_;
+protected:
+  /// A handle of `st` (for `joinable_queue`, which chooses its storage).
+  explicit queue(std::shared_ptr<detail::queue_state<T>> st)
+    : state_(std::move(st)) {}
+
+  std::shared_ptr<detail::queue_state<T>> state_;
 
 private:
-  void check_put(status s, bool timed) const {
-    switch (s) {
-      case status::ok:
-      case status::dropped:
-        return;
-      case status::closed:
-        throw ::troupe::closed("put(): the queue is closed; no item can be "
-                               "put after close()");
-      case status::would_block:
-        break;
-    }
-    auto cap = std::to_string(state_->capacity());
-    if (state_->policy() == overflow::fail)
-      throw ::troupe::full("put(): the queue is full (capacity " + cap
-                           + ") and its overflow policy is fail, so puts "
-                             "never wait; choose overflow::block to wait");
-    if (timed)
-      throw ::troupe::full("put(): the queue stayed full (capacity " + cap
-                           + ") for the whole timeout; let consumers catch "
-                             "up, raise the capacity or wait longer");
-    throw ::troupe::full("put(): the queue is full (capacity " + cap
-                         + "); call put(x) to wait for a free slot, or "
-                           "try_put(x) to go on without it");
+  /// Whether the copying puts exist (a move-only `T` is put by moving).
+  static constexpr bool copyable = std::is_copy_constructible_v<T>;
+
+  void check_put(detail::status s, bool timed) const {
+    if (s == detail::status::ok || s == detail::status::dropped)
+      return;
+    detail::throw_put_failed(s, state_->capacity(), state_->policy(), timed);
   }
 
-  T check_get(const wait_spec& w, const char* what) {
+  T check_get(const detail::wait_spec& w, const char* what) {
     std::optional<T> out;
-    switch (state_->get(out, w)) {
-      case status::ok:
-        return std::move(*out);
-      case status::closed:
-        throw ::troupe::closed(std::string{what}
-                               + ": the queue is closed and drained; no "
-                                 "item will come");
-      default:
-        break;
-    }
-    if (w.kind == wait_spec::kind_t::until)
-      throw ::troupe::empty(std::string{what}
-                            + ": no item arrived within the timeout");
-    throw ::troupe::empty(std::string{what}
-                          + ": the queue is empty; call get() to wait for "
-                            "an item, or try_get() to go on without one");
-  }
-};
-
-} // namespace detail
-
-/// A typed FIFO channel between processes, actors and threads: Python's
-/// `multiprocessing.Queue`, with an explicit overflow policy when bounded
-/// and a `close()` that wakes every waiter.
-///
-///     troupe::queue<std::string> q{rt, {.capacity = 10}};
-///     troupe::process p{rt, [](troupe::queue<std::string> q) { q.put("hi"); }, q};
-///
-/// Thread-safety: every member may be called from any thread or process.
-/// Ordering: items come out in the order they were put (a total order of
-/// puts, so FIFO per producer); each item is taken exactly once.
-/// Lifetime: handles are cheap to copy (a shared pointer) and all copies
-/// refer to the same queue, which lives as long as any handle; pass them
-/// to processes by value. Items live in the queue, not in a feeder thread:
-/// a process that put items can end and be joined before they are taken
-/// (no "joining processes that use queues" deadlock).
-/// Blocking calls wake and throw `terminated` when the calling process is
-/// asked to stop. `T` may be move-only.
-template <class T>
-class queue : public detail::queue_handle<T> {
-public:
-  /// An empty queue with `opts` (unbounded by default).
-  explicit queue(runtime& rt, queue_options opts = {})
-    : detail::queue_handle<T>(std::make_shared<detail::queue_state<T>>(
-      opts.capacity, opts.overflow, false,
-      consumer_exit_policy::redeliver)) {
-    static_cast<void>(rt);
+    auto s = state_->get(out, w);
+    if (s == detail::status::ok)
+      return std::move(*out);
+    detail::throw_get_failed(s, w.kind == detail::wait_spec::kind_t::until,
+                             what);
   }
 };
 

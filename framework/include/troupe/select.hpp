@@ -19,12 +19,12 @@ namespace troupe {
 namespace detail {
 
 template <class T>
-channel_core& select_core(const queue_handle<T>& q) {
+channel_core& select_core(const queue<T>& q) {
   return *q.state();
 }
 
 template <class T>
-bool select_ready(const queue_handle<T>& q) {
+bool select_ready(const queue<T>& q) {
   std::lock_guard guard{q.state()->mtx};
   return q.state()->readable_locked();
 }

@@ -12,6 +12,7 @@
 #include <caf/detail/type_traits.hpp>
 #include <caf/exit_reason.hpp>
 
+#include "troupe/detail/process_hooks.hpp"
 #include "troupe/error.hpp"
 #include "troupe/process.hpp"
 
@@ -44,18 +45,12 @@ struct stop_msg {};
 /// has no mailbox.
 caf::blocking_actor* receiving_self();
 
-/// Throws `terminated` for the calling process.
-[[noreturn]] void throw_terminated();
-
 /// Handles an exit signal from a linked actor or a supervisor; returns
 /// whether the process must stop.
 bool on_exit_signal(const caf::exit_msg& msg);
 
 /// Sends `msg` to the sender of the message being handled.
 void reply_message(caf::message msg);
-
-/// Whether the calling process was asked to stop.
-bool stop_requested() noexcept;
 
 /// Remembers the sender of the message being handled, for `sender()` and
 /// `reply()` after the handler returned.
@@ -117,13 +112,6 @@ struct is_duration_t<std::chrono::duration<Rep, Period>> : std::true_type {};
 /// A receive handler: anything but a duration (which is a timeout).
 template <class F>
 concept is_handler = !is_duration_t<std::decay_t<F>>::value;
-
-inline std::chrono::steady_clock::time_point
-deadline_after(std::chrono::nanoseconds timeout) {
-  if (timeout.count() < 0)
-    throw value_error("timeout must not be negative");
-  return std::chrono::steady_clock::now() + timeout;
-}
 
 } // namespace troupe::detail
 

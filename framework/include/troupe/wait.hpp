@@ -40,7 +40,7 @@ namespace troupe {
 class waitable {
 public:
   template <class T>
-  waitable(const detail::queue_handle<T>& q) // NOLINT: converts on purpose
+  waitable(const queue<T>& q) // NOLINT: converts on purpose
     : waitable(q.state(), channel_ops<detail::queue_state<T>>()) {
   }
 

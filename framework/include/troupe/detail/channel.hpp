@@ -12,10 +12,9 @@
 
 #include <pthread.h>
 
-#include "troupe/detail/process_state.hpp"
+#include "troupe/detail/process_hooks.hpp"
 #include "troupe/detail/spin.hpp"
 #include "troupe/error.hpp"
-#include "troupe/this_process.hpp"
 
 namespace troupe::detail {
 

@@ -14,6 +14,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_addr.hpp>
 
+#include "troupe/detail/process_hooks.hpp"
 #include "troupe/detail/unique_function.hpp"
 #include "troupe/ext/exit_hook.hpp"
 #include "troupe/ext/stop.hpp"
@@ -26,9 +27,6 @@ class process;
 namespace troupe::detail {
 
 class supervisor_core;
-
-/// How a process ended, as its exit hooks see it (see troupe/ext/).
-using exit_info = ext::exit_info;
 
 /// The shared state behind every handle of one process or actor.
 ///
@@ -161,10 +159,6 @@ private:
   std::uint64_t next_stop_callback_ = 0;
 };
 
-/// The framework's spelling of `ext::stop_callback`: how a blocking troupe
-/// call wakes its waiter when the calling process is asked to stop.
-using stop_callback = ext::stop_callback;
-
 /// Set on a supervisor's thread while it runs a child's start: processes
 /// and actors started then are part of its tree from their first moment
 /// (so an early failure is reported by the supervisor, not as an orphan).
@@ -184,14 +178,6 @@ void kill_process(const std::shared_ptr<process_state>& st, std::string why);
 /// runs its target: `kill()` cannot stop a thread, so what it holds stays
 /// in use until the thread leaves (returns or unwinds).
 [[nodiscard]] bool killed_thread_inside(const process_state& st) noexcept;
-
-/// Runs `fn` once no thread runs the target of `st` any more: at once,
-/// unless `st` was declared killed while its thread still runs; then on
-/// that thread when it leaves the target. How what a killed process holds
-/// (a lock, a permit, an unacknowledged queue item) is released without
-/// letting another process in while the killed thread is still inside.
-/// `fn` should not throw (what it throws is logged).
-void after_thread_left(const process_state& st, unique_function<void()> fn);
 
 /// Called by the thread of a blocking process once it has set
 /// `thread_done`: runs what `after_thread_left` deferred.
@@ -227,11 +213,6 @@ public:
 private:
   process_state* prev_;
 };
-
-/// The state of the process the calling thread runs; the main process's on
-/// the runtime's thread and on threads troupe does not know; null when no
-/// runtime exists.
-std::shared_ptr<process_state> current_state();
 
 /// As `current_state()`, without the reference count: null on threads troupe
 /// does not run (no fallback to the main process). The state outlives every
