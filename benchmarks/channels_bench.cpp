@@ -12,7 +12,6 @@
 #include <vector>
 
 #include <benchmark/benchmark.h>
-
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
@@ -52,9 +51,8 @@ void pipe_ping_pong(benchmark::State& state) {
   mine.close();
   echo.join();
   state.SetItemsProcessed(state.iterations());
-  state.counters["round_trips_per_s"]
-    = benchmark::Counter(static_cast<double>(state.iterations()),
-                         benchmark::Counter::kIsRate);
+  state.counters["round_trips_per_s"] = benchmark::Counter(
+    static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(pipe_ping_pong)->UseRealTime();
 

@@ -11,8 +11,6 @@
 // Names read `<workload>/<implementation>[/<size>]`; `items_per_second` is
 // the figure to compare, `per_item` its inverse.
 
-#include <benchmark/benchmark.h>
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -29,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include <benchmark/benchmark.h>
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -90,8 +89,7 @@ void apply(caf::actor_system_config& cfg, const sched_settings& s) {
 /// A raw CAF system with settings `s`. Its destructor waits for every
 /// actor, so each case ends all of its actors before the system goes.
 struct caf_env {
-  explicit caf_env(const sched_settings& s) : cfg(make_config(s)), sys(*cfg) {
-  }
+  explicit caf_env(const sched_settings& s) : cfg(make_config(s)), sys(*cfg) {}
 
   static std::unique_ptr<caf::actor_system_config>
   make_config(const sched_settings& s) {
@@ -118,8 +116,7 @@ double process_cpu_seconds() {
 /// before the loop, `stop()` right after it.
 class cpu_meter {
 public:
-  cpu_meter() : start_(process_cpu_seconds()) {
-  }
+  cpu_meter() : start_(process_cpu_seconds()) {}
 
   void stop() {
     stop_ = process_cpu_seconds();
@@ -672,9 +669,7 @@ void register_all() {
     ->UseRealTime();
 
   // 2.
-  RegisterBenchmark("spawn/troupe", spawn_troupe)
-    ->Arg(spawn_n)
-    ->UseRealTime();
+  RegisterBenchmark("spawn/troupe", spawn_troupe)->Arg(spawn_n)->UseRealTime();
   RegisterBenchmark("spawn/troupe_no_handles", spawn_troupe_no_handles)
     ->Arg(spawn_n)
     ->UseRealTime();

@@ -28,8 +28,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: bare_wordcount DIR [THREADS]\n");
     return 2;
   }
-  auto threads = argc > 2 ? std::atoi(argv[2])
-                          : static_cast<int>(std::thread::hardware_concurrency());
+  auto threads = argc > 2
+                   ? std::atoi(argv[2])
+                   : static_cast<int>(std::thread::hardware_concurrency());
   std::vector<fs::path> files;
   for (auto& e : fs::recursive_directory_iterator(argv[1]))
     if (e.is_regular_file())
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
   for (auto f : failed)
     bad += f;
   std::printf("files %lld failed %lld words %lld\n",
-              static_cast<long long>(files.size()) - static_cast<long long>(bad),
+              static_cast<long long>(files.size())
+                - static_cast<long long>(bad),
               static_cast<long long>(bad), static_cast<long long>(words));
 }

@@ -442,19 +442,20 @@ result manager_dict(std::int64_t n) {
   auto secs = std::make_shared<std::atomic<double>>(0.0);
   auto right = make_count();
   end_counter ends{1};
-  auto client = sys().spawn([server, n, secs, right](caf::blocking_actor* self) {
-    std::int64_t ok = 0;
-    auto start = clock_type::now();
-    for (std::int64_t i = 0; i < n; ++i) {
-      self->request(server, caf::infinite, set_atom::value, i % 1024, i)
-        .receive([] {}, [](caf::error&) {});
-      self->request(server, caf::infinite, get_atom::value, i % 1024)
-        .receive([&](std::int64_t v) { ok += v == i ? 1 : 0; },
-                 [](caf::error&) {});
-    }
-    secs->store(seconds_since(start));
-    right->store(ok);
-  });
+  auto client
+    = sys().spawn([server, n, secs, right](caf::blocking_actor* self) {
+        std::int64_t ok = 0;
+        auto start = clock_type::now();
+        for (std::int64_t i = 0; i < n; ++i) {
+          self->request(server, caf::infinite, set_atom::value, i % 1024, i)
+            .receive([] {}, [](caf::error&) {});
+          self->request(server, caf::infinite, get_atom::value, i % 1024)
+            .receive([&](std::int64_t v) { ok += v == i ? 1 : 0; },
+                     [](caf::error&) {});
+        }
+        secs->store(seconds_since(start));
+        right->store(ok);
+      });
   ends.watch(client);
   client = nullptr;
   ends.wait();

@@ -366,8 +366,8 @@ using failure_clock = std::shared_ptr<std::atomic<std::int64_t>>;
 /// abnormally. It quits with an error rather than throwing, as the Erlang
 /// twin calls exit(crash): an uncaught exception would add CAF's report on
 /// stderr to every restart.
-caf::behavior crashy(caf::event_based_actor* self, troupe::queue<started> starts,
-                     failure_clock failed_at) {
+caf::behavior crashy(caf::event_based_actor* self,
+                     troupe::queue<started> starts, failure_clock failed_at) {
   starts.put(started{now_ns(), caf::actor_cast<caf::actor>(self)});
   return {
     [self, failed_at](crash_atom) {
@@ -399,10 +399,9 @@ constexpr std::int64_t restarts_per_supervisor = 100;
 /// (issue 5's "child failure -> replacement running"): the replacement's
 /// start time minus the failing child's last time before it failed. Check:
 /// the restarts the supervisors counted.
-result restart_latency(
-  std::int64_t n,
-  const std::function<troupe::child_start(troupe::queue<started>,
-                                           failure_clock)>& make_start) {
+result restart_latency(std::int64_t n,
+                       const std::function<troupe::child_start(
+                         troupe::queue<started>, failure_clock)>& make_start) {
   troupe::queue<started> starts{rt()};
   auto failed_at = std::make_shared<std::atomic<std::int64_t>>(0);
   std::vector<std::int64_t> samples;
@@ -438,22 +437,23 @@ result restart_latency(
 }
 
 result supervised_restart(std::int64_t n) {
-  return restart_latency(n, [](troupe::queue<started> starts,
-                               failure_clock failed_at) {
-    return troupe::start_actor(crashy, starts, failed_at);
-  });
+  return restart_latency(
+    n, [](troupe::queue<started> starts, failure_clock failed_at) {
+      return troupe::start_actor(crashy, starts, failed_at);
+    });
 }
 
 /// As supervised_restart, with a blocking process as the child: its
 /// replacement needs a thread from the pool, not a scheduler slot.
 result supervised_restart_process(std::int64_t n) {
-  return restart_latency(n, [](troupe::queue<started> starts,
-                               failure_clock failed_at) {
-    return troupe::start_process(crashy_process, starts, failed_at);
-  });
+  return restart_latency(
+    n, [](troupe::queue<started> starts, failure_clock failed_at) {
+      return troupe::start_process(crashy_process, starts, failed_at);
+    });
 }
 
-// -- (d) pool map / imap_unordered, (e) apply_async ----------------------------
+// -- (d) pool map / imap_unordered, (e) apply_async
+// ----------------------------
 
 /// The tiny task of (d) and (e): Python's `f(x) = x * x`.
 std::int64_t square(std::int64_t x) {

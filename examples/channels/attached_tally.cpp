@@ -44,8 +44,8 @@ int main(int argc, char** argv) {
   troupe::runtime rt{argc, argv};
   troupe::queue<troupe::bytes> lines{rt, {.capacity = 256}};
   auto counter = troupe::spawn(rt, {.name = "tally"}, tally);
-  auto link = troupe::attach_batched(lines, counter,
-                                     {.credit = 128, .max_batch = 32});
+  auto link
+    = troupe::attach_batched(lines, counter, {.credit = 128, .max_batch = 32});
   troupe::process producer{rt, {.name = "producer"}, produce, lines, 10000};
   producer.start();
   producer.join();

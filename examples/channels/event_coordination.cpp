@@ -23,7 +23,7 @@ void joo_b(troupe::queue<int> q, troupe::event ev) {
   print("subprocess joo_b start");
   ev.clear();
   troupe::this_process::sleep_for(200ms); // the seed sleeps 2 s
-  q.put(250); // the seed's random.randint(200, 300)
+  q.put(250);                             // the seed's random.randint(200, 300)
   ev.set();
   print("subprocess joo_b ended");
 }

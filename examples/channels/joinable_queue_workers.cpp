@@ -36,8 +36,8 @@ int main(int argc, char** argv) {
   troupe::joinable_queue<int> tasks{rt};
   troupe::queue<int> results{rt};
   for (int i = 1; i <= 3; ++i)
-    troupe::process{rt, {.name = "worker-" + std::to_string(i)}, worker,
-                    tasks, results}
+    troupe::process{
+      rt, {.name = "worker-" + std::to_string(i)}, worker, tasks, results}
       .start();
   for (int task = 1; task <= 10; ++task)
     tasks.put(task);

@@ -10,8 +10,8 @@
 namespace {
 
 using troupe::print;
-using conn = troupe::connection<std::vector<std::string>,
-                                std::vector<std::string>>;
+using conn
+  = troupe::connection<std::vector<std::string>, std::vector<std::string>>;
 
 void myfunction(conn c) {
   c.send({"hi!! I am Python"});

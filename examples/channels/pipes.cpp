@@ -17,7 +17,8 @@ using troupe_examples::repr;
 using troupe::print;
 
 // One end of a duplex pipe that receives numbers and sends letters.
-using numbers_in = troupe::connection<std::vector<std::string>, std::vector<int>>;
+using numbers_in
+  = troupe::connection<std::vector<std::string>, std::vector<int>>;
 
 void run(numbers_in p_a) {
   auto recv = p_a.recv(); // the child receives what the parent sent
@@ -37,7 +38,8 @@ int main(int argc, char** argv) {
   troupe::runtime rt{argc, argv};
 
   // Duplex: p_b sends numbers and receives letters, p_a the other way.
-  auto [p_b, p_a] = troupe::pipe<std::vector<int>, std::vector<std::string>>{rt};
+  auto [p_b, p_a]
+    = troupe::pipe<std::vector<int>, std::vector<std::string>>{rt};
   troupe::process p{rt, run, p_a};
   p.start();
   std::vector<int> numbers{1, 2, 3, 4, 5};

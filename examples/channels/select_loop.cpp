@@ -41,8 +41,8 @@ int main(int argc, char** argv) {
   troupe::queue<int> jobs{rt};
   auto [control_in, control_out] = troupe::one_way_pipe<std::string>{rt};
   troupe::event stop_event{rt};
-  troupe::process server{rt, {.name = "server"}, serve, jobs, control_in,
-                         stop_event};
+  troupe::process server{rt,   {.name = "server"}, serve,
+                         jobs, control_in,         stop_event};
   server.start();
   for (int job = 1; job <= 3; ++job)
     jobs.put(job);

@@ -15,10 +15,10 @@ using troupe::print;
 void put_data(troupe::queue<std::string> queue) {
   // Python's str(os.getpid()) + ' ' + str(time.time()).
   auto now = std::chrono::system_clock::now().time_since_epoch();
-  auto data = std::to_string(troupe::current_process().pid()) + " "
-              + std::to_string(
-                std::chrono::duration_cast<std::chrono::microseconds>(now)
-                  .count());
+  auto data
+    = std::to_string(troupe::current_process().pid()) + " "
+      + std::to_string(
+        std::chrono::duration_cast<std::chrono::microseconds>(now).count());
   print("pushed:", data);
   queue.put(data);
 }

@@ -349,8 +349,8 @@ void read_folder(troupe::queue<work_item> work, fs::path root,
         st->skipped.fetch_add(1);
         continue;
       }
-      work.put(work_item{.seq = seq++, .rel = std::move(rel),
-                         .path = entry.path()});
+      work.put(
+        work_item{.seq = seq++, .rel = std::move(rel), .path = entry.path()});
       st->produced.fetch_add(1);
     }
     if (ec)
@@ -380,11 +380,11 @@ constexpr std::size_t max_batch = 1024;
 /// the state file, so a file is in the state with its words added to the
 /// totals, or neither — whenever the program is killed. While a batch
 /// waits for the disk, outcomes gather for the next one.
-void write_outcomes(troupe::queue<outcome> outcomes, results state,
-                    troupe::manager mgr, std::shared_ptr<run_state> st,
-                    std::shared_ptr<const std::unordered_set<std::string>>
-                      failed_before,
-                    std::counting_semaphore<>* slots, bool crash_manager_once) {
+void write_outcomes(
+  troupe::queue<outcome> outcomes, results state, troupe::manager mgr,
+  std::shared_ptr<run_state> st,
+  std::shared_ptr<const std::unordered_set<std::string>> failed_before,
+  std::counting_semaphore<>* slots, bool crash_manager_once) {
   std::uint64_t recorded = 0;
   std::vector<outcome> group;
   std::unordered_map<std::string, std::int64_t> sum;
@@ -418,10 +418,10 @@ void write_outcomes(troupe::queue<outcome> outcomes, results state,
       }
     }
     b.update(state.files, std::move(counted));
-    b.merge(state.totals,
-            std::vector<std::pair<std::string, std::int64_t>>(sum.begin(),
-                                                              sum.end()),
-            std::plus<>{});
+    b.merge(
+      state.totals,
+      std::vector<std::pair<std::string, std::int64_t>>(sum.begin(), sum.end()),
+      std::plus<>{});
     b.update(state.failures, std::move(failed));
     b.erase_keys(state.failures, std::move(recovered));
     auto t0 = clock_type::now();
@@ -485,8 +485,7 @@ std::string progress_text(const run_state& st, clock_type::time_point start) {
 /// and terminates the workers of tasks that run past the timeout: a stuck
 /// worker gets its grace, then is declared killed, and the pool replaces
 /// it.
-void monitor(troupe::event stop, std::shared_ptr<run_state> st,
-             options opts,
+void monitor(troupe::event stop, std::shared_ptr<run_state> st, options opts,
              clock_type::time_point start, bool tty) {
   auto period = opts.progress.value_or(tty ? 100ms : 1000ms);
   auto next_print = clock_type::now() + period;
@@ -733,20 +732,19 @@ int run(troupe::runtime& rt, const options& opts) {
 
   troupe::process reader{rt, {.name = "reader"}, read_folder, work, input, done,
                          st};
-  troupe::process writer{rt,
-                         {.name = "writer"},
-                         write_outcomes,
-                         outcomes,
-                         state,
-                         *mgr,
-                         st,
-                         std::shared_ptr<const std::unordered_set<std::string>>{
-                           failed_before},
-                         &slots,
-                         opts.chaos > 0};
+  troupe::process writer{
+    rt,
+    {.name = "writer"},
+    write_outcomes,
+    outcomes,
+    state,
+    *mgr,
+    st,
+    std::shared_ptr<const std::unordered_set<std::string>>{failed_before},
+    &slots,
+    opts.chaos > 0};
   troupe::process watch{
-    rt, {.name = "monitor"}, monitor, stop_monitor, st, opts, start,
-    tty};
+    rt, {.name = "monitor"}, monitor, stop_monitor, st, opts, start, tty};
   reader.start();
   writer.start();
   watch.start();

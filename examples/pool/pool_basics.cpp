@@ -58,9 +58,8 @@ int main(int argc, char** argv) {
     print(repr(pids));
 
     // makes a single worker sleep for 10 s
-    auto sleeper = pool.apply_async([] {
-      troupe::this_process::sleep_for(10s);
-    });
+    auto sleeper
+      = pool.apply_async([] { troupe::this_process::sleep_for(10s); });
     try {
       sleeper.get(1s);
     } catch (const troupe::timeout_error&) {

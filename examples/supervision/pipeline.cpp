@@ -46,8 +46,8 @@ void parser(troupe::queue<std::string> lines, troupe::queue<record> records) {
     if (eq == std::string::npos)
       throw std::invalid_argument("no '=' in line '" + line + "'");
     // std::stoi throws std::invalid_argument on "two".
-    records.put({.name = line.substr(0, eq),
-                 .value = std::stoi(line.substr(eq + 1))});
+    records.put(
+      {.name = line.substr(0, eq), .value = std::stoi(line.substr(eq + 1))});
   }
 }
 

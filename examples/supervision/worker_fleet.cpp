@@ -103,8 +103,8 @@ int main(int argc, char** argv) {
   for (auto& ev : fleet.events())
     if (ev.what == troupe::supervisor_event::kind::child_exited)
       ++by_code[ev.exitcode.value_or(0)];
-  print("failures: exceptions", by_code[1], "- exit(3)", by_code[3],
-        "- killed", by_code[-9], "- restarts", fleet.restarts());
+  print("failures: exceptions", by_code[1], "- exit(3)", by_code[3], "- killed",
+        by_code[-9], "- restarts", fleet.restarts());
   std::cout << fleet.tree();
 
   tasks.close(); // the workers return; the runtime stops the fleet

@@ -35,8 +35,8 @@ int main(int argc, char** argv) {
   troupe::lock lock{rt, {.name = "book"}};
   account_book book;
 
-  troupe::process worker{rt, {.name = "worker"}, transfer, lock,
-                         std::ref(book)};
+  troupe::process worker{
+    rt, {.name = "worker"}, transfer, lock, std::ref(book)};
   worker.start();
   troupe::this_process::receive<std::string>(); // "half-way"
   worker.kill();

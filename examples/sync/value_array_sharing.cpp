@@ -40,10 +40,13 @@ int main(int argc, char** argv) {
   troupe::value<int> counter{rt, 0};
   std::vector<troupe::process> adders;
   for (int i = 0; i < 4; ++i) {
-    adders.emplace_back(rt, [](troupe::value<int> c) {
-      for (int k = 0; k < 100000; ++k)
-        c.update([](int x) { return x + 1; });
-    }, counter);
+    adders.emplace_back(
+      rt,
+      [](troupe::value<int> c) {
+        for (int k = 0; k < 100000; ++k)
+          c.update([](int x) { return x + 1; });
+      },
+      counter);
     adders.back().start();
   }
   for (auto& a : adders)

@@ -46,11 +46,11 @@ bool is(const caf::error& rsn, caf::exit_reason x) {
 /// Python-style exit code and a reason for people from a CAF exit reason.
 std::pair<int, std::string> exit_of(const caf::error& rsn, int stop_signal) {
   if (!rsn)
-    return stop_signal == 0 ? std::pair{0, std::string{}}
-                            : std::pair{-stop_signal,
-                                        std::string{stop_signal == 9
-                                                      ? "killed"
-                                                      : "terminated"}};
+    return stop_signal == 0
+             ? std::pair{0, std::string{}}
+             : std::pair{
+               -stop_signal,
+               std::string{stop_signal == 9 ? "killed" : "terminated"}};
   if (is(rsn, caf::exit_reason::user_shutdown))
     return {-15, "terminated"};
   if (is(rsn, caf::exit_reason::kill))
@@ -65,8 +65,8 @@ std::pair<int, std::string> exit_of(const caf::error& rsn, int stop_signal) {
 std::shared_ptr<process_state> prepare_actor(runtime& rt,
                                              process_options opts) {
   auto& impl = rt.impl();
-  auto name = opts.name.empty() ? impl->next_actor_name()
-                                : std::move(opts.name);
+  auto name
+    = opts.name.empty() ? impl->next_actor_name() : std::move(opts.name);
   auto parent = spawning_parent();
   auto st = std::allocate_shared<process_state>(
     pool_allocator<process_state>{}, impl, process_state::kind::event_based,
@@ -98,8 +98,7 @@ actor bind_actor(std::shared_ptr<process_state> st, caf::actor hdl,
     st->body = hdl.address();
   }
   if (!tracked)
-    hdl->attach_functor(
-      [st](const caf::error& rsn) { actor_ended(*st, rsn); });
+    hdl->attach_functor([st](const caf::error& rsn) { actor_ended(*st, rsn); });
   // A stop requested before the handle existed (e.g. by a shutdown).
   if (auto sig = st->stop_signal.load(); sig != 0)
     caf::anon_send_exit(hdl, sig == 9 ? caf::exit_reason::kill

@@ -1,12 +1,14 @@
 // troupe::barrier: rounds under a mutex; parties tracked for their ends.
 
+#include "troupe/barrier.hpp"
+
 #include <unordered_set>
 
-#include "detail/runtime_impl.hpp"
-#include "troupe/barrier.hpp"
 #include "troupe/detail/sync_core.hpp"
 #include "troupe/error.hpp"
 #include "troupe/this_process.hpp"
+
+#include "detail/runtime_impl.hpp"
 
 namespace troupe {
 
@@ -16,10 +18,8 @@ class barrier_core final : public owned_resource {
 public:
   barrier_core(runtime& rt, std::size_t parties, std::function<void()> action,
                const sync_options& opts)
-    : owned_resource(rt, "barrier", opts),
-      parties_(parties),
-      action_(std::move(action)),
-      round_(std::make_shared<round>()) {
+    : owned_resource(rt, "barrier", opts), parties_(parties),
+      action_(std::move(action)), round_(std::make_shared<round>()) {
     if (parties == 0)
       throw value_error("barrier: parties must be at least 1");
   }
@@ -57,13 +57,13 @@ public:
     }
     bool passed = false;
     try {
-      passed = park(guard, cv_, until, warn_after(), label(),
-                    [&r] { return r->tripped || r->broken; },
-                    [this, &r] {
-                      return std::to_string(r->count) + " of "
-                             + std::to_string(parties_)
-                             + " parties have arrived";
-                    });
+      passed = park(
+        guard, cv_, until, warn_after(), label(),
+        [&r] { return r->tripped || r->broken; },
+        [this, &r] {
+          return std::to_string(r->count) + " of " + std::to_string(parties_)
+                 + " parties have arrived";
+        });
     } catch (const terminated&) {
       if (!r->tripped)
         break_locked(h.who() + " was asked to stop while waiting");
@@ -147,18 +147,18 @@ private:
   std::function<void()> action_;
   mutable std::mutex mtx_;
   std::condition_variable cv_;
-  std::shared_ptr<round> round_; // (mtx_)
-  bool broken_ = false;          // (mtx_)
-  std::string why_;              // (mtx_)
+  std::shared_ptr<round> round_;           // (mtx_)
+  bool broken_ = false;                    // (mtx_)
+  std::string why_;                        // (mtx_)
   std::unordered_set<const holder*> seen_; // parties (mtx_)
 };
 
 } // namespace detail
 
-barrier::barrier(runtime& rt, std::size_t parties,
-                 std::function<void()> action, sync_options opts)
-  : core_(std::make_shared<detail::barrier_core>(rt, parties,
-                                                 std::move(action), opts)) {
+barrier::barrier(runtime& rt, std::size_t parties, std::function<void()> action,
+                 sync_options opts)
+  : core_(std::make_shared<detail::barrier_core>(rt, parties, std::move(action),
+                                                 opts)) {
   core_->enroll();
 }
 

@@ -18,8 +18,8 @@ constexpr std::size_t largest = 4096;
 
 template <std::size_t Size>
 using bytes_pool
-  = detail::block_pool<Size, std::max<std::size_t>(
-                               1, (std::size_t{4} << 20) / (Size * 64))>;
+  = detail::block_pool<Size, std::max<std::size_t>(1, (std::size_t{4} << 20)
+                                                        / (Size * 64))>;
 
 /// Each size class's pool.
 struct pool_ops {
@@ -31,9 +31,9 @@ template <std::size_t Size>
 constexpr pool_ops ops_for{&bytes_pool<Size>::allocate,
                            &bytes_pool<Size>::deallocate};
 
-constexpr pool_ops pools[] = {ops_for<64>,   ops_for<128>,  ops_for<256>,
-                              ops_for<512>,  ops_for<1024>, ops_for<2048>,
-                              ops_for<4096>};
+constexpr pool_ops pools[]
+  = {ops_for<64>,   ops_for<128>,  ops_for<256>, ops_for<512>,
+     ops_for<1024>, ops_for<2048>, ops_for<4096>};
 static_assert(smallest << (std::size(pools) - 1) == largest);
 
 /// The pool of a buffer of `n` bytes (0 < n <= largest).
@@ -64,8 +64,7 @@ bytes::bytes(size_type n, char fill) {
   std::memset(data_, fill, n);
 }
 
-bytes::bytes(std::string_view text) : bytes(text.data(), text.size()) {
-}
+bytes::bytes(std::string_view text) : bytes(text.data(), text.size()) {}
 
 bytes::bytes(const void* data, size_type n) {
   if (n == 0)
@@ -74,8 +73,7 @@ bytes::bytes(const void* data, size_type n) {
   std::memcpy(data_, data, n);
 }
 
-bytes::bytes(const bytes& other) : bytes(other.data_, other.size_) {
-}
+bytes::bytes(const bytes& other) : bytes(other.data_, other.size_) {}
 
 bytes& bytes::operator=(const bytes& other) {
   if (this != &other)

@@ -1,6 +1,6 @@
-#include "troupe/event.hpp"
-
 #include <mutex>
+
+#include "troupe/event.hpp"
 
 namespace troupe {
 

@@ -1,11 +1,13 @@
 // troupe::condition: FIFO waiter slots under a mutex, over a lock core.
 
+#include "troupe/condition.hpp"
+
 #include <list>
 
-#include "detail/runtime_impl.hpp"
-#include "troupe/condition.hpp"
 #include "troupe/detail/sync_core.hpp"
 #include "troupe/this_process.hpp"
+
+#include "detail/runtime_impl.hpp"
 
 namespace troupe {
 
@@ -14,8 +16,7 @@ namespace detail {
 class condition_core {
 public:
   condition_core(std::shared_ptr<lock_core> lk, const sync_options& opts)
-    : lock(std::move(lk)),
-      label_("condition over " + lock->label()),
+    : lock(std::move(lk)), label_("condition over " + lock->label()),
       warn_after_(0) {
     // Waiting long for a notification is a condition's job: only taking
     // the lock reports slow waits.
@@ -43,9 +44,10 @@ public:
         cv_.notify_all();
       }};
       std::unique_lock guard{mtx_};
-      notified = park(guard, cv_, until, warn_after_, label_,
-                      [&self] { return self.notified; },
-                      [] { return std::string{"not notified"}; });
+      notified = park(
+        guard, cv_, until, warn_after_, label_,
+        [&self] { return self.notified; },
+        [] { return std::string{"not notified"}; });
       if (!notified)
         std::erase(waiters_, &self);
     } catch (...) {
@@ -117,16 +119,13 @@ make_condition(const std::shared_ptr<detail::lock_core>& lk,
 } // namespace
 
 condition::condition(runtime& rt, sync_options opts)
-  : condition(rt, rlock{rt, opts}, opts) {
-}
+  : condition(rt, rlock{rt, opts}, opts) {}
 
 condition::condition(runtime&, const troupe::lock& l, sync_options opts)
-  : core_(make_condition(l.core(), opts)) {
-}
+  : core_(make_condition(l.core(), opts)) {}
 
 condition::condition(runtime&, const rlock& l, sync_options opts)
-  : core_(make_condition(l.core(), opts)) {
-}
+  : core_(make_condition(l.core(), opts)) {}
 
 bool condition::acquire() {
   return core_->lock->acquire(true, std::nullopt);

@@ -1,15 +1,17 @@
 // troupe::lock and troupe::rlock: one atomic word per lock.
 
+#include "troupe/lock.hpp"
+
 #include <thread>
 
 #include "troupe/detail/spin.hpp"
-#include "detail/runtime_impl.hpp"
 #include "troupe/detail/sync_core.hpp"
 #include "troupe/error.hpp"
-#include "troupe/lock.hpp"
 #include "troupe/process.hpp"
 #include "troupe/rlock.hpp"
 #include "troupe/this_process.hpp"
+
+#include "detail/runtime_impl.hpp"
 
 namespace troupe {
 
@@ -34,8 +36,7 @@ const void* holder_in(std::uint64_t w) noexcept {
 
 lock_core::lock_core(runtime& rt, bool recursive, const sync_options& opts)
   : owned_resource(rt, recursive ? "rlock" : "lock", opts),
-    recursive_(recursive) {
-}
+    recursive_(recursive) {}
 
 lock_core::~lock_core() = default;
 
@@ -44,8 +45,7 @@ bool lock_core::locked() const noexcept {
 }
 
 bool lock_core::held_by_me() const {
-  return (word_.load(std::memory_order_acquire) & holder_mask)
-         == bits_of(me());
+  return (word_.load(std::memory_order_acquire) & holder_mask) == bits_of(me());
 }
 
 bool lock_core::previous_owner_died() const {
@@ -57,8 +57,7 @@ std::shared_ptr<process_state> lock_core::owner() const {
   return state_of_holder(holder_in(word_.load(std::memory_order_acquire)));
 }
 
-bool lock_core::try_take(holder& h, std::uint64_t depth_bits,
-                         bool under_lock) {
+bool lock_core::try_take(holder& h, std::uint64_t depth_bits, bool under_lock) {
   auto w = word_.load(std::memory_order_relaxed);
   std::uint64_t desired = 0;
   do {
@@ -135,10 +134,12 @@ bool lock_core::acquire_slow(holder& h, bool, sync_deadline until,
     }
   } on_leave{waiters_};
   return park(
-    guard, cv_, until, warn_after(), label(), [&] { return try_take(h, depth_bits, true); },
+    guard, cv_, until, warn_after(), label(),
+    [&] { return try_take(h, depth_bits, true); },
     [this] {
       return "held by "
-             + describe_holder(holder_in(word_.load(std::memory_order_acquire)));
+             + describe_holder(
+               holder_in(word_.load(std::memory_order_acquire)));
     });
 }
 
@@ -173,7 +174,8 @@ void lock_core::fail_release(holder& h, std::uint64_t w, const char* what) {
                       + " is not held (released too many times)");
   throw value_error(std::string{what} + ": " + label() + " is held by "
                     + describe_holder(holder_in(w)) + ", not by the caller, "
-                    + h.who() + (recursive_ ? "" : "; only the holder may release it"));
+                    + h.who()
+                    + (recursive_ ? "" : "; only the holder may release it"));
 }
 
 std::uint32_t lock_core::release_all(const char* what) {
@@ -230,8 +232,7 @@ std::optional<process> owner_process(const lock_core& core) {
 // -- lock ---------------------------------------------------------------------
 
 owned_lock::owned_lock(runtime& rt, sync_options opts)
-  : core_(detail::make_lock_core(rt, false, opts)) {
-}
+  : core_(detail::make_lock_core(rt, false, opts)) {}
 
 bool owned_lock::acquire() {
   return core_->acquire(true, std::nullopt);
@@ -268,8 +269,7 @@ std::string owned_lock::name() const {
 // -- rlock --------------------------------------------------------------------
 
 rlock::rlock(runtime& rt, sync_options opts)
-  : core_(detail::make_lock_core(rt, true, opts)) {
-}
+  : core_(detail::make_lock_core(rt, true, opts)) {}
 
 bool rlock::acquire() {
   return core_->acquire(true, std::nullopt);

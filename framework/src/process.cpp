@@ -1,7 +1,5 @@
 #include "troupe/process.hpp"
 
-#include <cxxabi.h>
-
 #include <array>
 #include <cstdlib>
 #include <iostream>
@@ -13,16 +11,19 @@
 #include <unordered_map>
 #include <vector>
 
+#include <cxxabi.h>
+
 #include <caf/actor_cast.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 
 #include "troupe/detail/block_pool.hpp"
 #include "troupe/detail/spin.hpp"
-#include "detail/runtime_impl.hpp"
 #include "troupe/error.hpp"
 #include "troupe/runtime.hpp"
 #include "troupe/this_process.hpp"
+
+#include "detail/runtime_impl.hpp"
 
 namespace troupe {
 
@@ -67,8 +68,7 @@ bool& starting_supervised_child() noexcept {
 }
 
 parent_scope::parent_scope(process_state* parent) noexcept
-  : prev_(std::exchange(tl_parent, parent)) {
-}
+  : prev_(std::exchange(tl_parent, parent)) {}
 
 parent_scope::~parent_scope() {
   tl_parent = prev_;
@@ -161,12 +161,8 @@ std::string describe_exception(const std::exception& e) {
 process_state::process_state(std::shared_ptr<runtime_impl> runtime, kind k,
                              std::string process_name, bool is_daemon,
                              std::chrono::milliseconds grace)
-  : rt(std::move(runtime)),
-    type(k),
-    terminate_grace(grace),
-    name(std::move(process_name)),
-    daemon(is_daemon) {
-}
+  : rt(std::move(runtime)), type(k), terminate_grace(grace),
+    name(std::move(process_name)), daemon(is_daemon) {}
 
 process_state::~process_state() = default;
 
@@ -289,8 +285,7 @@ namespace {
 /// leave during static destruction.
 struct left_hooks {
   std::mutex mtx;
-  std::unordered_map<const process_state*,
-                     std::vector<unique_function<void()>>>
+  std::unordered_map<const process_state*, std::vector<unique_function<void()>>>
     by_state;
 };
 
@@ -425,8 +420,7 @@ void request_stop(const std::shared_ptr<process_state>& st, int signal) {
 process_actor::process_actor(caf::actor_config& cfg,
                              std::shared_ptr<process_state> st,
                              std::unique_ptr<process> obj)
-  : caf::blocking_actor(cfg), st_(std::move(st)), obj_(std::move(obj)) {
-}
+  : caf::blocking_actor(cfg), st_(std::move(st)), obj_(std::move(obj)) {}
 
 void process_actor::launch(caf::execution_unit*, bool, bool) {
   {
@@ -556,8 +550,8 @@ bool detail::inherited_daemon(const process_options& opts,
 
 process::process(runtime& rt, process_options opts) {
   auto& impl = rt.impl();
-  auto name = opts.name.empty() ? impl->next_process_name()
-                                : std::move(opts.name);
+  auto name
+    = opts.name.empty() ? impl->next_process_name() : std::move(opts.name);
   auto parent = detail::spawning_parent();
   state_ = std::allocate_shared<detail::process_state>(
     detail::pool_allocator<detail::process_state>{}, impl,
@@ -612,8 +606,9 @@ void process::start() {
     throw;
   }
   try {
-    static_cast<void>(st->rt->system().spawn<detail::process_actor, caf::hidden>(
-      st, std::move(obj)));
+    static_cast<void>(
+      st->rt->system().spawn<detail::process_actor, caf::hidden>(
+        st, std::move(obj)));
   } catch (const std::exception& e) {
     st->finish(1, "could not start: " + detail::describe_exception(e));
     throw error("could not start process '" + name()
@@ -627,8 +622,7 @@ void check_joinable(const detail::process_state& st) {
   {
     std::lock_guard guard{st.mtx};
     if (st.ph == detail::process_state::phase::initial)
-      throw state_error("can only join a started process ('" + st.name
-                        + "')");
+      throw state_error("can only join a started process ('" + st.name + "')");
   }
   if (detail::current_state().get() == &st)
     throw state_error("a process cannot join itself");
@@ -751,7 +745,8 @@ void process::daemon(bool flag) {
   std::lock_guard guard{state_->mtx};
   if (state_->ph != detail::process_state::phase::initial)
     throw state_error("cannot change the daemon flag of a process that has "
-                      "already started ('" + state_->name + "')");
+                      "already started ('"
+                      + state_->name + "')");
   state_->daemon = flag;
 }
 

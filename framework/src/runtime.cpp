@@ -68,8 +68,7 @@ troupe_config::troupe_config() {
 }
 
 runtime_impl::runtime_impl(runtime_options opts, int argc, char** argv)
-  : opts_(opts),
-    cfg_(std::make_unique<troupe_config>()),
+  : opts_(opts), cfg_(std::make_unique<troupe_config>()),
     threads_(opts.idle_threads, std::chrono::seconds{10}) {
   // Low latency at the blocking edge: an idle CAF worker in its "moderate"
   // phase sleeps 50 us per poll and nothing interrupts that sleep; with 0 it
@@ -105,9 +104,10 @@ runtime_impl::runtime_impl(runtime_options opts, int argc, char** argv)
       if (arg == "--help" || arg == "-h" || arg == "-?")
         arg = "--long-help";
       auto key = arg.substr(0, arg.find('='));
-      auto for_runtime = (key.starts_with("--") && key.find('.') != std::string::npos)
-                       || key == "--long-help" || key == "--config-file"
-                       || key == "--dump-config";
+      auto for_runtime
+        = (key.starts_with("--") && key.find('.') != std::string::npos)
+          || key == "--long-help" || key == "--config-file"
+          || key == "--dump-config";
       (for_runtime ? cli : args_).push_back(std::move(arg));
     }
     if (auto err = cfg_->parse(std::move(cli))) {
@@ -119,8 +119,7 @@ runtime_impl::runtime_impl(runtime_options opts, int argc, char** argv)
     }
     if (cfg_->cli_helptext_printed)
       std::exit(0);
-    args_.insert(args_.begin(), cfg_->remainder.begin(),
-                 cfg_->remainder.end());
+    args_.insert(args_.begin(), cfg_->remainder.begin(), cfg_->remainder.end());
     opts_.shutdown_timeout = to_ms(caf::get_or(
       *cfg_, "troupe.shutdown-timeout", caf::timespan{opts_.shutdown_timeout}));
     opts_.terminate_grace = to_ms(caf::get_or(
@@ -141,10 +140,9 @@ void runtime_impl::start() {
   install_scheduler(*cfg_);
   sys_ = std::make_unique<caf::actor_system>(*cfg_);
   owner_ = std::this_thread::get_id();
-  main_ = std::make_shared<process_state>(shared_from_this(),
-                                          process_state::kind::main,
-                                          "MainProcess", false,
-                                          opts_.terminate_grace);
+  main_ = std::make_shared<process_state>(
+    shared_from_this(), process_state::kind::main, "MainProcess", false,
+    opts_.terminate_grace);
   main_->pid = 1;
   main_->ph = process_state::phase::running;
   main_actor_ = sys_->spawn<process_actor, caf::hidden>(main_, nullptr);
@@ -197,11 +195,10 @@ void runtime_impl::shutdown() {
   // 1. Python's exit: wait for the non-daemon processes.
   wait_for(false, deadline);
   auto late = active();
-  std::erase_if(late,
-                [](auto& st) { return st->daemon.load() || st->in_tree.load(); });
+  std::erase_if(
+    late, [](auto& st) { return st->daemon.load() || st->in_tree.load(); });
   if (!late.empty())
-    std::cerr << "troupe: shutdown timeout ("
-              << opts_.shutdown_timeout.count()
+    std::cerr << "troupe: shutdown timeout (" << opts_.shutdown_timeout.count()
               << " ms) passed; still running: " << describe(late)
               << "; terminating them\n";
   // 2. Stop everything left, daemons and supervision trees included, in
@@ -242,7 +239,7 @@ void runtime_impl::shutdown() {
     // The owner thread still points at the main process; keep it valid.
     TROUPE_LSAN_IGNORE(main_scope_.release());
     TROUPE_LSAN_IGNORE(new std::shared_ptr<process_state>(main_)); // NOLINT
-    TROUPE_LSAN_IGNORE(new caf::actor(main_actor_));                // NOLINT
+    TROUPE_LSAN_IGNORE(new caf::actor(main_actor_));               // NOLINT
   }
   if (main_actor_) {
     auto* self = static_cast<process_actor*>(
@@ -282,8 +279,7 @@ void runtime_impl::shutdown() {
 
 } // namespace detail
 
-runtime::runtime() : runtime(runtime_options{}) {
-}
+runtime::runtime() : runtime(runtime_options{}) {}
 
 runtime::runtime(runtime_options opts)
   : impl_(std::make_shared<detail::runtime_impl>(opts, 0, nullptr)) {

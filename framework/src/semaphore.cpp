@@ -1,13 +1,15 @@
 // troupe::semaphore and troupe::bounded_semaphore: a count under a mutex,
 // with the permits each process holds.
 
+#include "troupe/semaphore.hpp"
+
 #include <unordered_map>
 
-#include "detail/runtime_impl.hpp"
 #include "troupe/detail/sync_core.hpp"
 #include "troupe/error.hpp"
-#include "troupe/semaphore.hpp"
 #include "troupe/this_process.hpp"
+
+#include "detail/runtime_impl.hpp"
 
 namespace troupe {
 
@@ -18,10 +20,7 @@ public:
   semaphore_core(runtime& rt, std::size_t value, bool bounded,
                  const sync_options& opts)
     : owned_resource(rt, bounded ? "bounded_semaphore" : "semaphore", opts),
-      value_(value),
-      bound_(value),
-      bounded_(bounded) {
-  }
+      value_(value), bound_(value), bounded_(bounded) {}
 
   bool acquire(bool block, sync_deadline until) {
     auto& h = me();
@@ -77,8 +76,7 @@ public:
     if (bounded_ && value_ + n > bound_)
       throw value_error(label() + " released too many times: "
                         + std::to_string(value_) + " of "
-                        + std::to_string(bound_)
-                        + " permits are free already");
+                        + std::to_string(bound_) + " permits are free already");
     // Charge our own permits first, then anyone's: a signalling release
     // (from a process holding none) retires a permit another process
     // took, so that process's end does not return it a second time.
@@ -93,8 +91,9 @@ public:
     for (auto i = held_.begin(); left > 0 && i != held_.end(); ++i)
       charge(i->second);
     signals_ += left;
-    std::erase_if(held_, [](auto& kv) { return kv.second.permits == 0
-                                               && !kv.second.died; });
+    std::erase_if(held_, [](auto& kv) {
+      return kv.second.permits == 0 && !kv.second.died;
+    });
     value_ += n;
     if (n == 1)
       cv_.notify_one();
@@ -154,8 +153,7 @@ private:
 } // namespace detail
 
 semaphore::semaphore(runtime& rt, std::size_t value, sync_options opts)
-  : semaphore(rt, value, std::move(opts), false) {
-}
+  : semaphore(rt, value, std::move(opts), false) {}
 
 semaphore::semaphore(runtime& rt, std::size_t value, sync_options opts,
                      bool bounded)

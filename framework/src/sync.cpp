@@ -8,12 +8,13 @@
 #include <unordered_set>
 #include <vector>
 
-#include "detail/runtime_impl.hpp"
 #include "troupe/detail/sync_core.hpp"
 #include "troupe/error.hpp"
 #include "troupe/runtime.hpp"
 #include "troupe/sync_options.hpp"
 #include "troupe/this_process.hpp"
+
+#include "detail/runtime_impl.hpp"
 
 namespace troupe::detail {
 
@@ -132,14 +133,14 @@ void end_holder(const std::shared_ptr<holder>& h, const exit_info& info) {
                + " failed to note a killed holder: " + e.what());
     }
   }
-  after_thread_left(*st, [h, code = info.exitcode,
-                          why = std::string{info.reason}] {
-    release_holder(h, exit_info{code, why});
-  });
+  after_thread_left(*st,
+                    [h, code = info.exitcode, why = std::string{info.reason}] {
+                      release_holder(h, exit_info{code, why});
+                    });
 }
 
-holder& holder_slow(const process_state* key,
-                    std::shared_ptr<process_state> st, bool foreign) {
+holder& holder_slow(const process_state* key, std::shared_ptr<process_state> st,
+                    bool foreign) {
   if (!st)
     throw state_error("a troupe synchronization object was used after its "
                       "runtime was destroyed");
@@ -193,8 +194,7 @@ holder& holder_slow(const process_state* key,
 // -- holder -------------------------------------------------------------------
 
 holder::holder(const std::shared_ptr<process_state>& st, bool foreign)
-  : state(st.get()), weak_state(st), thread(foreign) {
-}
+  : state(st.get()), weak_state(st), thread(foreign) {}
 
 std::string holder::who() const {
   if (auto st = weak_state.lock()) {
@@ -248,13 +248,10 @@ std::shared_ptr<process_state> state_of_holder(const void* h) {
 
 owned_resource::owned_resource(runtime& rt, std::string kind,
                                const sync_options& opts)
-  : name_(opts.name.empty()
-            ? kind + "-" + std::to_string(++name_counter)
-            : opts.name),
-    label_(kind + " '" + name_ + "'"),
-    warn_after_(opts.warn_after),
-    main_(rt.impl()->main_state()),
-    main_raw_(rt.impl()->main_state().get()) {
+  : name_(opts.name.empty() ? kind + "-" + std::to_string(++name_counter)
+                            : opts.name),
+    label_(kind + " '" + name_ + "'"), warn_after_(opts.warn_after),
+    main_(rt.impl()->main_state()), main_raw_(rt.impl()->main_state().get()) {
   if (warn_after_.count() < 0)
     throw value_error("sync_options: warn_after must not be negative");
 }
@@ -280,8 +277,7 @@ holder& owned_resource::me() const {
   auto& c = tl_holder;
   if (c.key == key && c.h && !c.weak.expired())
     return *c.h;
-  return holder_slow(key,
-                     st != nullptr ? st->shared_from_this() : main_.lock(),
+  return holder_slow(key, st != nullptr ? st->shared_from_this() : main_.lock(),
                      st == nullptr);
 }
 
@@ -307,8 +303,8 @@ bool park(std::unique_lock<std::mutex>& lk, std::condition_variable& cv,
           const std::function<std::string()>& blockers) {
   auto warn = std::chrono::duration_cast<sync_clock::duration>(warn_after);
   auto started = sync_clock::now();
-  auto next_warn = warn.count() > 0 ? started + warn
-                                    : sync_clock::time_point::max();
+  auto next_warn
+    = warn.count() > 0 ? started + warn : sync_clock::time_point::max();
   while (!done()) {
     if (stop_requested())
       throw_terminated();
@@ -323,11 +319,12 @@ bool park(std::unique_lock<std::mutex>& lk, std::condition_variable& cv,
     if (until && now >= *until)
       return false;
     if (now >= next_warn) {
-      auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
-        now - started);
+      auto waited
+        = std::chrono::duration_cast<std::chrono::milliseconds>(now - started);
       auto* st = current_state_ptr();
-      sync_log("troupe: " + (st != nullptr ? describe_state(*st)
-                                             : std::string{"the main process"})
+      sync_log("troupe: "
+               + (st != nullptr ? describe_state(*st)
+                                : std::string{"the main process"})
                + " has waited " + std::to_string(waited.count()) + " ms for "
                + label + ", " + blockers());
       next_warn += warn;
@@ -347,8 +344,8 @@ wait_edge::wait_edge(holder& h, lock_core& c) : h_(h) {
   std::unordered_set<const holder*> seen{&h};
   auto* cur = &c;
   for (;;) {
-    auto* owner = reinterpret_cast<const holder*>(cur->word()
-                                                  & lock_core::holder_mask);
+    auto* owner
+      = reinterpret_cast<const holder*>(cur->word() & lock_core::holder_mask);
     if (owner == nullptr)
       return;
     if (owner == &h)

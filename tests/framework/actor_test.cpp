@@ -66,7 +66,8 @@ TEST(actor, every_function_form_caf_accepts_spawns_with_its_arguments) {
     },
     out);
   auto nothing = troupe::spawn(
-    rt, [](caf::event_based_actor* self, troupe::queue<int> q) {
+    rt,
+    [](caf::event_based_actor* self, troupe::queue<int> q) {
       q.put(7);
       self->quit();
     },
@@ -104,11 +105,10 @@ TEST(actor, an_exception_in_a_handler_gives_exit_code_1_with_a_reason) {
   EXPECT_FALSE(a.exit_reason().empty());
 }
 
-
 TEST(actor, an_actor_quitting_with_an_error_reports_it_as_caf_prints_it) {
   troupe::runtime rt;
-  auto quits_with = [](caf::event_based_actor* self,
-                       caf::error err) -> caf::behavior {
+  auto quits_with
+    = [](caf::event_based_actor* self, caf::error err) -> caf::behavior {
     self->quit(std::move(err));
     return {};
   };
@@ -155,9 +155,8 @@ TEST(actor, prints_as_an_actor_with_pid_and_parent) {
   auto a = troupe::spawn(rt, {.name = "calc"}, adder, 0);
   std::ostringstream out;
   out << a;
-  EXPECT_EQ(out.str(),
-            "<actor name='calc' pid=" + std::to_string(a.pid())
-              + " parent=1 started>");
+  EXPECT_EQ(out.str(), "<actor name='calc' pid=" + std::to_string(a.pid())
+                         + " parent=1 started>");
   a.send(-1);
   ASSERT_TRUE(a.join(deadline));
 }

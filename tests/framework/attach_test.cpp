@@ -6,7 +6,6 @@
 #include <vector>
 
 #include <caf/event_based_actor.hpp>
-
 #include <gtest/gtest.h>
 
 #include <troupe/attach.hpp>
@@ -151,7 +150,8 @@ TEST(attach, items_queued_before_attaching_are_delivered_too) {
   ASSERT_TRUE(a.join(deadline));
 }
 
-TEST(attach, no_more_than_the_credit_is_in_flight_so_a_slow_actor_backpressures) {
+TEST(attach,
+     no_more_than_the_credit_is_in_flight_so_a_slow_actor_backpressures) {
   troupe::runtime rt;
   troupe::queue<int> in{rt, {.capacity = 5}};
   troupe::queue<int> out{rt};
@@ -224,14 +224,14 @@ TEST(attach, producers_racing_the_actor_deliver_each_item_once_in_order) {
     for (std::size_t capacity : {std::size_t{0}, std::size_t{16}}) {
       // 0: unbounded (a deque, pumped under the lock); 16: the lock-free
       // ring, whose pump whichever thread asks first runs.
-      SCOPED_TRACE(testing::Message() << "batched " << batched << ", capacity "
-                                      << capacity);
+      SCOPED_TRACE(testing::Message()
+                   << "batched " << batched << ", capacity " << capacity);
       troupe::queue<std::pair<int, int>> in{rt, {.capacity = capacity}};
       troupe::queue<std::pair<int, int>> out{rt};
       auto a = troupe::spawn(rt, pair_forwarder, out);
-      auto link = batched ? troupe::attach_batched(
-                              in, a, {.credit = 8, .max_batch = 3})
-                          : troupe::attach(in, a, 3);
+      auto link
+        = batched ? troupe::attach_batched(in, a, {.credit = 8, .max_batch = 3})
+                  : troupe::attach(in, a, 3);
       expect_each_item_once_in_order(in, out, 4, 5000);
       link.detach();
       a.send(std::string{"quit"});

@@ -6,7 +6,6 @@
 #include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
 #include <caf/event_based_actor.hpp>
-
 #include <gtest/gtest.h>
 
 #include <troupe/attach.hpp>
@@ -23,13 +22,14 @@ namespace {
 std::string pattern(std::size_t n, int seed) {
   std::string s(n, '\0');
   for (std::size_t i = 0; i < n; ++i)
-    s[i] = static_cast<char>('a' + (i * 7 + static_cast<std::size_t>(seed)) % 26);
+    s[i]
+      = static_cast<char>('a' + (i * 7 + static_cast<std::size_t>(seed)) % 26);
   return s;
 }
 
 TEST(bytes, keeps_its_content_at_every_size_class_and_beyond) {
-  for (std::size_t n : {0, 1, 63, 64, 65, 1000, 1024, 1025, 4096, 4097,
-                        100000}) {
+  for (std::size_t n :
+       {0, 1, 63, 64, 65, 1000, 1024, 1025, 4096, 4097, 100000}) {
     auto text = pattern(n, static_cast<int>(n));
     troupe::bytes from_view{text};
     troupe::bytes from_pointer{text.data(), text.size()};
@@ -112,7 +112,8 @@ TEST(bytes, travel_to_an_attached_actor) {
   troupe::queue<troupe::bytes> in{rt, {.capacity = 8}};
   troupe::queue<std::size_t> sizes{rt};
   auto a = troupe::spawn(
-    rt, [](caf::event_based_actor*, troupe::queue<std::size_t> out) {
+    rt,
+    [](caf::event_based_actor*, troupe::queue<std::size_t> out) {
       return caf::behavior{[out](troupe::delivery<troupe::bytes>& d) mutable {
         out.put(d.value().size());
       }};

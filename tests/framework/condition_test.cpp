@@ -48,15 +48,15 @@ TEST(condition, producers_and_consumers_hand_over_every_item) {
   std::deque<int> items; // guarded by c's lock
   long sum = 0;          // guarded by c's lock
   constexpr int n = 2000;
-  troupe::process consumer{rt, [c, &items, &sum]() mutable {
-                             for (int k = 0; k < 2 * n; ++k) {
-                               std::lock_guard guard{c};
-                               EXPECT_TRUE(c.wait_for(
-                                 [&] { return !items.empty(); }, deadline));
-                               sum += items.front();
-                               items.pop_front();
-                             }
-                           }};
+  troupe::process consumer{
+    rt, [c, &items, &sum]() mutable {
+      for (int k = 0; k < 2 * n; ++k) {
+        std::lock_guard guard{c};
+        EXPECT_TRUE(c.wait_for([&] { return !items.empty(); }, deadline));
+        sum += items.front();
+        items.pop_front();
+      }
+    }};
   auto produce = [c, &items]() mutable {
     for (int k = 1; k <= n; ++k) {
       std::lock_guard guard{c};

@@ -43,12 +43,13 @@ TEST(event, set_wakes_every_waiting_process) {
   troupe::queue<int> woke{rt};
   std::vector<troupe::process> waiters;
   for (int i = 0; i < 4; ++i) {
-    waiters.emplace_back(rt,
-                         [](troupe::event ev_in, troupe::queue<int> woke_in, int i_in) {
-                           ev_in.wait();
-                           woke_in.put(i_in);
-                         },
-                         ev, woke, i);
+    waiters.emplace_back(
+      rt,
+      [](troupe::event ev_in, troupe::queue<int> woke_in, int i_in) {
+        ev_in.wait();
+        woke_in.put(i_in);
+      },
+      ev, woke, i);
     waiters.back().start();
   }
   EXPECT_TRUE(woke.empty());

@@ -54,17 +54,17 @@ TEST(joinable_queue, workers_process_every_task_and_join_returns) {
   troupe::runtime rt;
   troupe::joinable_queue<int> tasks{rt};
   troupe::queue<int> results{rt};
-  auto worker = [](troupe::joinable_queue<int> tasks_in,
-                   troupe::queue<int> results_in) {
-    try {
-      for (;;) {
-        auto x = tasks_in.get();
-        results_in.put(x * x);
-        tasks_in.task_done();
-      }
-    } catch (const troupe::closed&) {
-    }
-  };
+  auto worker
+    = [](troupe::joinable_queue<int> tasks_in, troupe::queue<int> results_in) {
+        try {
+          for (;;) {
+            auto x = tasks_in.get();
+            results_in.put(x * x);
+            tasks_in.task_done();
+          }
+        } catch (const troupe::closed&) {
+        }
+      };
   std::vector<troupe::process> workers;
   for (int i = 0; i < 3; ++i) {
     workers.emplace_back(rt, worker, tasks, results);
@@ -91,7 +91,8 @@ TEST(joinable_queue, an_item_held_by_a_consumer_that_fails_is_redelivered) {
   troupe::joinable_queue<int> q{rt};
   q.put(1);
   q.put(2);
-  troupe::process failing{rt, [](troupe::joinable_queue<int> q_in) {
+  troupe::process failing{rt,
+                          [](troupe::joinable_queue<int> q_in) {
                             static_cast<void>(q_in.get());
                             throw std::runtime_error{"consumer crashed"};
                           },
@@ -112,7 +113,8 @@ TEST(joinable_queue, an_item_held_by_a_consumer_that_returns_is_redelivered) {
   troupe::runtime rt;
   troupe::joinable_queue<std::string> q{rt};
   q.put("job");
-  troupe::process forgetful{rt, [](troupe::joinable_queue<std::string> q_in) {
+  troupe::process forgetful{rt,
+                            [](troupe::joinable_queue<std::string> q_in) {
                               static_cast<void>(q_in.get());
                             },
                             q};
@@ -128,13 +130,14 @@ TEST(joinable_queue, an_item_held_by_a_killed_consumer_is_redelivered) {
   troupe::joinable_queue<int> q{rt};
   troupe::event took{rt};
   q.put(7);
-  troupe::process stuck{rt,
-                        [](troupe::joinable_queue<int> q_in, troupe::event took_in) {
-                          static_cast<void>(q_in.get());
-                          took_in.set();
-                          troupe::this_process::sleep_for(1h);
-                        },
-                        q, took};
+  troupe::process stuck{
+    rt,
+    [](troupe::joinable_queue<int> q_in, troupe::event took_in) {
+      static_cast<void>(q_in.get());
+      took_in.set();
+      troupe::this_process::sleep_for(1h);
+    },
+    q, took};
   stuck.start();
   ASSERT_TRUE(took.wait(deadline));
   EXPECT_TRUE(q.empty());
@@ -151,7 +154,8 @@ TEST(joinable_queue, the_report_policy_counts_the_item_done_and_keeps_it) {
   troupe::joinable_queue<int> q{
     rt, {.on_consumer_exit = troupe::consumer_exit_policy::report}};
   q.put(42);
-  troupe::process p{rt, [](troupe::joinable_queue<int> q_in) {
+  troupe::process p{rt,
+                    [](troupe::joinable_queue<int> q_in) {
                       static_cast<void>(q_in.get());
                       throw std::runtime_error{"boom"};
                     },
@@ -186,8 +190,7 @@ struct fragile {
   int value = 0;
 
   fragile() = default;
-  explicit fragile(int v) : value(v) {
-  }
+  explicit fragile(int v) : value(v) {}
   fragile(const fragile& other) : value(other.value) {
     if (copies_throw)
       throw std::runtime_error{"fragile: cannot copy"};

@@ -403,8 +403,8 @@ TEST(lock, a_slow_wait_reports_who_holds_the_lock) {
   troupe::lock l{rt, {.name = "slow", .warn_after = 20ms}};
   l.acquire();
   testing::internal::CaptureStderr();
-  troupe::process p{rt, {.name = "patient"},
-                    [l]() mutable { EXPECT_FALSE(l.acquire(120ms)); }};
+  troupe::process p{
+    rt, {.name = "patient"}, [l]() mutable { EXPECT_FALSE(l.acquire(120ms)); }};
   p.start();
   auto joined = p.join(deadline);
   auto err = testing::internal::GetCapturedStderr();

@@ -20,14 +20,15 @@ namespace {
 TEST(pipe, a_duplex_pipe_carries_items_both_ways_between_processes) {
   troupe::runtime rt;
   auto [a, b] = troupe::pipe<std::vector<std::string>>{rt};
-  troupe::process p{rt,
-                    [](troupe::connection<std::vector<std::string>,
-                                          std::vector<std::string>> c) {
-                      auto got = c.recv();
-                      got.push_back("back");
-                      c.send(got);
-                    },
-                    a};
+  troupe::process p{
+    rt,
+    [](troupe::connection<std::vector<std::string>, std::vector<std::string>>
+         c) {
+      auto got = c.recv();
+      got.push_back("back");
+      c.send(got);
+    },
+    a};
   p.start();
   b.send({"there"});
   EXPECT_EQ(b.recv(deadline), (std::vector<std::string>{"there", "back"}));
@@ -91,8 +92,7 @@ struct fragile {
   int value = 0;
 
   fragile() = default;
-  explicit fragile(int v) : value(v) {
-  }
+  explicit fragile(int v) : value(v) {}
   fragile(const fragile& other) : value(other.value) {
     if (copies_throw)
       throw std::runtime_error{"fragile: cannot copy"};
@@ -170,12 +170,13 @@ TEST(pipe, a_process_blocked_in_recv_is_terminated_cleanly) {
   troupe::runtime rt;
   auto [a, b] = troupe::pipe<int>{rt};
   troupe::event waiting{rt};
-  troupe::process p{rt,
-                    [](troupe::connection<int, int> c, troupe::event waiting_in) {
-                      waiting_in.set();
-                      static_cast<void>(c.recv());
-                    },
-                    b, waiting};
+  troupe::process p{
+    rt,
+    [](troupe::connection<int, int> c, troupe::event waiting_in) {
+      waiting_in.set();
+      static_cast<void>(c.recv());
+    },
+    b, waiting};
   p.start();
   ASSERT_TRUE(waiting.wait(deadline));
   p.terminate();

@@ -23,10 +23,13 @@ TEST(print, lines_of_concurrent_processes_never_interleave) {
   testing::internal::CaptureStdout();
   std::vector<troupe::process> ps;
   for (int i = 0; i < 8; ++i) {
-    ps.emplace_back(rt, [](int id) {
-      for (int j = 0; j < 200; ++j)
-        troupe::print("process", id, "line", j, "of a fairly long message");
-    }, i);
+    ps.emplace_back(
+      rt,
+      [](int id) {
+        for (int j = 0; j < 200; ++j)
+          troupe::print("process", id, "line", j, "of a fairly long message");
+      },
+      i);
     ps.back().start();
   }
   for (auto& p : ps)

@@ -71,8 +71,7 @@ TEST(process, an_uncaught_exception_gives_exit_code_1_and_keeps_its_message) {
 /// A failure of its own type, one per `N`, for the test below.
 template <int N>
 struct failure : std::runtime_error {
-  failure() : std::runtime_error("failure " + std::to_string(N)) {
-  }
+  failure() : std::runtime_error("failure " + std::to_string(N)) {}
 };
 
 template <int N>
@@ -85,11 +84,10 @@ TEST(process, exit_reasons_name_each_exception_type_however_many_there_are) {
   // forget and relearn them: each reason still names its own type.
   troupe::runtime rt;
   std::vector<std::pair<void (*)(), std::string>> kinds{
-    {fail<0>, "failure<0>"}, {fail<1>, "failure<1>"},
-    {fail<2>, "failure<2>"}, {fail<3>, "failure<3>"},
-    {fail<4>, "failure<4>"}, {fail<5>, "failure<5>"},
-    {fail<6>, "failure<6>"}, {fail<7>, "failure<7>"},
-    {fail<8>, "failure<8>"}, {fail<9>, "failure<9>"},
+    {fail<0>, "failure<0>"}, {fail<1>, "failure<1>"}, {fail<2>, "failure<2>"},
+    {fail<3>, "failure<3>"}, {fail<4>, "failure<4>"}, {fail<5>, "failure<5>"},
+    {fail<6>, "failure<6>"}, {fail<7>, "failure<7>"}, {fail<8>, "failure<8>"},
+    {fail<9>, "failure<9>"},
   };
   for (int round = 0; round < 3; ++round) {
     for (std::size_t i = 0; i < kinds.size(); ++i) {
@@ -99,8 +97,8 @@ TEST(process, exit_reasons_name_each_exception_type_however_many_there_are) {
       ASSERT_TRUE(p.join(deadline));
       EXPECT_EQ(p.exitcode(), 1);
       auto n = type.substr(8, 1);
-      EXPECT_EQ(p.exit_reason(), "(anonymous namespace)::" + type
-                                   + ": failure " + n);
+      EXPECT_EQ(p.exit_reason(),
+                "(anonymous namespace)::" + type + ": failure " + n);
     }
   }
 }
@@ -118,7 +116,8 @@ TEST(process, this_process_exit_sets_the_exit_code) {
   EXPECT_EQ(q.exitcode(), 0);
 }
 
-// -- misuse ---------------------------------------------------------------------
+// -- misuse
+// ---------------------------------------------------------------------
 
 TEST(process, starting_twice_throws_state_error) {
   troupe::runtime rt;
@@ -165,13 +164,13 @@ TEST(process, a_process_joining_itself_throws_state_error) {
   auto self = std::make_shared<std::optional<troupe::process>>();
   std::atomic<bool> threw{false};
   troupe::process p{rt, [self, &threw] {
-    troupe::this_process::receive<int>();
-    try {
-      self->value().join();
-    } catch (const troupe::state_error&) {
-      threw = true;
-    }
-  }};
+                      troupe::this_process::receive<int>();
+                      try {
+                        self->value().join();
+                      } catch (const troupe::state_error&) {
+                        threw = true;
+                      }
+                    }};
   *self = p;
   p.start();
   p.send(1);
@@ -197,7 +196,8 @@ TEST(process, a_negative_join_timeout_throws_value_error) {
   ASSERT_TRUE(p.join(deadline));
 }
 
-// -- join with timeout ----------------------------------------------------------
+// -- join with timeout
+// ----------------------------------------------------------
 
 TEST(process, join_with_timeout_says_whether_the_process_ended) {
   troupe::runtime rt;
@@ -210,7 +210,8 @@ TEST(process, join_with_timeout_says_whether_the_process_ended) {
   EXPECT_TRUE(p.join(0ms));
 }
 
-// -- terminate and kill ---------------------------------------------------------
+// -- terminate and kill
+// ---------------------------------------------------------
 
 struct set_on_destroy {
   std::atomic<bool>* flag;
@@ -225,15 +226,15 @@ TEST(process, terminate_during_a_receive_throws_terminated_and_unwinds) {
   std::atomic<bool> saw_terminated{false};
   std::atomic<bool> receiving{false};
   troupe::process p{rt, [&] {
-    set_on_destroy guard{&unwound};
-    try {
-      receiving = true;
-      troupe::this_process::receive<int>();
-    } catch (const troupe::terminated&) {
-      saw_terminated = true;
-      throw;
-    }
-  }};
+                      set_on_destroy guard{&unwound};
+                      try {
+                        receiving = true;
+                        troupe::this_process::receive<int>();
+                      } catch (const troupe::terminated&) {
+                        saw_terminated = true;
+                        throw;
+                      }
+                    }};
   p.start();
   ASSERT_TRUE(troupe::test::eventually([&] { return receiving.load(); }));
   p.terminate();
@@ -257,11 +258,11 @@ TEST(process, checkpoint_throws_after_terminate_in_a_busy_loop) {
   troupe::runtime rt;
   std::atomic<long> spins{0};
   troupe::process p{rt, [&] {
-    for (;;) {
-      troupe::this_process::checkpoint();
-      ++spins;
-    }
-  }};
+                      for (;;) {
+                        troupe::this_process::checkpoint();
+                        ++spins;
+                      }
+                    }};
   p.start();
   ASSERT_TRUE(troupe::test::eventually([&] { return spins > 0; }));
   p.terminate();
@@ -275,11 +276,12 @@ TEST(process, a_process_ignoring_terminate_is_declared_killed_after_its_grace) {
   std::atomic<bool> running{false};
   std::atomic<bool> thread_left{false};
   troupe::process p{rt, {.terminate_grace = 50ms}, [&] {
-    running = true;
-    while (!release) // no checkpoint: cannot be stopped in-process
-      std::this_thread::yield();
-    thread_left = true;
-  }};
+                      running = true;
+                      while (
+                        !release) // no checkpoint: cannot be stopped in-process
+                        std::this_thread::yield();
+                      thread_left = true;
+                    }};
   p.start();
   ASSERT_TRUE(troupe::test::eventually([&] { return running.load(); }));
   auto t0 = std::chrono::steady_clock::now();
@@ -318,11 +320,13 @@ TEST(process, a_target_may_take_its_arguments_by_reference) {
   troupe::runtime rt;
   std::vector<int> mine{1, 2, 3};
   std::atomic<int> sum{0};
-  troupe::process p{rt, [&sum](std::vector<int>& v) {
-    v.push_back(4); // the process's own copy
-    for (int x : v)
-      sum += x;
-  }, mine};
+  troupe::process p{rt,
+                    [&sum](std::vector<int>& v) {
+                      v.push_back(4); // the process's own copy
+                      for (int x : v)
+                        sum += x;
+                    },
+                    mine};
   p.start();
   ASSERT_TRUE(p.join(deadline));
   EXPECT_EQ(sum, 10);
@@ -337,17 +341,18 @@ TEST(process, a_stop_callback_wakes_a_blocking_wait_on_terminate) {
   std::atomic<bool> waiting{false};
   std::atomic<bool> callback_ran{false};
   troupe::process p{rt, [&] {
-    troupe::detail::stop_callback wake{[&] {
-      callback_ran = true;
-      std::lock_guard guard{mtx};
-      cv.notify_all();
-    }};
-    std::unique_lock guard{mtx};
-    waiting = true;
-    cv.wait(guard, [] { return troupe::detail::stop_requested(); });
-    guard.unlock();
-    troupe::this_process::checkpoint(); // throws terminated
-  }};
+                      troupe::detail::stop_callback wake{[&] {
+                        callback_ran = true;
+                        std::lock_guard guard{mtx};
+                        cv.notify_all();
+                      }};
+                      std::unique_lock guard{mtx};
+                      waiting = true;
+                      cv.wait(guard,
+                              [] { return troupe::detail::stop_requested(); });
+                      guard.unlock();
+                      troupe::this_process::checkpoint(); // throws terminated
+                    }};
   p.start();
   ASSERT_TRUE(troupe::test::eventually([&] { return waiting.load(); }));
   p.terminate();
@@ -362,11 +367,11 @@ TEST(process, a_stop_callback_made_after_the_stop_runs_at_once) {
   std::atomic<bool> ran{false};
   std::atomic<bool> go{false};
   troupe::process p{rt, [&] {
-    entered = true;
-    while (!go)
-      std::this_thread::yield();
-    troupe::detail::stop_callback cb{[&] { ran = true; }};
-  }};
+                      entered = true;
+                      while (!go)
+                        std::this_thread::yield();
+                      troupe::detail::stop_callback cb{[&] { ran = true; }};
+                    }};
   p.start();
   ASSERT_TRUE(troupe::test::eventually([&] { return entered.load(); }));
   p.terminate();
@@ -380,9 +385,9 @@ TEST(process, kill_declares_the_process_killed_at_once) {
   troupe::runtime rt;
   std::atomic<bool> release{false};
   troupe::process p{rt, [&] {
-    while (!release)
-      std::this_thread::yield();
-  }};
+                      while (!release)
+                        std::this_thread::yield();
+                    }};
   p.start();
   p.kill();
   ASSERT_TRUE(p.join(deadline));
@@ -450,7 +455,8 @@ TEST(process, what_a_process_holds_is_released_however_it_ends) {
   release = true;
 }
 
-// -- identity -------------------------------------------------------------------
+// -- identity
+// -------------------------------------------------------------------
 
 TEST(process, the_main_process_has_pid_1_and_no_parent) {
   troupe::runtime rt;
@@ -468,16 +474,17 @@ TEST(process, current_and_parent_process_inside_a_child) {
   troupe::pid_type parent_pid = 0;
   troupe::pid_type grandchild_parent = 0;
   troupe::process p{rt, {.name = "child"}, [&] {
-    auto me = troupe::current_process();
-    child_name = me.name();
-    child_pid = me.pid();
-    parent_pid = troupe::parent_process()->pid();
-    troupe::process g{rt, [&] {
-      grandchild_parent = troupe::parent_process()->pid();
-    }};
-    g.start();
-    g.join();
-  }};
+                      auto me = troupe::current_process();
+                      child_name = me.name();
+                      child_pid = me.pid();
+                      parent_pid = troupe::parent_process()->pid();
+                      troupe::process g{rt, [&] {
+                                          grandchild_parent
+                                            = troupe::parent_process()->pid();
+                                        }};
+                      g.start();
+                      g.join();
+                    }};
   p.start();
   ASSERT_TRUE(p.join(deadline));
   EXPECT_EQ(child_name, "child");
@@ -493,20 +500,19 @@ TEST(process, a_process_created_inside_a_daemon_inherits_its_daemon_flag) {
   std::optional<bool> actor_inherited;
   std::optional<bool> grandchild;
   troupe::process p{rt, {.daemon = true}, [&] {
-    troupe::process c{rt, [] {}};
-    inherited = c.daemon();
-    troupe::process d{rt, {.daemon = false}, [&] {
-      troupe::process g{rt, [] {}};
-      grandchild = g.daemon();
-    }};
-    overridden = d.daemon();
-    d.start();
-    d.join();
-    auto a = troupe::spawn(rt, [](caf::event_based_actor* self) {
-      self->quit();
-    });
-    actor_inherited = a.daemon();
-  }};
+                      troupe::process c{rt, [] {}};
+                      inherited = c.daemon();
+                      troupe::process d{rt, {.daemon = false}, [&] {
+                                          troupe::process g{rt, [] {}};
+                                          grandchild = g.daemon();
+                                        }};
+                      overridden = d.daemon();
+                      d.start();
+                      d.join();
+                      auto a = troupe::spawn(
+                        rt, [](caf::event_based_actor* self) { self->quit(); });
+                      actor_inherited = a.daemon();
+                    }};
   p.start();
   ASSERT_TRUE(p.join(deadline));
   EXPECT_EQ(p.exitcode(), 0) << p.exit_reason();
@@ -548,8 +554,9 @@ TEST(process, pids_are_unique_and_stable) {
 
 TEST(process, prints_like_pythons_repr) {
   troupe::runtime rt;
-  troupe::process p{rt, {.name = "A", .daemon = true},
-                    [] { troupe::this_process::receive<int>(); }};
+  troupe::process p{rt, {.name = "A", .daemon = true}, [] {
+                      troupe::this_process::receive<int>();
+                    }};
   auto repr = [&] {
     std::ostringstream out;
     out << p;
@@ -580,13 +587,13 @@ TEST(process, active_children_lists_running_children_of_the_caller) {
   EXPECT_TRUE(troupe::active_children().empty());
 }
 
-// -- subclasses -----------------------------------------------------------------
+// -- subclasses
+// -----------------------------------------------------------------
 
 class counter_process : public troupe::process_base<counter_process> {
 public:
   counter_process(troupe::runtime& rt, int n, std::atomic<int>* out)
-    : process_base(rt, {.name = "counter"}), n_(n), out_(out) {
-  }
+    : process_base(rt, {.name = "counter"}), n_(n), out_(out) {}
 
   void run() override {
     for (int i = 0; i < n_; ++i)

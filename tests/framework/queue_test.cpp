@@ -705,8 +705,7 @@ namespace {
 struct throwing_move {
   throwing_move() = default;
   throwing_move(const throwing_move&) = default;
-  throwing_move(throwing_move&&) noexcept(false) {
-  }
+  throwing_move(throwing_move&&) noexcept(false) {}
   throwing_move& operator=(const throwing_move&) = default;
 };
 

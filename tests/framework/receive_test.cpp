@@ -17,10 +17,10 @@ namespace {
 TEST(receive, a_typed_receive_returns_the_next_matching_message) {
   troupe::runtime rt;
   troupe::process p{rt, [] {
-    auto x = tp::receive<int>();
-    auto [s, y] = tp::receive<std::string, double>();
-    tp::reply(x, s, y);
-  }};
+                      auto x = tp::receive<int>();
+                      auto [s, y] = tp::receive<std::string, double>();
+                      tp::reply(x, s, y);
+                    }};
   p.start();
   p.send(std::string{"pi"}, 3.14);
   p.send(7);
@@ -34,10 +34,10 @@ TEST(receive, a_typed_receive_returns_the_next_matching_message) {
 TEST(receive, messages_no_handler_matches_stay_queued_for_later) {
   troupe::runtime rt;
   troupe::process p{rt, [] {
-    auto second = tp::receive<std::string>(); // skips the int
-    auto first = tp::receive<int>();
-    tp::reply(first, second);
-  }};
+                      auto second = tp::receive<std::string>(); // skips the int
+                      auto first = tp::receive<int>();
+                      tp::reply(first, second);
+                    }};
   p.start();
   p.send(1);
   p.send(std::string{"two"});
@@ -49,13 +49,14 @@ TEST(receive, messages_no_handler_matches_stay_queued_for_later) {
 
 TEST(receive, several_handlers_pick_the_one_that_matches) {
   troupe::runtime rt;
-  troupe::process p{rt, [] {
-    std::string log;
-    for (int i = 0; i < 3; ++i)
-      tp::receive([&](int x) { log += "int:" + std::to_string(x) + ' '; },
-                  [&](const std::string& s) { log += "str:" + s + ' '; });
-    tp::reply(log);
-  }};
+  troupe::process p{
+    rt, [] {
+      std::string log;
+      for (int i = 0; i < 3; ++i)
+        tp::receive([&](int x) { log += "int:" + std::to_string(x) + ' '; },
+                    [&](const std::string& s) { log += "str:" + s + ' '; });
+      tp::reply(log);
+    }};
   p.start();
   p.send(1);
   p.send(std::string{"a"});
@@ -79,9 +80,9 @@ TEST(receive, a_timeout_throws_timeout_error_and_try_receive_returns_empty) {
 TEST(receive, a_message_arriving_within_the_timeout_is_returned) {
   troupe::runtime rt;
   troupe::process p{rt, [] {
-    tp::sleep_for(5ms);
-    troupe::parent_process()->send(11);
-  }};
+                      tp::sleep_for(5ms);
+                      troupe::parent_process()->send(11);
+                    }};
   p.start();
   EXPECT_EQ(tp::try_receive<int>(deadline), 11);
   ASSERT_TRUE(p.join(deadline));
@@ -90,22 +91,22 @@ TEST(receive, a_message_arriving_within_the_timeout_is_returned) {
 TEST(receive, reply_answers_the_sender_of_the_last_message) {
   troupe::runtime rt;
   troupe::process echo{rt, [] {
-    for (;;) {
-      auto x = tp::receive<int>();
-      if (x < 0)
-        return;
-      tp::reply(x + 1);
-    }
-  }};
+                         for (;;) {
+                           auto x = tp::receive<int>();
+                           if (x < 0)
+                             return;
+                           tp::reply(x + 1);
+                         }
+                       }};
   echo.start();
   troupe::process client{rt, [echo] {
-    int total = 0;
-    for (int i = 0; i < 100; ++i) {
-      echo.send(i);
-      total += tp::receive<int>();
-    }
-    troupe::parent_process()->send(total);
-  }};
+                           int total = 0;
+                           for (int i = 0; i < 100; ++i) {
+                             echo.send(i);
+                             total += tp::receive<int>();
+                           }
+                           troupe::parent_process()->send(total);
+                         }};
   client.start();
   EXPECT_EQ(tp::receive<int>(deadline), 5050);
   echo.send(-1);
@@ -116,9 +117,10 @@ TEST(receive, reply_answers_the_sender_of_the_last_message) {
 TEST(receive, sender_is_the_sending_process) {
   troupe::runtime rt;
   troupe::process p{rt, [] {
-    tp::receive<int>();
-    tp::reply(tp::sender() == troupe::parent_process()->handle());
-  }};
+                      tp::receive<int>();
+                      tp::reply(tp::sender()
+                                == troupe::parent_process()->handle());
+                    }};
   p.start();
   p.send(1);
   EXPECT_TRUE(tp::receive<bool>(deadline));
@@ -153,9 +155,9 @@ TEST(receive, an_abnormal_exit_signal_from_a_linked_actor_stops_the_process) {
   troupe::runtime rt;
   std::atomic<bool> receiving{false};
   troupe::process p{rt, [&] {
-    receiving = true;
-    tp::receive<int>();
-  }};
+                      receiving = true;
+                      tp::receive<int>();
+                    }};
   p.start();
   ASSERT_TRUE(troupe::test::eventually([&] { return receiving.load(); }));
   caf::anon_send_exit(p.handle(), caf::exit_reason::user_shutdown);

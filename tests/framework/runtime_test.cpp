@@ -2,9 +2,9 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor_system_config.hpp>
 #include <gtest/gtest.h>
 
-#include <caf/actor_system_config.hpp>
 #include <troupe/troupe.hpp>
 
 #include "test_util.hpp"
@@ -20,9 +20,9 @@ TEST(runtime, shutdown_waits_for_non_daemon_processes) {
   {
     troupe::runtime rt;
     troupe::process p{rt, [&] {
-      tp::sleep_for(50ms);
-      finished = true;
-    }};
+                        tp::sleep_for(50ms);
+                        finished = true;
+                      }};
     p.start();
   }
   EXPECT_TRUE(finished);
@@ -39,9 +39,8 @@ TEST(runtime, shutdown_terminates_daemon_processes_and_actors) {
                    [] { tp::receive<int>(); });
     daemon->start();
     actor.emplace(troupe::spawn(
-      rt, {.daemon = true}, [](caf::event_based_actor*) -> caf::behavior {
-        return {[](int) {}};
-      }));
+      rt, {.daemon = true},
+      [](caf::event_based_actor*) -> caf::behavior { return {[](int) {}}; }));
     worker.emplace(rt, [&] {
       tp::sleep_for(20ms);
       worker_done = true;
@@ -114,17 +113,16 @@ TEST(runtime, reads_troupe_and_caf_options_from_the_command_line) {
   EXPECT_EQ(rt.options().shutdown_timeout, 2s);
   EXPECT_EQ(rt.options().terminate_grace, 250ms);
   EXPECT_EQ(rt.options().scheduler_threads, 3u);
-  EXPECT_EQ(caf::get_or(rt.system().config(), "scheduler.max-threads",
-                        size_t{0}),
-            3u);
+  EXPECT_EQ(
+    caf::get_or(rt.system().config(), "scheduler.max-threads", size_t{0}), 3u);
   ASSERT_EQ(rt.args().size(), 1u);
   EXPECT_EQ(rt.args()[0], "input.txt");
 }
 
 TEST(runtime, leaves_the_programs_own_options_in_args_as_parse_known_args) {
-  std::vector<std::string> args{"prog",     "--workers=4", "-v",
-                                "--troupe.terminate-grace=5ms",
-                                "input",    "--",          "--x.y=1"};
+  std::vector<std::string> args{
+    "prog",  "--workers=4", "-v",     "--troupe.terminate-grace=5ms",
+    "input", "--",          "--x.y=1"};
   std::vector<char*> argv;
   for (auto& arg : args)
     argv.push_back(arg.data());
@@ -139,7 +137,8 @@ TEST(runtime, the_command_line_overrides_given_defaults) {
   std::vector<char*> argv;
   for (auto& arg : args)
     argv.push_back(arg.data());
-  troupe::runtime rt{static_cast<int>(argv.size()), argv.data(),
+  troupe::runtime rt{static_cast<int>(argv.size()),
+                     argv.data(),
                      {.shutdown_timeout = 7s, .terminate_grace = 9s}};
   EXPECT_EQ(rt.options().shutdown_timeout, 7s);
   EXPECT_EQ(rt.options().terminate_grace, 5ms);
@@ -157,8 +156,7 @@ TEST(runtime, a_malformed_option_exits_with_status_2_naming_it) {
 }
 
 TEST(runtime, negative_durations_are_rejected) {
-  EXPECT_THROW(troupe::runtime({.terminate_grace = -1ms}),
-               troupe::value_error);
+  EXPECT_THROW(troupe::runtime({.terminate_grace = -1ms}), troupe::value_error);
 }
 
 TEST(runtime, current_process_outside_any_runtime_throws) {
@@ -180,8 +178,8 @@ TEST(runtime, active_processes_lists_what_runs_in_start_order) {
   b.send(1);
   ASSERT_TRUE(a.join(deadline));
   ASSERT_TRUE(b.join(deadline));
-  EXPECT_TRUE(troupe::test::eventually(
-    [&] { return rt.active_processes().empty(); }));
+  EXPECT_TRUE(
+    troupe::test::eventually([&] { return rt.active_processes().empty(); }));
 }
 
 } // namespace

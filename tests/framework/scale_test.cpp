@@ -53,8 +53,8 @@ TEST(scale, a_hundred_thousand_event_based_actors_spawn_and_finish) {
   for (auto& a : actors)
     ASSERT_TRUE(a.join(deadline));
   EXPECT_EQ(ran, n);
-  EXPECT_TRUE(troupe::test::eventually(
-    [&] { return rt.active_processes().empty(); }));
+  EXPECT_TRUE(
+    troupe::test::eventually([&] { return rt.active_processes().empty(); }));
 }
 
 } // namespace

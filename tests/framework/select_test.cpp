@@ -37,8 +37,7 @@ TEST(select, gives_up_after_the_timeout) {
   auto t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(troupe::select(30ms, q, a), std::nullopt);
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 30ms);
-  EXPECT_THROW(static_cast<void>(troupe::select(-1ms, q)),
-               troupe::value_error);
+  EXPECT_THROW(static_cast<void>(troupe::select(-1ms, q)), troupe::value_error);
 }
 
 TEST(select, wakes_when_an_item_arrives_on_any_channel) {
@@ -111,8 +110,7 @@ TEST(wait, mixes_channels_events_and_processes_that_are_already_ready) {
   EXPECT_EQ(troupe::wait(xs), (std::vector<std::size_t>{2, 3, 4}));
   EXPECT_EQ(troupe::wait({q, running}, 0ms), std::vector<std::size_t>{});
   running.send(0);
-  EXPECT_EQ(troupe::wait({q, running}, deadline),
-            std::vector<std::size_t>{1});
+  EXPECT_EQ(troupe::wait({q, running}, deadline), std::vector<std::size_t>{1});
   troupe::process unstarted{rt, [] {}};
   EXPECT_THROW(static_cast<void>(troupe::wait({unstarted})),
                troupe::state_error);
@@ -127,14 +125,17 @@ TEST(wait, wakes_for_data_from_any_worker_or_the_end_of_one) {
     auto [r, w] = troupe::one_way_pipe<int>{rt};
     from.push_back(std::move(r));
     // Each worker sends what it is told to, or fails when told 0.
-    workers.emplace_back(rt, [](troupe::write_connection<int> out) {
-      for (;;) {
-        auto x = troupe::this_process::receive<int>();
-        if (x == 0)
-          throw std::runtime_error{"worker failed"};
-        out.send(x);
-      }
-    }, std::move(w));
+    workers.emplace_back(
+      rt,
+      [](troupe::write_connection<int> out) {
+        for (;;) {
+          auto x = troupe::this_process::receive<int>();
+          if (x == 0)
+            throw std::runtime_error{"worker failed"};
+          out.send(x);
+        }
+      },
+      std::move(w));
     workers.back().start();
   }
   std::vector<troupe::waitable> xs(from.begin(), from.end());
@@ -169,8 +170,7 @@ TEST(wait, gives_up_after_the_timeout_and_refuses_a_negative_one) {
   auto t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(troupe::wait({q, p}, 30ms), std::vector<std::size_t>{});
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 30ms);
-  EXPECT_THROW(static_cast<void>(troupe::wait({q}, -1ms)),
-               troupe::value_error);
+  EXPECT_THROW(static_cast<void>(troupe::wait({q}, -1ms)), troupe::value_error);
   p.send(1);
   ASSERT_TRUE(p.join(deadline));
 }
@@ -183,7 +183,8 @@ TEST(wait, an_empty_list_waits_for_the_timeout_or_until_terminated) {
   EXPECT_EQ(troupe::wait(none, 20ms), std::vector<std::size_t>{});
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 20ms);
   troupe::event waiting{rt};
-  troupe::process p{rt, [](troupe::event waiting_in) {
+  troupe::process p{rt,
+                    [](troupe::event waiting_in) {
                       waiting_in.set();
                       std::vector<troupe::waitable> nothing;
                       static_cast<void>(troupe::wait(nothing));

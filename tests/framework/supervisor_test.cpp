@@ -292,8 +292,8 @@ TEST(supervisor, one_that_gave_up_releases_what_its_children_hold) {
       rt,
       {.intensity = 0},
       {child_spec{.id = "w", .start = troupe::start_process([token] {
-                    throw std::runtime_error("boom");
-                  })}}};
+                               throw std::runtime_error("boom");
+                             })}}};
     ASSERT_TRUE(sup.join(deadline));
     EXPECT_EQ(sup.exitcode(), 1);
   }
@@ -901,13 +901,14 @@ TEST(supervisor, a_child_terminating_through_it_holds_up_no_sibling_restart) {
   troupe::runtime rt;
   troupe::queue<std::string> log{rt};
   auto release = std::make_shared<std::atomic<bool>>(false);
-  auto deaf = child_spec{.id = "deaf",
-                         .start = troupe::start_process([release, log]() mutable {
-                           log.put("start deaf");
-                           while (!release->load())
-                             std::this_thread::sleep_for(1ms);
-                         }),
-                         .shutdown = 3000ms};
+  auto deaf
+    = child_spec{.id = "deaf",
+                 .start = troupe::start_process([release, log]() mutable {
+                   log.put("start deaf");
+                   while (!release->load())
+                     std::this_thread::sleep_for(1ms);
+                 }),
+                 .shutdown = 3000ms};
   troupe::supervisor sup{rt, {}, {deaf, worker_spec(log, "w")}};
   expect_lines(log, {"start deaf", "start w"});
   auto d = child_of(sup, "deaf");

@@ -46,8 +46,7 @@ struct throwing_move {
   tracked t{0};
   throwing_move() = default;
   throwing_move(const throwing_move&) = default;
-  throwing_move(throwing_move&& other) noexcept(false) : t(other.t) {
-  }
+  throwing_move(throwing_move&& other) noexcept(false) : t(other.t) {}
   int operator()() const {
     return t.value;
   }

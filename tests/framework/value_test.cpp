@@ -18,7 +18,9 @@ static_assert(troupe::value<double>::is_lock_free);
 static_assert(!troupe::value<std::string>::is_lock_free);
 
 template <class V>
-concept has_get_lock = requires(V v) { v.get_lock(); };
+concept has_get_lock = requires(V v) {
+  v.get_lock();
+};
 static_assert(!has_get_lock<troupe::value<int>>,
               "a lock-free value has no lock: use update()");
 static_assert(has_get_lock<troupe::value<std::string>>);

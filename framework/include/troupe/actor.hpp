@@ -33,11 +33,11 @@ public:
 /// accepts, e.g. `caf::behavior f(caf::event_based_actor* self, int n)`).
 /// Does not block.
 template <class F, class... Ts>
-requires(
-  !std::is_same_v<
-    std::decay_t<F>,
-    process_options> && !std::is_base_of_v<caf::local_actor, std::decay_t<F>>)
-  actor spawn(runtime& rt, F fun, Ts&&... xs) {
+  requires(
+    !std::is_same_v<
+      std::decay_t<F>,
+      process_options> && !std::is_base_of_v<caf::local_actor, std::decay_t<F>>)
+actor spawn(runtime& rt, F fun, Ts&&... xs) {
   return spawn(rt, process_options{}, std::move(fun), std::forward<Ts>(xs)...);
 }
 
@@ -54,8 +54,8 @@ actor spawn(runtime& rt, process_options opts, F fun, Ts&&... xs) {
 /// Spawns a class-based event-based actor `T(caf::actor_config&, xs...)`.
 /// Does not block.
 template <class T, class... Ts>
-requires std::is_base_of_v<caf::local_actor, T> actor spawn(runtime& rt,
-                                                            Ts&&... xs) {
+  requires(std::is_base_of_v<caf::local_actor, T>)
+actor spawn(runtime& rt, Ts&&... xs) {
   auto st = detail::prepare_actor(rt, {});
   auto hdl = detail::spawn_class<T>(rt.system(), st, std::forward<Ts>(xs)...);
   return detail::bind_actor(std::move(st), std::move(hdl), !std::is_final_v<T>);

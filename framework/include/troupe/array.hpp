@@ -31,17 +31,14 @@ class array {
 public:
   /// An array of `n` value-initialized elements.
   array(runtime& rt, std::size_t n, sync_options opts = {})
-    : core_(std::make_shared<core>(rt, std::vector<T>(n), std::move(opts))) {
-  }
+    : core_(std::make_shared<core>(rt, std::vector<T>(n), std::move(opts))) {}
 
   /// An array holding `xs` (Python's `Array('i', range(10))`).
   array(runtime& rt, std::vector<T> xs, sync_options opts = {})
-    : core_(std::make_shared<core>(rt, std::move(xs), std::move(opts))) {
-  }
+    : core_(std::make_shared<core>(rt, std::move(xs), std::move(opts))) {}
 
   array(runtime& rt, std::initializer_list<T> xs, sync_options opts = {})
-    : array(rt, std::vector<T>(xs), std::move(opts)) {
-  }
+    : array(rt, std::vector<T>(xs), std::move(opts)) {}
 
   [[nodiscard]] std::size_t size() const noexcept {
     return core_->size;
@@ -92,15 +89,14 @@ private:
   std::size_t check(std::size_t i) const {
     if (i >= core_->size)
       throw value_error("array index " + std::to_string(i)
-                        + " out of range (size "
-                        + std::to_string(core_->size) + ")");
+                        + " out of range (size " + std::to_string(core_->size)
+                        + ")");
     return i;
   }
 
   struct core {
     core(runtime& rt, std::vector<T> xs, sync_options opts)
-      : lk(rt, std::move(opts)), size(xs.size()), data(std::move(xs)) {
-    }
+      : lk(rt, std::move(opts)), size(xs.size()), data(std::move(xs)) {}
     rlock lk;
     const std::size_t size;
     std::vector<T> data;

@@ -32,11 +32,8 @@ public:
 
   held_credit(std::shared_ptr<credit_line> line, std::uint32_t generation,
               std::uint32_t items, std::uint32_t messages) noexcept
-    : line_(std::move(line)),
-      generation_(generation),
-      items_(items),
-      messages_(messages) {
-  }
+    : line_(std::move(line)), generation_(generation), items_(items),
+      messages_(messages) {}
 
   held_credit(const held_credit&) noexcept {
     // A copy holds no credit.
@@ -89,8 +86,7 @@ public:
 
   delivery(T x, std::shared_ptr<detail::credit_line> line,
            std::uint32_t generation)
-    : value_(std::move(x)), credit_(std::move(line), generation, 1, 0) {
-  }
+    : value_(std::move(x)), credit_(std::move(line), generation, 1, 0) {}
 
   [[nodiscard]] T& value() & noexcept {
     return value_;
@@ -124,8 +120,7 @@ public:
              std::uint32_t generation)
     : items_(std::move(xs)),
       credit_(std::move(line), generation,
-              static_cast<std::uint32_t>(items_.size()), 1) {
-  }
+              static_cast<std::uint32_t>(items_.size()), 1) {}
 
   [[nodiscard]] std::size_t size() const noexcept {
     return items_.size();
@@ -178,8 +173,7 @@ template <class T>
 class actor_target final : public pump_target<T> {
 public:
   actor_target(caf::actor dest, bool batched, std::uint32_t max_batch)
-    : dest_(std::move(dest)), batched_(batched), max_batch_(max_batch) {
-  }
+    : dest_(std::move(dest)), batched_(batched), max_batch_(max_batch) {}
 
   bool batched() const noexcept override {
     return batched_;
@@ -216,10 +210,10 @@ std::uint32_t attach_actor(const std::shared_ptr<queue_state<T>>& q,
                            const caf::actor& consumer, std::size_t credit,
                            bool batched, std::size_t max_batch,
                            const char* fn) {
-  static_assert(std::is_copy_constructible_v<T>
-                  && std::is_default_constructible_v<T>,
-                "attach(): items travel as CAF messages, so T must be "
-                "copy- and default-constructible");
+  static_assert(
+    std::is_copy_constructible_v<T> && std::is_default_constructible_v<T>,
+    "attach(): items travel as CAF messages, so T must be "
+    "copy- and default-constructible");
   constexpr std::size_t most = std::size_t{1} << 30;
   if (credit == 0 || credit > most)
     throw value_error(std::string{fn}
@@ -238,11 +232,10 @@ std::uint32_t attach_actor(const std::shared_ptr<queue_state<T>>& q,
   // Stop delivering when the actor ends (the functor runs at once if it
   // already has).
   std::weak_ptr<queue_state<T>> weak = q;
-  caf::actor_cast<caf::abstract_actor*>(consumer)->attach_functor(
-    [weak, gen] {
-      if (auto state = weak.lock())
-        state->detach_target(gen);
-    });
+  caf::actor_cast<caf::abstract_actor*>(consumer)->attach_functor([weak, gen] {
+    if (auto state = weak.lock())
+      state->detach_target(gen);
+  });
   return gen;
 }
 
@@ -254,8 +247,7 @@ class attachment {
 public:
   attachment(std::shared_ptr<detail::queue_state<T>> q,
              std::uint32_t generation)
-    : q_(std::move(q)), generation_(generation) {
-  }
+    : q_(std::move(q)), generation_(generation) {}
 
   /// Stops delivering: items not yet delivered stay in the queue for
   /// `get()`; items already delivered still arrive, and none is sent to the
@@ -299,8 +291,8 @@ private:
 template <class T>
 attachment<T> attach(const queue<T>& q, const caf::actor& consumer,
                      std::size_t credit = 64) {
-  auto gen = detail::attach_actor(q.state(), consumer, credit, false, 1,
-                                  "attach()");
+  auto gen
+    = detail::attach_actor(q.state(), consumer, credit, false, 1, "attach()");
   return attachment<T>{q.state(), gen};
 }
 

@@ -50,8 +50,7 @@ public:
 
   bytes(bytes&& other) noexcept
     : data_(std::exchange(other.data_, nullptr)),
-      size_(std::exchange(other.size_, 0)) {
-  }
+      size_(std::exchange(other.size_, 0)) {}
 
   bytes& operator=(const bytes& other);
 

@@ -143,7 +143,7 @@ public:
   /// Any callable `process(runtime&)` that returns a started process or
   /// actor (e.g. a lambda spawning an actor with special options).
   template <class F>
-  requires std::is_invocable_r_v<process, F&, runtime&>
+    requires(std::is_invocable_r_v<process, F&, runtime&>)
   child_start(F f) // NOLINT(google-explicit-constructor)
     : factory_([f = std::move(f)](runtime& rt, const std::string&,
                                   const std::any*) mutable { return f(rt); }),
@@ -204,8 +204,8 @@ child_start start_process(F f, Args... args) {
 /// A child that runs a copy of `T(rt, args..., extra...)`, a
 /// `process_base<T>` subclass.
 template <class T, class... Extra, class... Args>
-requires std::is_base_of_v<process, T>
-  child_start start_subclass(Args... args) {
+  requires(std::is_base_of_v<process, T>)
+child_start start_subclass(Args... args) {
   return child_start{
     [tup = std::make_tuple(std::move(args)...)](
       runtime& rt, const std::string& name, const std::any* extra) {

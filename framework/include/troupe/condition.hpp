@@ -6,8 +6,8 @@
 #include <optional>
 #include <utility>
 
-#include "troupe/error.hpp"
 #include "troupe/detail/lockable.hpp"
+#include "troupe/error.hpp"
 #include "troupe/fwd.hpp"
 #include "troupe/lock.hpp"
 #include "troupe/rlock.hpp"

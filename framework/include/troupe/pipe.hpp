@@ -44,7 +44,6 @@ public:
   std::condition_variable readable[2];
   std::size_t readers[2] = {0, 0};
 
-
   void close_locked(int side) {
     if (closed[side])
       return;
@@ -112,8 +111,7 @@ public:
 
   pipe_end(std::shared_ptr<pipe_core> core, std::deque<out_type>* out,
            std::deque<in_type>* in, int side)
-    : core_(std::move(core)), out_(out), in_(in), side_(side) {
-  }
+    : core_(std::move(core)), out_(out), in_(in), side_(side) {}
 
   pipe_end(const pipe_end&) = delete;
   pipe_end& operator=(const pipe_end&) = delete;
@@ -268,21 +266,17 @@ class connection {
 public:
   using end_type = detail::pipe_end<Out, In>;
 
-  explicit connection(std::shared_ptr<end_type> end) : end_(std::move(end)) {
-  }
+  explicit connection(std::shared_ptr<end_type> end) : end_(std::move(end)) {}
 
   /// Sends `x` to the other end. Never blocks (the buffer is unbounded).
   /// Throws `closed` when either end is closed.
-  void send(const detail::value_or_none<Out>& x)
-    requires(!std::is_void_v<Out>)
-  {
+  void
+  send(const detail::value_or_none<Out>& x) requires(!std::is_void_v<Out>) {
     end_->send(x);
   }
 
   /// As `send(const Out&)`, moving `x` in (move-only types work).
-  void send(detail::value_or_none<Out>&& x)
-    requires(!std::is_void_v<Out>)
-  {
+  void send(detail::value_or_none<Out>&& x) requires(!std::is_void_v<Out>) {
     end_->send(std::move(x));
   }
 
@@ -290,17 +284,14 @@ public:
   /// when the other end is closed and everything it sent was received
   /// (end of file), or when this end is closed; `terminated` when the
   /// calling process is asked to stop while it waits.
-  [[nodiscard]] detail::value_or_none<In> recv()
-    requires(!std::is_void_v<In>)
-  {
+  [[nodiscard]] detail::value_or_none<In> recv() requires(!std::is_void_v<In>) {
     return checked_recv(detail::wait_spec::forever());
   }
 
   /// As `recv()`, but waits at most `timeout`, then throws `timeout_error`.
   /// A negative timeout throws `value_error`.
-  [[nodiscard]] detail::value_or_none<In> recv(std::chrono::nanoseconds timeout)
-    requires(!std::is_void_v<In>)
-  {
+  [[nodiscard]] detail::value_or_none<In>
+  recv(std::chrono::nanoseconds timeout) requires(!std::is_void_v<In>) {
     return checked_recv(detail::wait_spec::after(timeout));
   }
 
@@ -308,9 +299,8 @@ public:
   /// what is buffered); empty on timeout and at end of file. Throws only
   /// `value_error` and `terminated`.
   [[nodiscard]] std::optional<detail::value_or_none<In>>
-  try_recv(std::chrono::nanoseconds timeout = {})
-    requires(!std::is_void_v<In>)
-  {
+  try_recv(std::chrono::nanoseconds timeout
+           = {}) requires(!std::is_void_v<In>) {
     std::optional<detail::value_or_none<In>> out;
     end_->recv(out, detail::wait_spec::after(timeout));
     return out;
@@ -320,12 +310,10 @@ public:
   /// file), waiting up to `timeout` for that (Python's `poll(timeout)`;
   /// zero by default: does not block). Throws `closed` when this end is
   /// closed.
-  [[nodiscard]] bool poll(std::chrono::nanoseconds timeout = {})
-    requires(!std::is_void_v<In>)
-  {
-    return end_->poll(timeout.count() == 0
-                        ? detail::wait_spec::none()
-                        : detail::wait_spec::after(timeout));
+  [[nodiscard]] bool poll(std::chrono::nanoseconds timeout
+                          = {}) requires(!std::is_void_v<In>) {
+    return end_->poll(timeout.count() == 0 ? detail::wait_spec::none()
+                                           : detail::wait_spec::after(timeout));
   }
 
   /// Closes this end for every handle: the other end reads what is
@@ -396,8 +384,7 @@ public:
 
 private:
   explicit pipe(std::pair<connection<A, B>, connection<B, A>> ends)
-    : first(std::move(ends.first)), second(std::move(ends.second)) {
-  }
+    : first(std::move(ends.first)), second(std::move(ends.second)) {}
 };
 
 /// A one-way pipe (Python's `Pipe(duplex=False)`): `reader` only
@@ -418,8 +405,7 @@ public:
 private:
   explicit one_way_pipe(
     std::pair<connection<T, void>, connection<void, T>> ends)
-    : reader(std::move(ends.second)), writer(std::move(ends.first)) {
-  }
+    : reader(std::move(ends.second)), writer(std::move(ends.first)) {}
 };
 
 } // namespace troupe

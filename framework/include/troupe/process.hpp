@@ -25,9 +25,9 @@ namespace detail {
 /// A callable a process can run with the given arguments: by value (moved
 /// in) or by reference to the process's own copies.
 template <class F, class... Args>
-concept target_for
-  = std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&&...>
-    || std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&...>;
+concept target_for = std::is_invocable_v < std::decay_t<F>
+&, std::decay_t<Args>&&... >
+     || std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&...>;
 
 } // namespace detail
 
@@ -71,28 +71,26 @@ class process {
 public:
   /// A process that will call `f(args...)` when started.
   template <class F, class... Args>
-    requires detail::target_for<F, Args...>
+    requires(detail::target_for<F, Args...>)
   process(runtime& rt, F&& f, Args&&... args)
     : process(rt, process_options{}, std::forward<F>(f),
-              std::forward<Args>(args)...) {
-  }
+              std::forward<Args>(args)...) {}
 
   /// A process with options that will call `f(args...)` when started.
   template <class F, class... Args>
-    requires detail::target_for<F, Args...>
+    requires(detail::target_for<F, Args...>)
   process(runtime& rt, process_options opts, F&& f, Args&&... args)
     : process(rt, std::move(opts)) {
-    set_target(
-      [f = std::forward<F>(f),
-       tup = std::make_tuple(std::forward<Args>(args)...)]() mutable {
-        // The target runs once, so its arguments move in; a target taking
-        // `T&` gets the process's own copy, as a Python child does.
-        if constexpr (std::is_invocable_v<std::decay_t<F>&,
-                                          std::decay_t<Args>&&...>)
-          std::apply(f, std::move(tup));
-        else
-          std::apply(f, tup);
-      });
+    set_target([f = std::forward<F>(f),
+                tup = std::make_tuple(std::forward<Args>(args)...)]() mutable {
+      // The target runs once, so its arguments move in; a target taking
+      // `T&` gets the process's own copy, as a Python child does.
+      if constexpr (std::is_invocable_v<std::decay_t<F>&,
+                                        std::decay_t<Args>&&...>)
+        std::apply(f, std::move(tup));
+      else
+        std::apply(f, tup);
+    });
   }
 
   process(const process&) = default;
@@ -190,8 +188,7 @@ public:
 
   /// Internal: wraps existing state (current_process(), actor handles).
   explicit process(std::shared_ptr<detail::process_state> st)
-    : state_(std::move(st)) {
-  }
+    : state_(std::move(st)) {}
 
 protected:
   /// For subclasses (see `process_base`): a process that runs `run()`.
@@ -222,8 +219,8 @@ private:
 ///
 ///     class worker : public troupe::process_base<worker> {
 ///     public:
-///       worker(troupe::runtime& rt, int n) : process_base{rt, {.name = "w"}}, n_{n} {}
-///       void run() override { ... n_ ... }
+///       worker(troupe::runtime& rt, int n) : process_base{rt, {.name = "w"}},
+///       n_{n} {} void run() override { ... n_ ... }
 ///     private:
 ///       int n_;
 ///     };
@@ -237,8 +234,7 @@ template <class Derived>
 class process_base : public process {
 public:
   explicit process_base(runtime& rt, process_options opts = {})
-    : process(rt, std::move(opts)) {
-  }
+    : process(rt, std::move(opts)) {}
 
 private:
   [[nodiscard]] std::unique_ptr<process> clone_for_start() const override {

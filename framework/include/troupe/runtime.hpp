@@ -18,7 +18,8 @@ namespace troupe {
 /// (see `runtime(argc, argv)`); the command line wins over these values.
 struct runtime_options {
   /// How long the destructor waits for non-daemon processes before it
-  /// reports the ones still running and stops them (`--troupe.shutdown-timeout`).
+  /// reports the ones still running and stops them
+  /// (`--troupe.shutdown-timeout`).
   std::chrono::milliseconds shutdown_timeout{std::chrono::seconds{30}};
 
   /// Default grace between `terminate()` and declaring a process killed

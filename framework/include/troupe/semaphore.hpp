@@ -82,8 +82,7 @@ class bounded_semaphore : public semaphore {
 public:
   explicit bounded_semaphore(runtime& rt, std::size_t value = 1,
                              sync_options opts = {})
-    : semaphore(rt, value, std::move(opts), true) {
-  }
+    : semaphore(rt, value, std::move(opts), true) {}
 };
 
 } // namespace troupe

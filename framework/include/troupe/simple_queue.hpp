@@ -15,8 +15,7 @@ namespace troupe {
 template <class T>
 class simple_queue {
 public:
-  explicit simple_queue(runtime& rt) : q_(rt) {
-  }
+  explicit simple_queue(runtime& rt) : q_(rt) {}
 
   /// Puts `x` at the back. Never blocks (unbounded). Throws `closed` after
   /// `close()`.

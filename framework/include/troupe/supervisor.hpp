@@ -267,9 +267,9 @@ public:
   /// extra arguments (appended to the template's). A mismatch with the
   /// template's extra types throws `value_error`.
   template <class... Args>
-  requires(!(sizeof...(Args) == 1
-             && (std::is_same_v<std::decay_t<Args>, child_spec> && ...)))
-    process start_child(Args&&... extra) {
+    requires(!(sizeof...(Args) == 1
+               && (std::is_same_v<std::decay_t<Args>, child_spec> && ...)))
+  process start_child(Args&&... extra) {
     return start_child_with(std::any{
       std::tuple<detail::extra_arg_t<Args>...>{std::forward<Args>(extra)...}});
   }

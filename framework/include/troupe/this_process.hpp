@@ -149,16 +149,16 @@ void sleep_until(std::chrono::steady_clock::time_point deadline);
 /// the mailbox for later receives (Erlang's selective receive). Throws
 /// `terminated` when the process is asked to stop.
 template <class... Fs>
-requires(sizeof...(Fs) > 0
-         && (detail::is_handler<Fs> && ...)) void receive(Fs... handlers) {
+  requires(sizeof...(Fs) > 0 && (detail::is_handler<Fs> && ...))
+void receive(Fs... handlers) {
   detail::receive_until({}, handlers...);
 }
 
 /// As `receive(handlers...)`, but gives up after `timeout` by throwing
 /// `timeout_error`.
 template <class... Fs>
-requires(sizeof...(Fs) > 0 && (detail::is_handler<Fs> && ...)) void receive(
-  std::chrono::nanoseconds timeout, Fs... handlers) {
+  requires(sizeof...(Fs) > 0 && (detail::is_handler<Fs> && ...))
+void receive(std::chrono::nanoseconds timeout, Fs... handlers) {
   if (!detail::receive_until(detail::deadline_after(timeout), handlers...))
     throw timeout_error("no matching message arrived within the timeout");
 }
@@ -166,9 +166,9 @@ requires(sizeof...(Fs) > 0 && (detail::is_handler<Fs> && ...)) void receive(
 /// As `receive(timeout, handlers...)`, but returns false on timeout
 /// instead of throwing.
 template <class... Fs>
-requires(sizeof...(Fs) > 0 && (detail::is_handler<Fs> && ...))
-  [[nodiscard]] bool try_receive(std::chrono::nanoseconds timeout,
-                                 Fs... handlers) {
+  requires(sizeof...(Fs) > 0 && (detail::is_handler<Fs> && ...))
+[[nodiscard]] bool try_receive(std::chrono::nanoseconds timeout,
+                               Fs... handlers) {
   return detail::receive_until(detail::deadline_after(timeout), handlers...);
 }
 

@@ -48,8 +48,7 @@ public:
   static constexpr bool is_lock_free = detail::lock_free_value<T>;
 
   value(runtime& rt, T initial = T{}, sync_options opts = {})
-    : core_(std::make_shared<core>(rt, std::move(initial), std::move(opts))) {
-  }
+    : core_(std::make_shared<core>(rt, std::move(initial), std::move(opts))) {}
 
   /// The current value (Python's `v.value`). Does not block when
   /// lock-free; otherwise takes the lock.
@@ -94,24 +93,20 @@ public:
 
   /// The lock guarding a non-lock-free value (Python's `get_lock()`);
   /// hold it to combine several `get`/`set` calls.
-  [[nodiscard]] rlock get_lock() const
-    requires(!is_lock_free)
-  {
+  [[nodiscard]] rlock get_lock() const requires(!is_lock_free) {
     return core_->lk;
   }
 
 private:
   struct locked_core {
     locked_core(runtime& rt, T x, sync_options opts)
-      : lk(rt, std::move(opts)), val(std::move(x)) {
-    }
+      : lk(rt, std::move(opts)), val(std::move(x)) {}
     rlock lk;
     T val;
   };
 
   struct atomic_core {
-    atomic_core(runtime&, T x, const sync_options&) : val(x) {
-    }
+    atomic_core(runtime&, T x, const sync_options&) : val(x) {}
     std::atomic<T> val;
   };
 

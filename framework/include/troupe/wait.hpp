@@ -41,28 +41,23 @@ class waitable {
 public:
   template <class T>
   waitable(const queue<T>& q) // NOLINT: converts on purpose
-    : waitable(q.state(), channel_ops<detail::queue_state<T>>()) {
-  }
+    : waitable(q.state(), channel_ops<detail::queue_state<T>>()) {}
 
   template <class T>
   waitable(const simple_queue<T>& q) // NOLINT: converts on purpose
-    : waitable(q.state(), channel_ops<detail::queue_state<T>>()) {
-  }
+    : waitable(q.state(), channel_ops<detail::queue_state<T>>()) {}
 
   template <class Out, class In>
     requires(!std::is_void_v<In>)
   waitable(const connection<Out, In>& c) // NOLINT: converts on purpose
-    : waitable(c.state(), end_ops<detail::pipe_end<Out, In>>()) {
-  }
+    : waitable(c.state(), end_ops<detail::pipe_end<Out, In>>()) {}
 
   waitable(const event& e) // NOLINT: converts on purpose
-    : waitable(e.state(), channel_ops<detail::event_state>()) {
-  }
+    : waitable(e.state(), channel_ops<detail::event_state>()) {}
 
   /// Throws `state_error` for a process that was not started.
   waitable(const process& p) // NOLINT: converts on purpose
-    : waitable(started(p), process_ops()) {
-  }
+    : waitable(started(p), process_ops()) {}
 
   /// Whether it is ready now. Does not block.
   [[nodiscard]] bool ready() const {
@@ -87,8 +82,7 @@ private:
   };
 
   waitable(std::shared_ptr<void> obj, const ops* o)
-    : obj_(std::move(obj)), ops_(o) {
-  }
+    : obj_(std::move(obj)), ops_(o) {}
 
   /// A queue's or an event's state: `mtx`, `readable_locked()`, and
   /// `watch_select` where puts take no lock (see `select_watch`).
@@ -120,18 +114,17 @@ private:
   /// A pipe end: readable with data or at end of file.
   template <class E>
   static const ops* end_ops() {
-    static constexpr ops table{
-      [](void* p) {
-        auto* e = static_cast<E*>(p);
-        std::lock_guard guard{e->core().mtx};
-        return e->readable_locked();
-      },
-      [](void* p, detail::select_waiter& w) {
-        static_cast<E*>(p)->core().watch(&w);
-      },
-      [](void* p, detail::select_waiter& w) {
-        static_cast<E*>(p)->core().unwatch(&w);
-      }};
+    static constexpr ops table{[](void* p) {
+                                 auto* e = static_cast<E*>(p);
+                                 std::lock_guard guard{e->core().mtx};
+                                 return e->readable_locked();
+                               },
+                               [](void* p, detail::select_waiter& w) {
+                                 static_cast<E*>(p)->core().watch(&w);
+                               },
+                               [](void* p, detail::select_waiter& w) {
+                                 static_cast<E*>(p)->core().unwatch(&w);
+                               }};
     return &table;
   }
 
@@ -262,9 +255,14 @@ inline std::vector<std::size_t> wait_any(std::span<const waitable> objects,
 }
 
 template <class R>
-concept waitable_range
-  = std::ranges::input_range<R>
-    && std::convertible_to<std::ranges::range_reference_t<R>, waitable>;
+concept waitable_range = std::ranges::input_range<R> && std::convertible_to<
+  std::ranges::range_reference_t<R>, waitable>;
+
+/// A range of waitables that is not already a span of them (the span
+/// overloads take those).
+template <class R>
+concept waitable_range_not_span
+  = waitable_range<R> && !std::convertible_to<R, std::span<const waitable>>;
 
 template <class R>
 std::vector<waitable> to_waitables(R&& objects) {
@@ -323,16 +321,14 @@ wait(std::initializer_list<waitable> objects,
 /// As `wait(objects)` for any range of things that convert to `waitable`
 /// (e.g. a `std::vector<troupe::process>` or of connections).
 template <class R>
-  requires detail::waitable_range<R>
-           && (!std::convertible_to<R, std::span<const waitable>>)
+  requires(detail::waitable_range_not_span<R>)
 [[nodiscard]] std::vector<std::size_t> wait(R&& objects) {
   auto xs = detail::to_waitables(std::forward<R>(objects));
   return wait(std::span<const waitable>{xs});
 }
 
 template <class R>
-  requires detail::waitable_range<R>
-           && (!std::convertible_to<R, std::span<const waitable>>)
+  requires(detail::waitable_range_not_span<R>)
 [[nodiscard]] std::vector<std::size_t> wait(R&& objects,
                                             std::chrono::nanoseconds timeout) {
   auto xs = detail::to_waitables(std::forward<R>(objects));

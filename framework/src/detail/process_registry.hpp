@@ -47,8 +47,7 @@ public:
   /// Waits until `done(active())` holds or `until` passed; returns whether
   /// it held.
   template <class Predicate>
-  bool wait_until(std::chrono::steady_clock::time_point until,
-                  Predicate done) {
+  bool wait_until(std::chrono::steady_clock::time_point until, Predicate done) {
     watched_ = true;
     for (;;) {
       std::uint64_t seen = 0;
@@ -59,8 +58,7 @@ public:
       if (done(active()))
         return true;
       std::unique_lock guard{watch_mtx_};
-      if (!watch_cv_.wait_until(guard, until,
-                                [&] { return epoch_ != seen; })) {
+      if (!watch_cv_.wait_until(guard, until, [&] { return epoch_ != seen; })) {
         guard.unlock();
         return done(active());
       }

@@ -14,12 +14,13 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/blocking_actor.hpp>
 
-#include "detail/process_registry.hpp"
-#include "detail/thread_pool.hpp"
-#include "detail/timer_service.hpp"
 #include "troupe/detail/process_state.hpp"
 #include "troupe/detail/spin.hpp"
 #include "troupe/runtime.hpp"
+
+#include "detail/process_registry.hpp"
+#include "detail/thread_pool.hpp"
+#include "detail/timer_service.hpp"
 
 namespace troupe::detail {
 

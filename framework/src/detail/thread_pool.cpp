@@ -26,8 +26,7 @@ thread_local unique_function<void()> tl_next;
 
 struct thread_pool::core {
   core(std::size_t max_idle_threads, std::chrono::milliseconds timeout)
-    : max_idle(max_idle_threads), idle_timeout(timeout) {
-  }
+    : max_idle(max_idle_threads), idle_timeout(timeout) {}
 
   const std::size_t max_idle;
   const std::chrono::milliseconds idle_timeout;
@@ -48,8 +47,7 @@ void worker_loop(std::shared_ptr<thread_pool::core> c,
 
 thread_pool::thread_pool(std::size_t max_idle,
                          std::chrono::milliseconds idle_timeout)
-  : core_(std::make_shared<core>(max_idle, idle_timeout)) {
-}
+  : core_(std::make_shared<core>(max_idle, idle_timeout)) {}
 
 thread_pool::~thread_pool() {
   shutdown(std::chrono::steady_clock::now());
@@ -86,8 +84,7 @@ void thread_pool::submit(unique_function<void()> job) {
   }
 }
 
-std::size_t
-thread_pool::shutdown(std::chrono::steady_clock::time_point until) {
+std::size_t thread_pool::shutdown(std::chrono::steady_clock::time_point until) {
   std::unique_lock guard{core_->mtx};
   core_->stopping = true;
   for (auto* w : core_->idle) {

@@ -16,7 +16,7 @@ void supervisor_core::on_child_exit(std::uint64_t uid, std::uint64_t gen,
                                     const exit_info& info) {
   auto* c = find(uid);
   if (c == nullptr || c->gen != gen || !c->st)
-    return; // an instance this supervisor stopped itself, or forgotten
+    return;        // an instance this supervisor stopped itself, or forgotten
   if (c->ending) { // stopped by its own terminate(): not restarted
     std::shared_ptr<process_state> gone; // freed outside the lock
     {

@@ -210,11 +210,11 @@ void supervisor_core::end_child_soon(child& c) {
   if (sd.is_infinity())
     return;
   std::weak_ptr<process_state> weak = c.st;
-  self_->rt->timers().schedule(
-    clock::now() + sd.grace(), [weak, grace = sd.grace()] {
-      if (auto st = weak.lock(); st && !st->ended())
-        kill_after_grace(st, grace);
-    });
+  self_->rt->timers().schedule(clock::now() + sd.grace(),
+                               [weak, grace = sd.grace()] {
+                                 if (auto st = weak.lock(); st && !st->ended())
+                                   kill_after_grace(st, grace);
+                               });
 }
 
 /// Stops every child (the supervisor's end): in reverse start order, or,

@@ -313,24 +313,24 @@ TEST(batch, other_callers_see_all_of_a_batch_or_none_of_it) {
   std::atomic<int> torn{0};
   std::atomic<int> looks{0};
   // Invariant: the words recorded per file add up to the totals.
-  troupe::process reader{
-    rt, [&] {
-      while (!done.load()) {
-        auto f = files.values();
-        auto t = totals.values();
-        int sf = 0;
-        int st = 0;
-        for (int x : f)
-          sf += x;
-        for (int x : t)
-          st += x;
-        // The two reads are two calls: the totals may have grown between
-        // them, never shrunk below the files read first.
-        if (st < sf)
-          torn.fetch_add(1);
-        looks.fetch_add(1);
-      }
-    }};
+  troupe::process reader{rt, [&] {
+                           while (!done.load()) {
+                             auto f = files.values();
+                             auto t = totals.values();
+                             int sf = 0;
+                             int st = 0;
+                             for (int x : f)
+                               sf += x;
+                             for (int x : t)
+                               st += x;
+                             // The two reads are two calls: the totals may have
+                             // grown between them, never shrunk below the files
+                             // read first.
+                             if (st < sf)
+                               torn.fetch_add(1);
+                             looks.fetch_add(1);
+                           }
+                         }};
   reader.start();
   for (int i = 0; i < 300; ++i) {
     auto b = mgr.batch();

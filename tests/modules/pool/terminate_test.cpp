@@ -249,11 +249,11 @@ TEST_P(blocking_call, ends_its_process_with_minus_15_promptly_on_terminate) {
   call.release();
 }
 
-INSTANTIATE_TEST_SUITE_P(every_blocking_call, blocking_call,
-                         testing::ValuesIn(cases()),
-                         [](const testing::TestParamInfo<blocking_case>& param) {
-                           return param.param.name;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+  every_blocking_call, blocking_call, testing::ValuesIn(cases()),
+  [](const testing::TestParamInfo<blocking_case>& param) {
+    return param.param.name;
+  });
 
 // A process terminated inside pool.join() leaves no thread in the pool:
 // destroying the pool afterwards (here while the process unwinds) stops
@@ -279,7 +279,9 @@ TEST(pool_terminate, a_process_terminated_inside_join_leaves_the_pool_whole) {
                         j.set();
                         pl.join();
                       },
-                      &rt, joining, gate};
+                      &rt,
+                      joining,
+                      gate};
     p.start();
     ASSERT_TRUE(joining.wait(deadline));
     p.terminate();

@@ -307,14 +307,13 @@ private:
         lk.unlock();
         // A consumer declared killed whose thread still runs may still be
         // processing its items: they are redelivered once it left.
-        on_process_exit(
-          *taker,
-          [weak = this->weak_from_this(), key = taker.get()](const exit_info&) {
-            after_thread_left(*key, [weak, key] {
-              if (auto self = weak.lock())
-                static_cast<locked_queue_state&>(*self).release(key);
-            });
+        on_process_exit(*taker, [weak = this->weak_from_this(),
+                                 key = taker.get()](const exit_info&) {
+          after_thread_left(*key, [weak, key] {
+            if (auto self = weak.lock())
+              static_cast<locked_queue_state&>(*self).release(key);
           });
+        });
         lk.lock();
       }
     }

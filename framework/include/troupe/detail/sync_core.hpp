@@ -120,16 +120,14 @@ private:
 /// throws `terminated`. Returns `done()`.
 bool park(std::unique_lock<std::mutex>& lk, std::condition_variable& cv,
           sync_deadline until, std::chrono::milliseconds warn_after,
-          const std::string& label,
-          const std::function<bool()>& done,
+          const std::string& label, const std::function<bool()>& done,
           const std::function<std::string()>& blockers);
 
 /// Writes a diagnostic line to standard error.
 void sync_log(const std::string& line);
 
 /// Converts a Python-style timeout (must not be negative).
-sync_deadline deadline_from(std::chrono::nanoseconds timeout,
-                            const char* what);
+sync_deadline deadline_from(std::chrono::nanoseconds timeout, const char* what);
 
 class lock_core;
 
@@ -215,8 +213,7 @@ private:
   bool acquire_slow(holder& h, bool block, sync_deadline until,
                     std::uint64_t depth_bits);
   void wake_one();
-  [[noreturn]] void fail_release(holder& h, std::uint64_t w,
-                                 const char* what);
+  [[noreturn]] void fail_release(holder& h, std::uint64_t w, const char* what);
 
   std::atomic<std::uint64_t> word_{0};
   std::atomic<int> waiters_{0};

@@ -66,7 +66,7 @@ public:
   /// For each `(key, x)`: `d[key] = fn(d.get(key, V{}), x)` (see
   /// `dict::merge`).
   template <class K, class V, class X, class F>
-  requires std::is_invocable_r_v<V, F&, const V&, const X&>
+    requires(std::is_invocable_r_v<V, F&, const V&, const X&>)
   batch& merge(const dict<K, V>& d, std::vector<std::pair<K, X>> items, F fn) {
     if (items.empty())
       return *this;
@@ -76,7 +76,7 @@ public:
 
   /// `d[key] = fn(d.get(key, V{}))`.
   template <class K, class V, class F>
-  requires std::is_invocable_r_v<V, F&, const V&>
+    requires(std::is_invocable_r_v<V, F&, const V&>)
   batch& update(const dict<K, V>& d, K key, F fn) {
     auto apply = [f = std::move(fn)](const V& cur, const detail::unit&) {
       return f(cur);
@@ -113,7 +113,7 @@ public:
 
   /// `v.value = fn(v.value)`.
   template <class T, class F>
-  requires std::is_invocable_r_v<T, F&, const T&>
+    requires(std::is_invocable_r_v<T, F&, const T&>)
   batch& update(const value<T>& v, F fn) {
     return add<value_step<T>>(v, std::move(fn));
   }

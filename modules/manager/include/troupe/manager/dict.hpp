@@ -316,10 +316,9 @@ public:
     auto& d = c.object<object>();
     std::string rec;
     if (c.durable())
-      rec = items_.size() == 1
-              ? object::encode(object::set_code, &items_[0].first,
-                               &items_[0].second)
-              : object::encode_puts(items_);
+      rec = items_.size() == 1 ? object::encode(
+              object::set_code, &items_[0].first, &items_[0].second)
+                               : object::encode_puts(items_);
     d_ = &d;
     undo_.reserve(items_.size());
     try {
@@ -585,14 +584,14 @@ public:
   /// short, do not call the manager from it); if it throws, nothing
   /// changes and the caller gets its exception.
   template <class X, class F>
-  requires std::is_invocable_r_v<V, F&, const V&, const X&>
+    requires(std::is_invocable_r_v<V, F&, const V&, const X&>)
   auto merge(std::vector<std::pair<K, X>> items, F fn) const {
     return this->template invoke<void>(
       [xs = std::move(items), fn = std::move(fn)](detail::op_ctx& c) mutable {
         if (xs.empty())
           return;
-        detail::dict_merge_step<K, V, X, F> step{c.target(), std::move(xs),
-                                                 V{}, std::move(fn)};
+        detail::dict_merge_step<K, V, X, F> step{c.target(), std::move(xs), V{},
+                                                 std::move(fn)};
         detail::run_step(c, step);
       });
   }
@@ -651,8 +650,7 @@ public:
       auto& d = c.object<object>();
       auto* last = d.last();
       if (last == nullptr)
-        throw key_error("popitem(): dict '" + c.target()->name
-                        + "' is empty");
+        throw key_error("popitem(): dict '" + c.target()->name + "' is empty");
       std::pair<K, V> out = *last;
       d.erase(out.first);
       if (c.durable())
@@ -717,14 +715,14 @@ public:
   /// do not call the manager from it. If it throws, nothing changes and
   /// the caller gets its exception.
   template <class F>
-  requires std::is_invocable_r_v<V, F&, const V&>
+    requires(std::is_invocable_r_v<V, F&, const V&>)
   auto update(K key, F fn) const {
     return update(std::move(key), V{}, std::move(fn));
   }
 
   /// As `update(key, fn)`, starting from `initial` when the key is missing.
   template <class F>
-  requires std::is_invocable_r_v<V, F&, const V&>
+    requires(std::is_invocable_r_v<V, F&, const V&>)
   auto update(K key, V initial, F fn) const {
     return this->template invoke<V>(
       [k = std::move(key), init = std::move(initial),
@@ -759,7 +757,7 @@ public:
 /// Lifetime: handles are cheap to copy (a pointer and a reference count);
 /// the object lives as long as its manager.
 template <class K, class V>
-requires dict_key<K>
+  requires(dict_key<K>)
 class dict : public basic_dict<K, V, detail::sync_invoker> {
 public:
   using basic_dict<K, V, detail::sync_invoker>::basic_dict;

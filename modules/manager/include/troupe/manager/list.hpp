@@ -148,8 +148,8 @@ public:
           break;
         case splice_code:
           if (r.index < 0 || r.count < 0
-              || static_cast<std::size_t>(r.index) + static_cast<std::size_t>(
-                     r.count)
+              || static_cast<std::size_t>(r.index)
+                     + static_cast<std::size_t>(r.count)
                    > items.size())
             throw bad();
           splice(static_cast<std::size_t>(r.index),
@@ -329,7 +329,7 @@ public:
   /// `l.index(x, start, stop)`: searches `l[start:stop]` only (Python's
   /// slice bounds); the index returned counts from the list's start.
   auto index(T x, std::int64_t start, std::int64_t stop) const
-    requires std::equality_comparable<T> {
+    requires(std::equality_comparable<T>) {
     return this->template invoke<std::size_t>(
       [x = std::move(x), start, stop](detail::op_ctx& c) {
         auto& l = c.object<object>();
@@ -358,7 +358,7 @@ public:
   /// `l.sort(reverse=True)` is `l.sort(std::greater<>{})`). `less` runs
   /// inside the manager; if it throws, the list is unchanged.
   template <class Less = std::less<>>
-  requires std::is_invocable_r_v<bool, Less&, const T&, const T&>
+    requires(std::is_invocable_r_v<bool, Less&, const T&, const T&>)
   auto sort(Less less = {}) const {
     return this->template invoke<void>(
       [less = std::move(less)](detail::op_ctx& c) mutable {
@@ -387,19 +387,18 @@ public:
   /// length), atomically.
   auto set_slice(std::int64_t start, std::int64_t stop,
                  std::vector<T> xs) const {
-    return this->template invoke<void>(
-      [start, stop, xs = std::move(xs)](detail::op_ctx& c) mutable {
-        auto& l = c.object<object>();
-        auto [a, b] = l.range(start, stop);
-        std::string rec;
-        if (c.durable())
-          rec = object::encode(object::splice_code,
-                               static_cast<std::int64_t>(a), xs,
-                               static_cast<std::int64_t>(b - a));
-        l.splice(a, b - a, std::move(xs));
-        if (c.durable())
-          c.journal(std::move(rec));
-      });
+    return this->template invoke<void>([start, stop, xs = std::move(xs)](
+                                         detail::op_ctx& c) mutable {
+      auto& l = c.object<object>();
+      auto [a, b] = l.range(start, stop);
+      std::string rec;
+      if (c.durable())
+        rec = object::encode(object::splice_code, static_cast<std::int64_t>(a),
+                             xs, static_cast<std::int64_t>(b - a));
+      l.splice(a, b - a, std::move(xs));
+      if (c.durable())
+        c.journal(std::move(rec));
+    });
   }
 
   /// `del l[start:stop]`: removes the items in the slice.

@@ -75,14 +75,14 @@ public:
   /// holds another type, or when the manager is durable and `K` or `V` is
   /// not a `managed::durable_value`.
   template <class K, class V>
-  requires managed::dict_key<K>
+    requires(managed::dict_key<K>)
   [[nodiscard]] managed::dict<K, V> dict(managed::object_options opts = {}) {
     return dict<K, V>(std::move(opts), {});
   }
 
   /// As `dict(opts)`, filled with `initial` when it is created.
   template <class K, class V>
-  requires managed::dict_key<K>
+    requires(managed::dict_key<K>)
   [[nodiscard]] managed::dict<K, V> dict(managed::object_options opts,
                                          std::vector<std::pair<K, V>> initial) {
     using obj = managed::detail::dict_object<K, V>;
@@ -188,7 +188,7 @@ public:
   /// (named `<type_name>-N`), and its proxy. Throws `value_error` when
   /// nothing is registered under that name or it is another type.
   template <class T, class... Args>
-  requires std::is_constructible_v<T, Args&&...>
+    requires(std::is_constructible_v<T, Args&&...>)
   [[nodiscard]] managed::object<T> make(const std::string& type_name,
                                         Args&&... args) {
     return make<T>(managed::object_options{}, type_name,
@@ -198,7 +198,7 @@ public:
   /// As `make(type_name, args...)`, opening the instance named
   /// `opts.name` when it exists (then `args` do not apply).
   template <class T, class... Args>
-  requires std::is_constructible_v<T, Args&&...>
+    requires(std::is_constructible_v<T, Args&&...>)
   [[nodiscard]] managed::object<T> make(managed::object_options opts,
                                         const std::string& type_name,
                                         Args&&... args) {

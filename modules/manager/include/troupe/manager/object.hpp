@@ -81,9 +81,10 @@ public:
   /// object's whole new state. An exception the method throws is rethrown
   /// in the caller, and the manager goes on.
   template <class M, class... Args>
-  requires std::is_member_function_pointer_v<M> && std::is_invocable_v < M, T&,
-    std::decay_t<Args>
-  &... > auto call(M method, Args&&... args) const {
+    requires(
+      std::conjunction_v<std::is_member_function_pointer<M>,
+                         std::is_invocable<M, T&, std::decay_t<Args>&...>>)
+  auto call(M method, Args&&... args) const {
     using R = std::invoke_result_t<M, T&, std::decay_t<Args>&...>;
     return this->template invoke<std::decay_t<R>>(
       [method, tup = std::make_tuple(std::decay_t<Args>(
@@ -115,7 +116,7 @@ public:
   /// for a sequence of calls that must not interleave with other callers.
   /// In a durable manager the object's new state is journaled.
   template <class F>
-  requires std::is_invocable_v<F&, T&>
+    requires(std::is_invocable_v<F&, T&>)
   auto apply(F fn) const {
     using R = std::invoke_result_t<F&, T&>;
     return this->template invoke<std::decay_t<R>>(

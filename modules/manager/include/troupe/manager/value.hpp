@@ -76,7 +76,7 @@ public:
   /// manager; if it throws, nothing changes and the caller gets its
   /// exception.
   template <class F>
-  requires std::is_invocable_r_v<T, F&, const T&>
+    requires(std::is_invocable_r_v<T, F&, const T&>)
   auto update(F fn) const {
     return this->template invoke<T>(
       [fn = std::move(fn)](detail::op_ctx& c) mutable {

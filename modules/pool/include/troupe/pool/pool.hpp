@@ -192,9 +192,8 @@ public:
   /// As above, with Python's `initializer(*initargs)`: every worker calls
   /// `init(initargs...)` (copies) when it starts.
   template <class F, class... Args>
-  requires std::is_invocable_v < const std::decay_t<F>
-  &, const Args&...
-       > pool(runtime& rt, pool_options opts, F&& init, Args... initargs)
+    requires(std::is_invocable_v<const std::decay_t<F>&, const Args&...>)
+  pool(runtime& rt, pool_options opts, F&& init, Args... initargs)
     : pool(rt, with_initializer(std::move(opts), std::forward<F>(init),
                                 std::move(initargs)...)) {}
 
@@ -210,7 +209,7 @@ public:
   /// Runs `f(args...)` on a worker and returns its result (Python's
   /// `apply`). Blocks until done; rethrows the task's exception.
   template <class F, class... Args>
-  requires pooled::detail::not_callbacks<F>
+    requires(pooled::detail::not_callbacks<F>)
   auto apply(F&& f, Args&&... args)
     -> pooled::detail::apply_result_t<F, Args...> {
     using R = pooled::detail::apply_result_t<F, Args...>;
@@ -226,7 +225,7 @@ public:
   /// Throws `value_error("pool not running")` after `close()` or
   /// `terminate()`, `pool_broken` once broken.
   template <class F, class... Args>
-  requires pooled::detail::not_callbacks<F>
+    requires(pooled::detail::not_callbacks<F>)
   auto apply_async(F&& f, Args&&... args)
     -> async_result<pooled::detail::apply_result_t<F, Args...>> {
     return apply_async(callbacks<std::nullptr_t, std::nullptr_t>{},
@@ -284,7 +283,7 @@ public:
   /// Submits a map and returns at once (Python's `map_async`); the input
   /// is copied first. `get()` gives the vector of results.
   template <class F, std::ranges::input_range Range>
-  requires pooled::detail::not_callbacks<F>
+    requires(pooled::detail::not_callbacks<F>)
   auto map_async(const F& f, Range&& input, std::size_t chunksize = 0)
     -> async_result<std::vector<pooled::detail::map_result_t<F, Range>>> {
     return map_async(callbacks<std::nullptr_t, std::nullptr_t>{}, f,
@@ -321,7 +320,7 @@ public:
   }
 
   template <class F, std::ranges::input_range Range>
-  requires pooled::detail::not_callbacks<F>
+    requires(pooled::detail::not_callbacks<F>)
   auto starmap_async(const F& f, Range&& input, std::size_t chunksize = 0) {
     return map_async(pooled::detail::star<std::decay_t<F>>{f},
                      std::forward<Range>(input), chunksize);

@@ -462,9 +462,8 @@ public:
   }
 
   /// Encodes a journal entry for `s` (a record, or its whole state).
-  [[nodiscard]] static std::string encode(const slot& s,
-                                          const std::string& payload,
-                                          bool whole_state);
+  [[nodiscard]] static std::string
+  encode(const slot& s, const std::string& payload, bool whole_state);
 
   /// Appends what `op` journaled as one entry (a group when it made
   /// several); sets `op.seq`. Nothing when it journaled nothing.
