@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs what troupe needs from Debian packages (apt-get; sudo when not
-# root). Idempotent: installs only what is missing.
+# root). Idempotent: installs only what is missing. `--dev` adds the tools
+# the test command's checks use (clang-format and clang-tidy, version 14).
 set -euo pipefail
 
 packages=(
   g++ cmake ninja-build ccache python3
   libcaf-dev libboost-serialization-dev libgtest-dev libbenchmark-dev
 )
+if [ "${1:-}" = "--dev" ]; then
+  packages+=(clang-format-14 clang-tidy-14)
+fi
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -9,23 +9,19 @@ namespace tp = troupe::this_process;
 
 int main(int argc, char** argv) {
   troupe::runtime rt{argc, argv}; // this thread is the main process
-  troupe::process worker{
-    rt,
-    {.name = "worker"},
-    [](int times) {
-      for (int i = 0; i < times; ++i) {
-        auto word = tp::receive<std::string>(); // blocks on the mailbox
-        tp::reply(word + "!");                  // answers the sender
-      }
-    },
-    2};
+  auto echo = [](int times) {
+    for (int i = 0; i < times; ++i) {
+      auto word = tp::receive<std::string>(); // blocks on the mailbox
+      tp::reply(word + "!");                  // answers the sender
+    }
+  };
+  troupe::process worker{rt, {.name = "worker"}, echo, 2};
   worker.start();
   for (auto word : {"hello", "world"}) {
     worker.send(std::string{word});
     std::cout << tp::receive<std::string>() << '\n';
   }
   worker.join();
-  std::cout
-    << worker
-    << '\n'; // <process name='worker' pid=2 parent=1 stopped exitcode=0>
+  // <process name='worker' pid=2 parent=1 stopped exitcode=0>
+  std::cout << worker << '\n';
 }

@@ -115,10 +115,10 @@ runtime_impl::runtime_impl(runtime_options opts, int argc, char** argv)
       std::cerr << (argc > 0 ? argv[0] : "troupe")
                 << ": invalid command line: " << caf::to_string(err)
                 << " (--help lists the options)\n";
-      std::exit(2);
+      std::exit(2); // NOLINT(concurrency-mt-unsafe): no runtime thread yet
     }
     if (cfg_->cli_helptext_printed)
-      std::exit(0);
+      std::exit(0); // NOLINT(concurrency-mt-unsafe): no runtime thread yet
     args_.insert(args_.begin(), cfg_->remainder.begin(), cfg_->remainder.end());
     opts_.shutdown_timeout = to_ms(caf::get_or(
       *cfg_, "troupe.shutdown-timeout", caf::timespan{opts_.shutdown_timeout}));

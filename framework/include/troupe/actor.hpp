@@ -33,10 +33,9 @@ public:
 /// accepts, e.g. `caf::behavior f(caf::event_based_actor* self, int n)`).
 /// Does not block.
 template <class F, class... Ts>
-  requires(
-    !std::is_same_v<
-      std::decay_t<F>,
-      process_options> && !std::is_base_of_v<caf::local_actor, std::decay_t<F>>)
+  requires(std::conjunction_v<
+           std::negation<std::is_same<std::decay_t<F>, process_options>>,
+           std::negation<std::is_base_of<caf::local_actor, std::decay_t<F>>>>)
 actor spawn(runtime& rt, F fun, Ts&&... xs) {
   return spawn(rt, process_options{}, std::move(fun), std::forward<Ts>(xs)...);
 }

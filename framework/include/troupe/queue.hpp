@@ -34,6 +34,11 @@ namespace troupe {
 /// asked to stop. `T` may be move-only.
 template <class T>
 class queue {
+  // Declared before its uses: a requires-clause is not a complete-class
+  // context, so it sees only the members above it.
+  /// Whether the copying puts exist (a move-only `T` is put by moving).
+  static constexpr bool copyable = std::is_copy_constructible_v<T>;
+
 public:
   /// An empty queue with `opts` (unbounded by default).
   explicit queue(runtime& rt, queue_options opts = {})
@@ -202,9 +207,6 @@ protected:
   std::shared_ptr<detail::queue_state<T>> state_;
 
 private:
-  /// Whether the copying puts exist (a move-only `T` is put by moving).
-  static constexpr bool copyable = std::is_copy_constructible_v<T>;
-
   void check_put(detail::status s, bool timed) const {
     if (s == detail::status::ok || s == detail::status::dropped)
       return;

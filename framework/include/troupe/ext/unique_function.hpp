@@ -38,11 +38,11 @@ public:
   unique_function() noexcept = default;
 
   template <class F>
-    requires(
-      !std::is_same_v<
-        std::decay_t<F>,
-        unique_function> && std::is_invocable_r_v<R, std::decay_t<F>&, Args...>)
-  unique_function(F&& f) { // NOLINT(google-explicit-constructor)
+    requires(std::conjunction_v<
+             std::negation<std::is_same<std::decay_t<F>, unique_function>>,
+             std::is_invocable_r<R, std::decay_t<F>&, Args...>>)
+  // NOLINTNEXTLINE(google-explicit-constructor,bugprone-forwarding-reference-overload)
+  unique_function(F&& f) {
     using fn = std::decay_t<F>;
     if constexpr (stored_inline<fn>) {
       ::new (static_cast<void*>(buf_)) fn(std::forward<F>(f));
