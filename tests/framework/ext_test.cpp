@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <troupe/ext/describe.hpp>
 #include <troupe/ext/exit_hook.hpp>
 #include <troupe/ext/spin.hpp>
 #include <troupe/ext/stop.hpp>
@@ -583,3 +584,70 @@ TEST(ext_spin, adapts_its_budget_to_how_long_waits_last) {
 }
 
 } // namespace
+
+namespace {
+
+struct not_a_std_exception {};
+
+class disk_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+} // namespace
+
+TEST(ext_describe, names_an_exception_by_its_dynamic_type_and_message) {
+  const std::exception& e = disk_error{"disk full"};
+  EXPECT_EQ(ext::describe_exception(e),
+            "(anonymous namespace)::disk_error: disk full");
+  EXPECT_EQ(ext::describe_exception(
+              std::make_exception_ptr(std::out_of_range{"index 7"})),
+            "std::out_of_range: index 7");
+}
+
+TEST(ext_describe, says_what_it_cannot_name) {
+  EXPECT_EQ(ext::describe_exception(std::exception_ptr{}), "no exception");
+  EXPECT_EQ(
+    ext::describe_exception(std::make_exception_ptr(not_a_std_exception{})),
+    "an exception of unknown type");
+  EXPECT_EQ(ext::describe_current_exception(), "no exception");
+  try {
+    throw 42;
+  } catch (...) {
+    EXPECT_EQ(ext::describe_current_exception(),
+              "an exception of unknown type");
+  }
+  try {
+    throw std::invalid_argument{"bad size"};
+  } catch (...) {
+    EXPECT_EQ(ext::describe_current_exception(),
+              "std::invalid_argument: bad size");
+  }
+}
+
+TEST(ext_describe, names_types_the_same_way_from_many_threads) {
+  // More distinct types than the cache keeps, from two threads at once: every
+  // answer stays right while entries are replaced.
+  auto names = [] {
+    for (int i = 0; i < 200; ++i) {
+      EXPECT_EQ(ext::type_name(typeid(int)), "int");
+      EXPECT_EQ(ext::type_name(typeid(std::string)),
+                "std::__cxx11::basic_string<char, "
+                "std::char_traits<char>, "
+                "std::allocator<char> >");
+      EXPECT_EQ(ext::type_name(typeid(disk_error)),
+                "(anonymous namespace)::disk_error");
+      EXPECT_EQ(ext::type_name(typeid(double)), "double");
+      EXPECT_EQ(ext::type_name(typeid(std::runtime_error)),
+                "std::runtime_error");
+      EXPECT_EQ(ext::type_name(typeid(std::logic_error)), "std::logic_error");
+      EXPECT_EQ(ext::type_name(typeid(std::bad_alloc)), "std::bad_alloc");
+      EXPECT_EQ(ext::type_name(typeid(std::out_of_range)), "std::out_of_range");
+      EXPECT_EQ(ext::type_name(typeid(not_a_std_exception)),
+                "(anonymous namespace)::not_a_std_exception");
+    }
+  };
+  std::thread other{names};
+  names();
+  other.join();
+}
