@@ -5,6 +5,7 @@
 #include <caf/actor_system_config.hpp>
 #include <gtest/gtest.h>
 
+#include <troupe/ext/exit_hook.hpp>
 #include <troupe/troupe.hpp>
 
 #include "test_util.hpp"
@@ -90,6 +91,30 @@ TEST(runtime, a_thread_that_never_returns_is_abandoned_not_waited_for) {
   EXPECT_EQ(p->exitcode(), -9);
   release_stuck_thread = true;
   EXPECT_TRUE(troupe::test::eventually([&] { return left.load(); }));
+}
+
+TEST(runtime,
+     a_thread_still_running_its_exit_hooks_is_waited_for_not_abandoned) {
+  // A daemon stopped at shutdown leaves slowly: its exit hook takes longer
+  // than the runtime's wait for killed threads (as unwinding does on a
+  // loaded or instrumented machine). It is leaving, not stuck.
+  std::optional<troupe::process> p;
+  std::atomic<bool> hook_done{false};
+  testing::internal::CaptureStderr();
+  {
+    troupe::runtime rt{{.terminate_grace = 50ms}};
+    p.emplace(rt, troupe::process_options{.name = "slow-exit", .daemon = true},
+              [] { tp::receive<int>(); });
+    troupe::ext::on_exit(*p, [&](const troupe::ext::exit_info&) {
+      std::this_thread::sleep_for(500ms); // slow work, not a synchronisation
+      hook_done = true;
+    });
+    p->start();
+  }
+  auto err = testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(hook_done);
+  EXPECT_EQ(err.find("abandoning"), std::string::npos) << err;
+  EXPECT_EQ(p->exitcode(), -15);
 }
 
 TEST(runtime, handles_that_outlive_the_runtime_report_state_error) {

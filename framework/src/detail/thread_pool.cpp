@@ -35,10 +35,15 @@ struct thread_pool::core {
   std::vector<worker*> idle; // LIFO: the most recently parked is warmest
   std::size_t threads = 0;
   std::size_t running = 0;
+  std::size_t ending = 0; // running jobs that announced their end
   bool stopping = false;
 };
 
 namespace {
+
+/// How much longer than its deadline `shutdown` waits for jobs that are
+/// already leaving (see there).
+constexpr std::chrono::seconds ending_allowance{10};
 
 void worker_loop(std::shared_ptr<thread_pool::core> c,
                  unique_function<void()> first_job);
@@ -54,8 +59,11 @@ thread_pool::~thread_pool() {
 }
 
 void thread_pool::this_job_ending() noexcept {
-  if (tl_pool != nullptr)
-    tl_ending = true;
+  if (tl_pool == nullptr || tl_ending)
+    return;
+  tl_ending = true;
+  std::lock_guard guard{tl_pool->mtx};
+  ++tl_pool->ending;
 }
 
 void thread_pool::submit(unique_function<void()> job) {
@@ -93,9 +101,16 @@ std::size_t thread_pool::shutdown(std::chrono::steady_clock::time_point until) {
   }
   core_->idle.clear();
   // Wait for every thread to leave, except those stuck in a job.
-  core_->all_gone.wait_until(guard, until, [this] {
-    return core_->running == 0 && core_->threads == 0;
-  });
+  auto all_gone = [this] { return core_->running == 0 && core_->threads == 0; };
+  if (core_->all_gone.wait_until(guard, until, all_gone))
+    return 0;
+  // A job that announced its end is leaving (it must not block after
+  // that); only its exit hooks and unwinding remain, which a loaded or
+  // instrumented machine can stretch well past `until`. Counting it as
+  // stuck would abandon it, and the runtime with it.
+  core_->all_gone.wait_until(
+    guard, until + ending_allowance,
+    [this, &all_gone] { return all_gone() || core_->ending == 0; });
   return core_->running;
 }
 
@@ -113,9 +128,13 @@ void worker_loop(std::shared_ptr<thread_pool::core> c,
   for (;;) {
     job();
     job = unique_function<void()>{};
-    tl_ending = false;
     std::unique_lock guard{c->mtx};
     --c->running;
+    if (tl_ending) {
+      tl_ending = false;
+      if (--c->ending == 0 && c->stopping)
+        c->all_gone.notify_all();
+    }
     if (tl_next) {
       job = std::move(tl_next);
       tl_next = unique_function<void()>{};

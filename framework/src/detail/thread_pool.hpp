@@ -41,7 +41,9 @@ public:
   static void this_job_ending() noexcept;
 
   /// Stops parked threads and waits until every thread has exited or
-  /// `until` passed. Returns the number of threads still running a job.
+  /// `until` passed; jobs that announced their end (`this_job_ending`) get
+  /// up to 10 s more to return. Returns the number of threads still
+  /// running a job.
   std::size_t shutdown(std::chrono::steady_clock::time_point until);
 
   /// Threads currently running a job.
