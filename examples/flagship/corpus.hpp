@@ -39,7 +39,12 @@ public:
 /// Reads the whole file with one buffer per thread and counts into a hash
 /// table per thread (no allocation per word), so it runs at a few hundred
 /// MB/s per core.
-file_counts count_words(const std::filesystem::path& path);
+file_counts count_words(const char* path);
+
+/// As above.
+inline file_counts count_words(const std::filesystem::path& path) {
+  return count_words(path.c_str());
+}
 
 /// Writes the embedded sample input into `dir` (created if missing):
 /// `files` text files under four sub-folders, drawn from a fixed

@@ -63,16 +63,22 @@ using flagship::options;
 // -- shared run state
 // -----------------------------------------------------------
 
-/// One file to count; `seq` numbers the files in reading order.
+/// One file to count; `seq` numbers the files in reading order. Plain
+/// strings, not `fs::path`s: a path keeps its parsed components, and
+/// copying or building one allocates for each.
 struct work_item {
   std::uint64_t seq = 0;
-  std::string rel; // path relative to the input folder, the key in the state
-  fs::path path;
+  std::string rel;  // path relative to the input folder, the key in the state
+  std::string path; // as given to open()
 };
+
+/// Once dispatched, a file is shared by its task, its callbacks and its
+/// outcome rather than copied into each.
+using shared_item = std::shared_ptr<const work_item>;
 
 /// The final outcome of one file, for the writer.
 struct outcome {
-  work_item item;
+  shared_item item;
   bool ok = false;
   flagship::file_counts counts{};
   std::string reason{}; // the failure's kind, for grouping
@@ -130,9 +136,16 @@ struct run_state {
   }
 };
 
+/// What decides the faults: the probability of one per attempt and the
+/// seed (`--chaos`, `--seed`).
+struct chaos_spec {
+  double chaos = 0.0;
+  std::uint64_t seed = 0;
+};
+
 /// Chaos is decided per attempt from (seed, file, attempt), so one seed
 /// gives the same faults whatever the timing.
-std::optional<fault> chaos_roll(const options& opts, std::uint64_t seq,
+std::optional<fault> chaos_roll(const chaos_spec& opts, std::uint64_t seq,
                                 int attempt) {
   if (opts.chaos <= 0.0)
     return std::nullopt;
@@ -162,9 +175,10 @@ std::optional<fault> chaos_roll(const options& opts, std::uint64_t seq,
 /// Runs on a pool worker: counts one file, unless chaos strikes this
 /// attempt.
 flagship::file_counts
-count_task(const std::shared_ptr<run_state>& st, const options& opts,
-           const work_item& item,
+count_task(const std::shared_ptr<run_state>& st, chaos_spec chaos,
+           const shared_item& file,
            const std::shared_ptr<std::atomic<int>>& tries) {
+  const auto& item = *file;
   auto attempt = tries->fetch_add(1) + 1;
   st->attempts.fetch_add(1);
   auto me = troupe::current_process();
@@ -182,7 +196,7 @@ count_task(const std::shared_ptr<run_state>& st, const options& opts,
       st->running.erase(key);
     }
   } done{st.get(), key};
-  if (auto f = chaos_roll(opts, item.seq, attempt)) {
+  if (auto f = chaos_roll(chaos, item.seq, attempt)) {
     st->injected[static_cast<std::size_t>(*f)].fetch_add(1);
     switch (*f) {
       case fault::exception:
@@ -211,7 +225,7 @@ count_task(const std::shared_ptr<run_state>& st, const options& opts,
         break;
     }
   }
-  auto counts = flagship::count_words(item.path);
+  auto counts = flagship::count_words(item.path.c_str());
   st->read_ns.fetch_add(counts.read_ns, std::memory_order_relaxed);
   st->count_ns.fetch_add(counts.count_ns, std::memory_order_relaxed);
   return counts;
@@ -237,12 +251,13 @@ public:
     : pool_(pool), opts_(opts), st_(std::move(st)),
       outcomes_(std::move(outcomes)) {}
 
-  void submit(const work_item& item) {
-    submit(item, std::make_shared<std::atomic<int>>(0), 1);
+  void submit(work_item item) {
+    submit(std::make_shared<const work_item>(std::move(item)),
+           std::make_shared<std::atomic<int>>(0), 1);
   }
 
 private:
-  void submit(const work_item& item,
+  void submit(const shared_item& item,
               const std::shared_ptr<std::atomic<int>>& tries, int submission) {
     try {
       static_cast<void>(pool_.apply_async(
@@ -253,14 +268,14 @@ private:
           [this, item, tries, submission](std::exception_ptr e) {
             failed(item, tries, submission, e);
           }),
-        count_task, st_, opts_, item, tries));
+        count_task, st_, chaos_spec{opts_.chaos, opts_.seed}, item, tries));
     } catch (const std::exception& e) {
       // pool_broken: the supervisor gave up; the file is reported, not lost.
       fail(item, "pool broken", e.what());
     }
   }
 
-  void failed(const work_item& item,
+  void failed(const shared_item& item,
               const std::shared_ptr<std::atomic<int>>& tries, int submission,
               const std::exception_ptr& e) {
     try {
@@ -285,7 +300,7 @@ private:
     }
   }
 
-  void fail(const work_item& item, std::string reason, std::string detail) {
+  void fail(const shared_item& item, std::string reason, std::string detail) {
     outcomes_.put(outcome{.item = item,
                           .ok = false,
                           .reason = std::move(reason),
@@ -327,21 +342,31 @@ void read_folder(troupe::queue<work_item> work, fs::path root,
     folders.pop_back();
     // Lexical: fs::relative resolves links with a syscall per path.
     auto rel_dir = dir.lexically_relative(root).generic_string();
+    // Where an entry's name starts in its path (directory_iterator joins
+    // the folder and the name with one separator unless it ends in one).
+    auto dir_prefix = (dir / "").native().size();
+    auto rel_prefix = rel_dir == "." ? std::string{} : rel_dir + '/';
     std::error_code ec;
     fs::directory_iterator it{dir, ec};
     auto listed = false; // some entry of `dir` was seen
     for (fs::directory_iterator end; !ec && it != end; it.increment(ec)) {
       const auto& entry = *it;
       listed = true;
+      // The entry's type as the folder listing gave it: no stat per file.
+      // Links are taken as files (a dangling one fails as unreadable),
+      // never followed into folders.
       std::error_code sec;
-      auto status = entry.symlink_status(sec);
-      if (fs::is_directory(status)) {
+      auto link = entry.is_symlink(sec);
+      if (!link && entry.is_directory(sec)) {
         folders.push_back(entry.path());
         continue;
       }
-      auto rel = entry.path().lexically_relative(root).generic_string();
-      // Regular files, and links (a dangling one fails as unreadable).
-      if (!fs::is_regular_file(status) && !fs::is_symlink(status)) {
+      // Every entry's path is its folder's plus a name, so the relative
+      // path is a suffix of it.
+      const auto& full = entry.path().native();
+      auto rel = rel_prefix;
+      rel.append(full, std::min(full.size(), dir_prefix));
+      if (!link && !entry.is_regular_file(sec)) {
         st->warn("'" + rel + "' is not a regular file: skipped");
         continue;
       }
@@ -349,8 +374,7 @@ void read_folder(troupe::queue<work_item> work, fs::path root,
         st->skipped.fetch_add(1);
         continue;
       }
-      work.put(
-        work_item{.seq = seq++, .rel = std::move(rel), .path = entry.path()});
+      work.put(work_item{.seq = seq++, .rel = std::move(rel), .path = full});
       st->produced.fetch_add(1);
     }
     if (ec)
@@ -408,13 +432,13 @@ void write_outcomes(
     sum.clear();
     for (auto& o : group) {
       if (o.ok) {
-        counted.emplace_back(o.item.rel, o.counts.total_words);
+        counted.emplace_back(o.item->rel, o.counts.total_words);
         for (auto& [w, n] : o.counts.words)
           sum[w] += n;
-        if (failed_before->contains(o.item.rel))
-          recovered.push_back(o.item.rel);
+        if (failed_before->contains(o.item->rel))
+          recovered.push_back(o.item->rel);
       } else {
-        failed.emplace_back(o.item.rel, o.reason + ": " + o.detail);
+        failed.emplace_back(o.item->rel, o.reason + ": " + o.detail);
       }
     }
     b.update(state.files, std::move(counted));
@@ -449,7 +473,7 @@ void write_outcomes(
         st->bytes.fetch_add(o.counts.bytes);
       } else {
         std::lock_guard guard{st->mtx};
-        st->failures[o.reason].push_back(o.item.rel);
+        st->failures[o.reason].push_back(o.item->rel);
       }
     }
     st->processed.fetch_add(ok);
@@ -760,7 +784,7 @@ int run(troupe::runtime& rt, const options& opts) {
       slots.release();
       break;
     }
-    dispatch.submit(*item);
+    dispatch.submit(std::move(*item));
   }
   for (std::ptrdiff_t i = 0; i < window; ++i)
     slots.acquire(); // every outcome recorded
