@@ -1,20 +1,19 @@
-#include "troupe/pool/detail/pool_core.hpp"
+// How pool calls wait (a polite spin, the one sleeping wait) and the
+// outcome every async result shares (`result_core`); naming a failed
+// task's exception for people.
 
-#include <algorithm>
 #include <cstdlib>
-#include <iostream>
 #include <typeinfo>
 
 #include <cxxabi.h>
 
-#include "troupe/error.hpp"
 #include "troupe/ext/spin.hpp"
 #include "troupe/ext/wait.hpp"
-#include "troupe/pool/error.hpp"
+#include "troupe/pool/detail/pool_core.hpp"
 
 namespace troupe::pooled::detail {
 
-// -- helpers ------------------------------------------------------------------
+// -- waiting ------------------------------------------------------------------
 
 void pool_spin_pause(unsigned step) noexcept {
   if ((step & 63U) == 63U) {
@@ -60,66 +59,6 @@ bool pool_wait(std::mutex& mtx, std::condition_variable& cv,
     return true;
   }
   return cv.wait_until(lk, *until, done);
-}
-
-// -- serial_executor ----------------------------------------------------------
-
-serial_executor::serial_executor(std::string name) {
-  static_cast<void>(name);
-  thread_ = std::thread{[this] { loop(); }};
-}
-
-serial_executor::~serial_executor() {
-  stop();
-  std::lock_guard guard{join_mtx_};
-  if (thread_.joinable())
-    thread_.detach(); // stop() from its own thread: it ends by itself
-}
-
-bool serial_executor::post(ext::unique_function<void()> job) {
-  {
-    std::lock_guard guard{mtx_};
-    if (stopping_)
-      return false;
-    jobs_.push_back(std::move(job));
-  }
-  cv_.notify_one();
-  return true;
-}
-
-void serial_executor::stop() {
-  {
-    std::lock_guard guard{mtx_};
-    stopping_ = true;
-  }
-  cv_.notify_one();
-  if (on_this_thread())
-    return;
-  // A second caller waits here until the first joined, then finds nothing
-  // left to join.
-  std::lock_guard guard{join_mtx_};
-  if (thread_.joinable())
-    thread_.join();
-}
-
-bool serial_executor::on_this_thread() const noexcept {
-  return id_.load() == std::this_thread::get_id();
-}
-
-void serial_executor::loop() {
-  id_ = std::this_thread::get_id();
-  std::unique_lock lk{mtx_};
-  for (;;) {
-    cv_.wait(lk, [this] { return stopping_ || !jobs_.empty(); });
-    if (jobs_.empty())
-      return; // stopping, and everything ran
-    auto job = std::move(jobs_.front());
-    jobs_.pop_front();
-    lk.unlock();
-    job(); // jobs catch their own exceptions
-    job = ext::unique_function<void()>{};
-    lk.lock();
-  }
 }
 
 // -- result_core --------------------------------------------------------------
