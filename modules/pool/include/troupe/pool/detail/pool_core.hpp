@@ -270,7 +270,7 @@ public:
 
   // -- lifecycle (called by troupe::pool) -------------------------------------
 
-  /// Workers and the supervisor; see pool.cpp.
+  /// Workers and the supervisor; see workers.cpp.
   void start(runtime& rt, std::function<void(const supervisor_event&)> on_event,
              int intensity, std::chrono::milliseconds period,
              std::chrono::milliseconds shutdown);
