@@ -7,10 +7,8 @@
 #include <algorithm>
 #include <exception>
 #include <iostream>
-#include <typeinfo>
 
-#include <boost/core/demangle.hpp>
-
+#include <troupe/ext/describe.hpp>
 #include <troupe/ext/stop.hpp>
 #include <troupe/serialization/durable_store.hpp>
 #include <troupe/serialization/error.hpp>
@@ -19,28 +17,9 @@
 
 namespace troupe::managed::detail {
 
-namespace {
-
-std::string describe_current_exception() {
-  try {
-    throw;
-  } catch (const std::exception& e) {
-    return boost::core::demangle(typeid(e).name()) + ": " + e.what();
-  } catch (...) {
-    return "an exception of unknown type";
-  }
-}
-
-} // namespace
-
 caf::error to_caf_error(const std::exception_ptr& ep) {
-  std::string text;
-  try {
-    std::rethrow_exception(ep);
-  } catch (...) {
-    text = describe_current_exception();
-  }
-  return caf::make_error(caf::sec::runtime_error, std::move(text));
+  return caf::make_error(caf::sec::runtime_error,
+                         troupe::ext::describe_exception(ep));
 }
 
 // -- op_ctx -------------------------------------------------------------------
@@ -166,7 +145,7 @@ void manager_core::serve() {
       acquire_exec();
     }
   } catch (...) {
-    auto why = describe_current_exception();
+    auto why = troupe::ext::describe_current_exception();
     auto up = phase::up;
     phase_.compare_exchange_strong(up, phase::down);
     if (current_ != nullptr) {

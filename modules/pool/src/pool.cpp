@@ -12,6 +12,7 @@
 #include <thread>
 #include <utility>
 
+#include "troupe/ext/describe.hpp"
 #include "troupe/process.hpp"
 #include "troupe/runtime.hpp"
 
@@ -97,7 +98,7 @@ std::function<void(std::exception_ptr)> pool::callback_reporter() const {
       core->report_callback_error(std::move(e));
     else
       std::cerr << "troupe: a pool callback threw: "
-                << pooled::detail::describe_exception(e) << '\n';
+                << ext::describe_exception(e) << '\n';
   };
 }
 

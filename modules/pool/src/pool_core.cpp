@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "troupe/error.hpp"
+#include "troupe/ext/describe.hpp"
 #include "troupe/ext/stop.hpp"
 #include "troupe/pool/error.hpp"
 #include "troupe/this_process.hpp"
@@ -63,7 +64,7 @@ void pool_core::report_callback_error(std::exception_ptr e) const noexcept {
     }
   }
   std::cerr << "troupe: a callback of pool '" << settings_.name
-            << "' threw: " << describe_exception(e) << '\n';
+            << "' threw: " << ext::describe_exception(e) << '\n';
 }
 
 // -- submission ---------------------------------------------------------------

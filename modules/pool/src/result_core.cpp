@@ -1,11 +1,5 @@
 // How pool calls wait (a polite spin, the one sleeping wait) and the
-// outcome every async result shares (`result_core`); naming a failed
-// task's exception for people.
-
-#include <cstdlib>
-#include <typeinfo>
-
-#include <cxxabi.h>
+// outcome every async result shares (`result_core`).
 
 #include "troupe/ext/spin.hpp"
 #include "troupe/ext/wait.hpp"
@@ -21,26 +15,6 @@ void pool_spin_pause(unsigned step) noexcept {
     return;
   }
   ext::cpu_relax();
-}
-
-std::string demangled_name(const std::type_info& type) {
-  int status = 0;
-  auto* raw = abi::__cxa_demangle(type.name(), nullptr, nullptr, &status);
-  std::string out = status == 0 && raw != nullptr ? raw : type.name();
-  std::free(raw); // NOLINT(cppcoreguidelines-no-malloc)
-  return out;
-}
-
-std::string describe_exception(const std::exception_ptr& e) {
-  if (!e)
-    return "no exception";
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& x) {
-    return demangled_name(typeid(x)) + ": " + x.what();
-  } catch (...) {
-    return "an exception of unknown type";
-  }
 }
 
 bool pool_wait(std::mutex& mtx, std::condition_variable& cv,
