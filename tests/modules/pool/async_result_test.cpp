@@ -70,7 +70,7 @@ TEST(pool_apply,
   EXPECT_FALSE(r.successful());
   EXPECT_THROW(p.apply([] { throw std::out_of_range("oops"); }),
                std::out_of_range);
-  auto description = troupe::pooled::detail::describe_exception(r.exception());
+  auto description = troupe::ext::describe_exception(r.exception());
   EXPECT_EQ(description, "std::invalid_argument: bad input 3");
 }
 
@@ -166,7 +166,7 @@ TEST(pool_callbacks,
   troupe::pool p{
     rt, {.processes = 1, .on_callback_error = [&](std::exception_ptr e) {
            std::lock_guard guard{mtx};
-           reports.push_back(troupe::pooled::detail::describe_exception(e));
+           reports.push_back(troupe::ext::describe_exception(e));
          }}};
   auto r = p.apply_async(
     troupe::callback([](int) { throw std::runtime_error("callback broke"); }),

@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "troupe/error.hpp"
+#include "troupe/ext/describe.hpp"
 #include "troupe/pool/detail/pool_core.hpp"
 #include "troupe/pool/error.hpp"
 
@@ -74,8 +75,8 @@ private:
   static std::exception_ptr unstorable(const std::exception_ptr& e) noexcept {
     try {
       return std::make_exception_ptr(
-        result_error("the task's result (" + demangled_name(typeid(value_type))
-                       + ") could not be stored: " + describe_exception(e),
+        result_error("the task's result (" + ext::type_name(typeid(value_type))
+                       + ") could not be stored: " + ext::describe_exception(e),
                      e));
     } catch (...) {
       return e; // out of memory: the original error is the best we have
@@ -132,7 +133,7 @@ ext::unique_function<void(std::exception_ptr)> wrap_error_callback(F f) {
       } catch (const std::exception& x) {
         f(x);
       } catch (...) {
-        f(::troupe::error(describe_exception(e)));
+        f(::troupe::error(ext::describe_exception(e)));
       }
     };
   }

@@ -31,13 +31,6 @@ namespace troupe::pooled::detail {
 /// for run.
 void pool_spin_pause(unsigned step) noexcept;
 
-/// "std::invalid_argument: bad input": an exception's demangled type and
-/// message, for people.
-std::string describe_exception(const std::exception_ptr& e);
-
-/// A type's demangled name, for people.
-std::string demangled_name(const std::type_info& type);
-
 /// Whether a pool wait gives up with `terminated` when the calling process
 /// is asked to stop. Only waits that protect memory still in use (chunks
 /// reading a caller's input) are `uninterruptible`; they are short.
@@ -270,7 +263,7 @@ public:
 
   // -- lifecycle (called by troupe::pool) -------------------------------------
 
-  /// Workers and the supervisor; see pool.cpp.
+  /// Workers and the supervisor; see workers.cpp.
   void start(runtime& rt, std::function<void(const supervisor_event&)> on_event,
              int intensity, std::chrono::milliseconds period,
              std::chrono::milliseconds shutdown);
