@@ -1,17 +1,11 @@
 #include "troupe/process.hpp"
 
-#include <array>
-#include <cstdlib>
 #include <iostream>
 #include <mutex>
 #include <ostream>
-#include <string_view>
 #include <thread>
-#include <typeinfo>
 #include <unordered_map>
 #include <vector>
-
-#include <cxxabi.h>
 
 #include <caf/actor_cast.hpp>
 #include <caf/exit_reason.hpp>
@@ -20,6 +14,7 @@
 #include "troupe/detail/block_pool.hpp"
 #include "troupe/detail/spin.hpp"
 #include "troupe/error.hpp"
+#include "troupe/ext/describe.hpp"
 #include "troupe/runtime.hpp"
 #include "troupe/this_process.hpp"
 
@@ -101,61 +96,6 @@ std::shared_ptr<process_state> current_state() {
   return nullptr;
 }
 
-namespace {
-
-/// Readable names of exception types. Demangling parses the mangled name
-/// and allocates every time; a process that fails keeps failing with the
-/// same few types, so the last few names are kept. Never destroyed: a
-/// thread may describe an exception during static destruction.
-class type_names {
-public:
-  static type_names& get() {
-    static auto* instance = new type_names;
-    return *instance;
-  }
-
-  /// Appends the name of `type` to `out`.
-  void append(const std::type_info& type, std::string& out) {
-    std::lock_guard guard{mtx_};
-    for (auto& x : recent_) {
-      if (x.type != nullptr && *x.type == type) {
-        out += x.name;
-        return;
-      }
-    }
-    auto& slot = recent_[next_];
-    next_ = (next_ + 1) % recent_.size();
-    int status = 0;
-    auto* raw = abi::__cxa_demangle(type.name(), nullptr, nullptr, &status);
-    slot.name = status == 0 && raw != nullptr ? raw : type.name();
-    std::free(raw); // NOLINT(cppcoreguidelines-no-malloc)
-    slot.type = &type;
-    out += slot.name;
-  }
-
-private:
-  struct entry {
-    const std::type_info* type = nullptr;
-    std::string name;
-  };
-
-  std::mutex mtx_;
-  std::array<entry, 8> recent_;
-  std::size_t next_ = 0;
-};
-
-} // namespace
-
-std::string describe_exception(const std::exception& e) {
-  std::string_view what = e.what();
-  std::string out;
-  out.reserve(32 + what.size());
-  type_names::get().append(typeid(e), out);
-  out += ": ";
-  out += what;
-  return out;
-}
-
 // -- process_state ------------------------------------------------------------
 
 process_state::process_state(std::shared_ptr<runtime_impl> runtime, kind k,
@@ -175,12 +115,9 @@ void run_exit_hook(const std::string& who,
                    const exit_info& info) noexcept {
   try {
     fn(info);
-  } catch (const std::exception& e) {
-    std::cerr << "troupe: releasing a resource of process '" << who
-              << "' failed: " << describe_exception(e) << '\n';
   } catch (...) {
     std::cerr << "troupe: releasing a resource of process '" << who
-              << "' failed: an exception of unknown type\n";
+              << "' failed: " << ext::describe_current_exception() << '\n';
   }
 }
 
@@ -308,13 +245,10 @@ void run_left_hooks(const process_state& st) {
   for (auto& fn : fns) {
     try {
       fn();
-    } catch (const std::exception& e) {
-      std::cerr << "troupe: releasing a resource of a killed process after "
-                   "its thread left failed: "
-                << describe_exception(e) << '\n';
     } catch (...) {
       std::cerr << "troupe: releasing a resource of a killed process after "
-                   "its thread left failed: an exception of unknown type\n";
+                   "its thread left failed: "
+                << ext::describe_current_exception() << '\n';
     }
   }
 }
@@ -459,12 +393,9 @@ void process_actor::run_on_this_thread() {
       code = req.code;
       if (code != 0)
         why = "exit(" + std::to_string(code) + ")";
-    } catch (const std::exception& e) {
-      code = 1;
-      why = describe_exception(e);
     } catch (...) {
       code = 1;
-      why = "an exception of unknown type";
+      why = ext::describe_current_exception();
     }
     // The target's captured arguments and the subclass copy die with the
     // process, on its thread, so what they hold is released now.
@@ -610,9 +541,9 @@ void process::start() {
       st->rt->system().spawn<detail::process_actor, caf::hidden>(
         st, std::move(obj)));
   } catch (const std::exception& e) {
-    st->finish(1, "could not start: " + detail::describe_exception(e));
+    st->finish(1, "could not start: " + ext::describe_exception(e));
     throw error("could not start process '" + name()
-                + "': " + detail::describe_exception(e));
+                + "': " + ext::describe_exception(e));
   }
 }
 

@@ -173,9 +173,6 @@ process_state* current_state_ptr() noexcept;
 void set_default_runtime(const std::shared_ptr<runtime_impl>& rt);
 void clear_default_runtime(const runtime_impl* rt);
 
-/// Names an exception's dynamic type for people (demangled).
-std::string describe_exception(const std::exception& e);
-
 /// Asks a process to stop with `signal` (15 or 9) and wakes its blocking
 /// receive; schedules the grace that declares it killed.
 void request_stop(const std::shared_ptr<process_state>& st, int signal);
