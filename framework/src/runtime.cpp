@@ -12,6 +12,8 @@
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 
+#include "detail/current.hpp"
+#include "detail/process_actor.hpp"
 #include "detail/runtime_impl.hpp"
 #include "detail/scheduler.hpp"
 

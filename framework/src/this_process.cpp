@@ -4,6 +4,8 @@
 
 #include <caf/actor_cast.hpp>
 
+#include "detail/current.hpp"
+#include "detail/process_actor.hpp"
 #include "detail/runtime_impl.hpp"
 
 namespace troupe {

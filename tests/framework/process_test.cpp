@@ -68,6 +68,17 @@ TEST(process, an_uncaught_exception_gives_exit_code_1_and_keeps_its_message) {
   EXPECT_EQ(p.exit_reason(), "std::invalid_argument: no such file");
 }
 
+TEST(process, an_exception_not_derived_from_std_exception_reads_as_unknown) {
+  troupe::runtime rt;
+  troupe::process p{rt, [] { throw 42; }};
+  testing::internal::CaptureStderr(); // the runtime reports the failure
+  p.start();
+  ASSERT_TRUE(p.join(deadline));
+  static_cast<void>(testing::internal::GetCapturedStderr());
+  EXPECT_EQ(p.exitcode(), 1);
+  EXPECT_EQ(p.exit_reason(), "an exception of unknown type");
+}
+
 /// A failure of its own type, one per `N`, for the test below.
 template <int N>
 struct failure : std::runtime_error {

@@ -589,6 +589,27 @@ TEST(supervisor, simple_one_for_one_restarts_a_child_with_its_arguments) {
   ASSERT_TRUE(eventually([&] { return sup.count_children().active == 1; }));
 }
 
+TEST(supervisor, start_child_with_mismatched_arguments_names_the_types_wanted) {
+  // The demangled names of the template's extra arguments, as
+  // ext::type_name gives them.
+  troupe::runtime rt;
+  troupe::supervisor sup{
+    rt,
+    {.strategy = strategy::simple_one_for_one},
+    {child_spec{.id = "pair",
+                .start = troupe::start_process<int, double>([](int, double) {}),
+                .restart = restart::temporary}}};
+  try {
+    static_cast<void>(sup.start_child(1.5));
+    ADD_FAILURE() << "start_child(1.5) did not throw";
+  } catch (const troupe::value_error& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("takes extra arguments (int, double), got ("),
+              std::string::npos)
+      << what;
+  }
+}
+
 // -- stopping
 // --------------------------------------------------------------------
 

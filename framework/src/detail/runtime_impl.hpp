@@ -1,3 +1,6 @@
+// The runtime's private side: its CAF configuration (troupe_config) and
+// everything a runtime owns (runtime_impl).
+
 #pragma once
 
 #include <atomic>
@@ -111,78 +114,6 @@ private:
   process_registry registry_;
   std::atomic<std::uint64_t> process_counter_{0};
   std::atomic<std::uint64_t> actor_counter_{0};
-};
-
-/// The blocking CAF actor behind a process: it owns the mailbox. For the
-/// main process it stays on the runtime's thread; otherwise `launch` hands
-/// it to a pool thread that runs the target.
-class process_actor final : public caf::blocking_actor {
-public:
-  process_actor(caf::actor_config& cfg, std::shared_ptr<process_state> st,
-                std::unique_ptr<process> obj);
-
-  void launch(caf::execution_unit* eu, bool lazy, bool hide) override;
-
-  const char* name() const override {
-    return "troupe.process";
-  }
-
-  /// Runs the process on the calling (pool) thread.
-  void run_on_this_thread();
-
-  /// Ends the main process's actor (it has no thread of its own).
-  void close_main();
-
-  void await_data() override;
-  bool await_data(timeout_type timeout) override;
-
-private:
-  /// Spins up to the budget; returns whether mail arrived.
-  bool spin_for_mail() noexcept;
-
-  std::shared_ptr<process_state> st_;
-  std::unique_ptr<process> obj_; // the subclass copy to run, if any
-  wait_spin spin_;               // owner thread only
-};
-
-/// Binds the calling thread to a process for the lifetime of this object.
-class current_scope {
-public:
-  current_scope(process_state* st, caf::blocking_actor* self);
-  ~current_scope();
-
-  current_scope(const current_scope&) = delete;
-  current_scope& operator=(const current_scope&) = delete;
-
-private:
-  process_state* prev_state_;
-  caf::blocking_actor* prev_self_;
-};
-
-/// Forgets the sender `this_process::sender()` returns on this thread.
-void clear_last_sender() noexcept;
-
-/// The mailbox owner of the calling thread (null if none).
-caf::blocking_actor* current_self() noexcept;
-
-/// The process bound to the calling thread (null on threads troupe does
-/// not run); unlike `current_state()`, no fallback to the main process.
-process_state* current_state_ptr() noexcept;
-
-/// Makes `rt` the fallback for threads troupe does not know (or clears it).
-void set_default_runtime(const std::shared_ptr<runtime_impl>& rt);
-void clear_default_runtime(const runtime_impl* rt);
-
-/// Names an exception's dynamic type for people (demangled).
-std::string describe_exception(const std::exception& e);
-
-/// Asks a process to stop with `signal` (15 or 9) and wakes its blocking
-/// receive; schedules the grace that declares it killed.
-void request_stop(const std::shared_ptr<process_state>& st, int signal);
-
-/// Thrown by `this_process::exit`.
-struct exit_request {
-  int code;
 };
 
 } // namespace troupe::detail

@@ -5,6 +5,8 @@
 #include <exception>
 #include <utility>
 
+#include "troupe/ext/describe.hpp"
+
 #include "detail/runtime_impl.hpp"
 #include "supervision/supervisor_core.hpp"
 
@@ -35,7 +37,7 @@ process supervisor_core::start_child(child_spec spec) {
   try {
     start_one(ref);
   } catch (...) {
-    auto why = describe_current_exception();
+    auto why = ext::describe_current_exception();
     auto id = ref.spec->id;
     remove(ref.uid);
     rethrow_start_failure(id, why);
@@ -62,7 +64,7 @@ process supervisor_core::start_child_with(std::any extra) {
     remove(ref.uid); // the extra arguments do not fit the template
     throw;
   } catch (...) {
-    auto why = describe_current_exception();
+    auto why = ext::describe_current_exception();
     auto name = ref.name;
     remove(ref.uid);
     rethrow_start_failure(name, why);
@@ -94,7 +96,7 @@ process supervisor_core::restart_child(const std::string& id) {
   try {
     start_one(c);
   } catch (...) {
-    rethrow_start_failure(id, describe_current_exception());
+    rethrow_start_failure(id, ext::describe_current_exception());
   }
   return process{c.st};
 }
@@ -140,16 +142,6 @@ void supervisor_core::busy_check(const child& c, const char* what) const {
                            "supervisor '" + opts_.name + "': cannot " + what
                              + " child '" + c.spec->id
                              + "' while it is restarting");
-}
-
-std::string supervisor_core::describe_current_exception() {
-  try {
-    throw;
-  } catch (const std::exception& e) {
-    return describe_exception(e);
-  } catch (...) {
-    return "an exception of unknown type";
-  }
 }
 
 } // namespace troupe::detail

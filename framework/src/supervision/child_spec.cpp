@@ -1,12 +1,9 @@
-// What child_spec.hpp declares out of line: readable type names for the
-// errors of start_child(extra...), and nested supervisors as children.
+// What child_spec.hpp declares out of line: the type names (ext::type_name)
+// in the errors of start_child(extra...), and nested supervisors as children.
 
 #include "troupe/child_spec.hpp"
 
-#include <cstdlib>
-
-#include <cxxabi.h>
-
+#include "troupe/ext/describe.hpp"
 #include "troupe/supervisor.hpp"
 
 namespace troupe {
@@ -17,10 +14,7 @@ detail::type_names(std::initializer_list<const std::type_info*> types) {
   for (const auto* t : types) {
     if (!result.empty())
       result += ", ";
-    int status = 0;
-    auto* raw = abi::__cxa_demangle(t->name(), nullptr, nullptr, &status);
-    result += status == 0 && raw != nullptr ? raw : t->name();
-    std::free(raw); // NOLINT(cppcoreguidelines-no-malloc)
+    result += ext::type_name(*t);
   }
   return result;
 }

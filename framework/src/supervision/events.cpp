@@ -5,6 +5,8 @@
 #include <ostream>
 #include <sstream>
 
+#include "troupe/ext/describe.hpp"
+
 #include "supervision/supervisor_core.hpp"
 
 namespace troupe {
@@ -40,7 +42,7 @@ void supervisor_core::report(const supervisor_event& ev) {
       opts_.on_event(ev);
     } catch (...) {
       std::cerr << "troupe: supervisor '" + opts_.name + "': on_event threw: "
-                     + describe_current_exception() + "\n";
+                     + ext::describe_current_exception() + "\n";
     }
     return;
   }

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "troupe/ext/describe.hpp"
+
 #include "detail/runtime_impl.hpp"
 #include "supervision/supervisor_core.hpp"
 
@@ -175,7 +177,7 @@ void supervisor_core::restart_one(child& c) {
   try {
     start_one(c);
   } catch (...) {
-    auto why = describe_current_exception();
+    auto why = ext::describe_current_exception();
     if (current_state_ptr() != self_) {
       // A fast restart, on another thread: counting the failure may
       // escalate, which only the supervisor's own thread can do.
@@ -203,7 +205,7 @@ void supervisor_core::start_group(child_list::iterator from) {
       try {
         start_one(c);
       } catch (...) {
-        start_failed(c, describe_current_exception());
+        start_failed(c, ext::describe_current_exception());
         return false;
       }
       restarted(c);

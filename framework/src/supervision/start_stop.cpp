@@ -6,6 +6,8 @@
 #include <optional>
 #include <utility>
 
+#include "troupe/ext/describe.hpp"
+
 #include "detail/runtime_impl.hpp"
 #include "supervision/supervisor_core.hpp"
 
@@ -131,7 +133,7 @@ void supervisor_core::start_initial() {
     try {
       start_one(c);
     } catch (...) {
-      auto why = describe_current_exception();
+      auto why = ext::describe_current_exception();
       for (auto j = i; j != children_.begin();)
         stop_one(**--j);
       rethrow_start_failure(c.spec->id, why);

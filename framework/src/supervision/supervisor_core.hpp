@@ -295,9 +295,6 @@ private:
   void no_simple(const char* call, const char* instead) const;
   void busy_check(const child& c, const char* what) const;
 
-  /// The exception being handled, for people (type and message).
-  static std::string describe_current_exception();
-
   runtime* rt_;
   supervisor_options opts_;
   restart_policy policy_; // (exec_) the intensity window, the backoff jitter

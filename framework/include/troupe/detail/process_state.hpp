@@ -183,6 +183,10 @@ void kill_process(const std::shared_ptr<process_state>& st, std::string why);
 /// `thread_done`: runs what `after_thread_left` deferred.
 void thread_left(const process_state& st);
 
+/// Asks a process to stop with `signal` (15 or 9) and wakes its blocking
+/// receive; schedules the grace that declares it killed.
+void request_stop(const std::shared_ptr<process_state>& st, int signal);
+
 /// Asks a process to stop (signal 15 or 9), like `request_stop`, with a
 /// grace other than its own: `grace` max() means no grace timer at all.
 void request_stop(const std::shared_ptr<process_state>& st, int signal,

@@ -1,6 +1,9 @@
-#include <mutex>
+// troupe::event (event.hpp): a flag under a mutex, waited for with a stop
+// callback so that a waiting process still obeys terminate().
 
 #include "troupe/event.hpp"
+
+#include <mutex>
 
 namespace troupe {
 

@@ -1,6 +1,8 @@
 // Holders, the registry of owned resources, the wait-for graph and slow-wait
 // reports: what every troupe synchronization object shares.
 
+#include "troupe/detail/sync_core.hpp"
+
 #include <atomic>
 #include <iostream>
 #include <sstream>
@@ -8,7 +10,6 @@
 #include <unordered_set>
 #include <vector>
 
-#include "troupe/detail/sync_core.hpp"
 #include "troupe/error.hpp"
 #include "troupe/runtime.hpp"
 #include "troupe/sync_options.hpp"
