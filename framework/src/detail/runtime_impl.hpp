@@ -15,10 +15,8 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
-#include <caf/blocking_actor.hpp>
 
 #include "troupe/detail/process_state.hpp"
-#include "troupe/detail/spin.hpp"
 #include "troupe/runtime.hpp"
 
 #include "detail/process_registry.hpp"
