@@ -304,3 +304,18 @@ TEST(serialize, docs_example_round_trips_and_rejects_bad_bytes) {
   // names the type and what is wrong.
   EXPECT_THROW(ts::from_bytes<account>(bytes.substr(0, 50)), ts::format_error);
 }
+
+TEST(serialize, its_errors_are_reachable_in_troupe_and_are_troupe_errors) {
+  // Every troupe exception can be caught as `troupe::name`.
+  try {
+    static_cast<void>(ts::from_bytes<int>(std::string{}));
+    FAIL() << "empty bytes were read as an int";
+  } catch (const troupe::format_error& e) {
+    EXPECT_NE(std::string{e.what()}.find("int"), std::string::npos) << e.what();
+  }
+  try {
+    throw troupe::state_file_error{"a.state", "a.state: bad magic"};
+  } catch (const troupe::error& e) {
+    EXPECT_STREQ(e.what(), "a.state: bad magic");
+  }
+}

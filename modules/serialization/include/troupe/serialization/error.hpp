@@ -39,3 +39,13 @@ private:
 };
 
 } // namespace troupe::serialization
+
+namespace troupe {
+
+// Every troupe exception is reachable as `troupe::name`, whichever module
+// throws it: `catch (const troupe::format_error&)` needs no module
+// namespace.
+using serialization::format_error;
+using serialization::state_file_error;
+
+} // namespace troupe
