@@ -44,24 +44,28 @@ private:
 
 // -- op_base ------------------------------------------------------------------
 
-bool op_base::try_start() noexcept {
+namespace {
+
+/// Moves a pending op to `to`; false once it left pending.
+bool leave_pending(std::atomic<std::uint32_t>& state,
+                   std::uint32_t to) noexcept {
   auto s = state.load(std::memory_order_acquire);
-  while ((s & phase_mask) == pending) {
-    if (state.compare_exchange_weak(s, (s & ~phase_mask) | running,
+  while ((s & op_base::phase_mask) == op_base::pending) {
+    if (state.compare_exchange_weak(s, (s & ~op_base::phase_mask) | to,
                                     std::memory_order_acq_rel))
       return true;
   }
   return false;
 }
 
+} // namespace
+
+bool op_base::try_start() noexcept {
+  return leave_pending(state, running);
+}
+
 bool op_base::try_cancel() noexcept {
-  auto s = state.load(std::memory_order_acquire);
-  while ((s & phase_mask) == pending) {
-    if (state.compare_exchange_weak(s, (s & ~phase_mask) | cancelled,
-                                    std::memory_order_acq_rel))
-      return true;
-  }
-  return false;
+  return leave_pending(state, cancelled);
 }
 
 // -- inbox --------------------------------------------------------------------
