@@ -43,8 +43,8 @@ caf::behavior probe(caf::event_based_actor* self,
 
 troupe::supervisor_options quiet() {
   return {.name = "bench",
-          .intensity = 1'000'000'000,
-          .period = std::chrono::hours{1},
+          .restarts
+          = {.intensity = 1'000'000'000, .period = std::chrono::hours{1}},
           .on_event = [](const troupe::supervisor_event&) {}};
 }
 

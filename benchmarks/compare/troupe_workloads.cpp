@@ -414,8 +414,9 @@ result restart_latency(std::int64_t n,
       rt(),
       {.name = "bench",
        .strategy = troupe::strategy::one_for_one,
-       .intensity = static_cast<int>(batch), // never gives up in this run
-       .period = std::chrono::hours{1},
+       // Never gives up in this run.
+       .restarts = {.intensity = static_cast<int>(batch),
+                    .period = std::chrono::hours{1}},
        // No report per failure: the run measures restarts, not printing.
        .on_event = [](const troupe::supervisor_event&) {}},
       {troupe::child_spec{.id = "crashy",

@@ -725,8 +725,10 @@ int run(troupe::runtime& rt, const options& opts) {
     rt,
     {.processes = static_cast<std::size_t>(opts.workers),
      .max_retries = opts.retries,
-     .intensity = opts.chaos > 0 ? 100 + opts.workers : 2 * opts.workers + 1,
-     .period = 10s,
+     .restarts
+     = troupe::restart_limit{.intensity = opts.chaos > 0 ? 100 + opts.workers
+                                                         : 2 * opts.workers + 1,
+                             .period = 10s},
      .shutdown = opts.grace,
      .name = "fleet",
      .on_event = [st](const troupe::supervisor_event& ev) {

@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
     rt,
     {.name = "pipeline",
      .strategy = troupe::strategy::rest_for_one,
-     .intensity = 5,
+     .restarts = {.intensity = 5},
      .on_event =
        [](const troupe::supervisor_event& ev) {
          using kind = troupe::supervisor_event::kind;

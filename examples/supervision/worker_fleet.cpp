@@ -66,8 +66,7 @@ int main(int argc, char** argv) {
   troupe::supervisor fleet{
     rt,
     {.name = "fleet",
-     .intensity = 30,
-     .period = std::chrono::seconds{10},
+     .restarts = {.intensity = 30, .period = std::chrono::seconds{10}},
      .on_event =
        [](const troupe::supervisor_event& ev) {
          if (ev.what == troupe::supervisor_event::kind::child_exited)

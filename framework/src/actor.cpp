@@ -103,7 +103,7 @@ actor bind_actor(std::shared_ptr<process_state> st, caf::actor hdl,
   if (auto sig = st->stop_signal.load(); sig != 0)
     caf::anon_send_exit(hdl, sig == 9 ? caf::exit_reason::kill
                                       : caf::exit_reason::user_shutdown);
-  return actor{std::move(st)};
+  return process_access::make<actor>(std::move(st));
 }
 
 } // namespace troupe::detail

@@ -24,7 +24,7 @@ public:
       throw value_error("barrier: parties must be at least 1");
   }
 
-  std::size_t wait(sync_deadline until) {
+  std::size_t wait(ext::deadline until) {
     auto& h = me();
     if (h.dead.load())
       throw_terminated();
@@ -57,7 +57,7 @@ public:
     }
     bool passed = false;
     try {
-      passed = park(
+      passed = wait_reporting(
         guard, cv_, until, warn_after(), label(),
         [&r] { return r->tripped || r->broken; },
         [this, &r] {
@@ -163,11 +163,11 @@ barrier::barrier(runtime& rt, std::size_t parties, std::function<void()> action,
 }
 
 std::size_t barrier::wait() {
-  return core_->wait(std::nullopt);
+  return core_->wait(ext::deadline::forever());
 }
 
 std::size_t barrier::wait(std::chrono::nanoseconds timeout) {
-  return core_->wait(detail::deadline_from(timeout, "barrier::wait"));
+  return core_->wait(ext::deadline::after(timeout, "barrier::wait"));
 }
 
 void barrier::abort() {

@@ -25,7 +25,7 @@ public:
 
   const std::shared_ptr<lock_core> lock;
 
-  bool wait(sync_deadline until) {
+  bool wait(ext::deadline until) {
     if (!lock->held_by_me())
       throw state_error("condition::wait: the caller does not hold "
                         + lock->label() + " (acquire it first)");
@@ -44,7 +44,7 @@ public:
         cv_.notify_all();
       }};
       std::unique_lock guard{mtx_};
-      notified = park(
+      notified = wait_reporting(
         guard, cv_, until, warn_after_, label_,
         [&self] { return self.notified; },
         [] { return std::string{"not notified"}; });
@@ -128,16 +128,17 @@ condition::condition(runtime&, const rlock& l, sync_options opts)
   : core_(make_condition(l.core(), opts)) {}
 
 bool condition::acquire() {
-  return core_->lock->acquire(true, std::nullopt);
+  return core_->lock->acquire(ext::deadline::forever());
 }
 
 bool condition::acquire(bool block) {
-  return core_->lock->acquire(block, std::nullopt);
+  return core_->lock->acquire(block ? ext::deadline::forever()
+                                    : ext::deadline::poll());
 }
 
 bool condition::acquire(std::chrono::nanoseconds timeout) {
   return core_->lock->acquire(
-    true, detail::deadline_from(timeout, "condition::acquire"));
+    ext::deadline::after(timeout, "condition::acquire"));
 }
 
 void condition::release() {
@@ -145,11 +146,11 @@ void condition::release() {
 }
 
 void condition::wait() {
-  core_->wait(std::nullopt);
+  core_->wait(ext::deadline::forever());
 }
 
 bool condition::wait(std::chrono::nanoseconds timeout) {
-  return core_->wait(detail::deadline_from(timeout, "condition::wait"));
+  return core_->wait(ext::deadline::after(timeout, "condition::wait"));
 }
 
 void condition::notify(std::size_t n) {

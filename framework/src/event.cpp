@@ -30,10 +30,10 @@ void event_state::wake_all() {
   cv_.notify_all();
 }
 
-bool event_state::wait(const wait_spec& w) {
+bool event_state::wait(const ext::deadline& w) {
   if (is_set())
     return true;
-  if (w.kind == wait_spec::kind_t::none)
+  if (w.is_poll())
     return false;
   stop_callback cb{[this] { wake_all(); }};
   std::unique_lock lk{mtx};
@@ -59,11 +59,11 @@ void event::clear() {
 }
 
 void event::wait() {
-  static_cast<void>(state_->wait(detail::wait_spec::forever()));
+  static_cast<void>(state_->wait(ext::deadline::forever()));
 }
 
 bool event::wait(std::chrono::nanoseconds timeout) {
-  return state_->wait(detail::wait_spec::after(timeout));
+  return state_->wait(ext::deadline::after(timeout));
 }
 
 } // namespace troupe

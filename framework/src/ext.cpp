@@ -59,7 +59,7 @@ namespace {
 
 const std::shared_ptr<detail::process_state>& state_of(const process& p,
                                                        const char* what) {
-  const auto& st = p.state();
+  const auto& st = detail::process_access::state(p);
   if (!st)
     throw state_error(std::string{what} + ": an empty process handle");
   return st;
@@ -104,12 +104,12 @@ detail::process_state& awaitable(const process& p) {
 } // namespace
 
 void await_end(const process& p) {
-  awaitable(p).await_end(std::nullopt);
+  awaitable(p).await_end(deadline::forever());
 }
 
 bool await_end_until(const process& p,
-                     std::chrono::steady_clock::time_point deadline) {
-  return awaitable(p).await_end(deadline);
+                     std::chrono::steady_clock::time_point until) {
+  return awaitable(p).await_end(deadline::at(until));
 }
 
 } // namespace troupe::ext

@@ -83,7 +83,7 @@ bool lock_core::try_take(holder& h, std::uint64_t depth_bits, bool under_lock) {
   return true;
 }
 
-bool lock_core::acquire(bool block, sync_deadline until) {
+bool lock_core::acquire(ext::deadline until) {
   auto& h = me();
   auto w = word_.load(std::memory_order_relaxed);
   if (recursive_ && (w & holder_mask) == bits_of(h)) {
@@ -101,12 +101,12 @@ bool lock_core::acquire(bool block, sync_deadline until) {
   }
   if (try_take(h, depth_one, false))
     return true;
-  if (!block)
+  if (until.is_poll())
     return false;
-  return acquire_slow(h, block, until, depth_one);
+  return acquire_slow(h, until, depth_one);
 }
 
-bool lock_core::acquire_slow(holder& h, bool, sync_deadline until,
+bool lock_core::acquire_slow(holder& h, ext::deadline until,
                              std::uint64_t depth_bits) {
   if ((word_.load(std::memory_order_relaxed) & holder_mask) != bits_of(h)) {
     for (int i = 0; i < spin_rounds; ++i) {
@@ -119,7 +119,7 @@ bool lock_core::acquire_slow(holder& h, bool, sync_deadline until,
   if (stop_requested())
     throw_terminated();
   std::optional<wait_edge> edge;
-  if (!until)
+  if (until.is_forever())
     edge.emplace(h, *this); // throws deadlock_error for a cycle
   stop_callback on_stop{[this] {
     std::lock_guard guard{mtx_};
@@ -133,7 +133,7 @@ bool lock_core::acquire_slow(holder& h, bool, sync_deadline until,
       n.fetch_sub(1);
     }
   } on_leave{waiters_};
-  return park(
+  return wait_reporting(
     guard, cv_, until, warn_after(), label(),
     [&] { return try_take(h, depth_bits, true); },
     [this] {
@@ -196,7 +196,7 @@ void lock_core::acquire_restore(std::uint32_t depth) {
   auto& h = me();
   auto bits = std::uint64_t{depth} << depth_shift;
   if (!try_take(h, bits, false))
-    acquire_slow(h, true, std::nullopt, bits);
+    acquire_slow(h, ext::deadline::forever(), bits);
 }
 
 void lock_core::holder_ended(holder& h, const exit_info&) {
@@ -221,7 +221,7 @@ std::shared_ptr<lock_core> make_lock_core(runtime& rt, bool recursive,
 
 std::optional<process> owner_process(const lock_core& core) {
   if (auto st = core.owner())
-    return process{std::move(st)};
+    return detail::process_access::make(std::move(st));
   return std::nullopt;
 }
 
@@ -235,15 +235,16 @@ owned_lock::owned_lock(runtime& rt, sync_options opts)
   : core_(detail::make_lock_core(rt, false, opts)) {}
 
 bool owned_lock::acquire() {
-  return core_->acquire(true, std::nullopt);
+  return core_->acquire(ext::deadline::forever());
 }
 
 bool owned_lock::acquire(bool block) {
-  return core_->acquire(block, std::nullopt);
+  return core_->acquire(block ? ext::deadline::forever()
+                              : ext::deadline::poll());
 }
 
 bool owned_lock::acquire(std::chrono::nanoseconds timeout) {
-  return core_->acquire(true, detail::deadline_from(timeout, "lock::acquire"));
+  return core_->acquire(ext::deadline::after(timeout, "lock::acquire"));
 }
 
 void owned_lock::release() {
@@ -272,15 +273,16 @@ rlock::rlock(runtime& rt, sync_options opts)
   : core_(detail::make_lock_core(rt, true, opts)) {}
 
 bool rlock::acquire() {
-  return core_->acquire(true, std::nullopt);
+  return core_->acquire(ext::deadline::forever());
 }
 
 bool rlock::acquire(bool block) {
-  return core_->acquire(block, std::nullopt);
+  return core_->acquire(block ? ext::deadline::forever()
+                              : ext::deadline::poll());
 }
 
 bool rlock::acquire(std::chrono::nanoseconds timeout) {
-  return core_->acquire(true, detail::deadline_from(timeout, "rlock::acquire"));
+  return core_->acquire(ext::deadline::after(timeout, "rlock::acquire"));
 }
 
 void rlock::release() {

@@ -123,8 +123,7 @@ void check_joinable(const detail::process_state& st) {
 /// (terminate, kill, its supervisor) wakes and throws `terminated`, as in
 /// every other blocking troupe call. A process that already ended is
 /// joined without error.
-bool join_until(detail::process_state& st,
-                std::optional<std::chrono::steady_clock::time_point> until) {
+bool join_until(detail::process_state& st, ext::deadline until) {
   {
     std::lock_guard guard{st.mtx};
     if (st.settled)
@@ -146,9 +145,7 @@ bool join_until(detail::process_state& st,
       guard.unlock();
       detail::throw_terminated();
     }
-    if (!until)
-      st.cv.wait(guard);
-    else if (st.cv.wait_until(guard, *until) == std::cv_status::timeout)
+    if (!ext::park(guard, st.cv, until))
       return st.settled;
   }
 }
@@ -157,14 +154,13 @@ bool join_until(detail::process_state& st,
 
 void process::join() const {
   check_joinable(*state_);
-  join_until(*state_, std::nullopt);
+  join_until(*state_, ext::deadline::forever());
 }
 
 bool process::join(std::chrono::nanoseconds timeout) const {
-  if (timeout.count() < 0)
-    throw value_error("join: timeout must not be negative");
+  auto until = ext::deadline::after(timeout, "join");
   check_joinable(*state_);
-  return join_until(*state_, std::chrono::steady_clock::now() + timeout);
+  return join_until(*state_, until);
 }
 
 bool process::is_alive() const {

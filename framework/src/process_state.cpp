@@ -104,14 +104,12 @@ bool process_state::finish(int code, std::string why) {
   return true;
 }
 
-bool process_state::await_end(
-  std::optional<std::chrono::steady_clock::time_point> until) {
+bool process_state::await_end(ext::deadline until) {
   std::unique_lock guard{mtx};
-  if (!until) {
-    cv.wait(guard, [this] { return settled; });
-    return true;
-  }
-  return cv.wait_until(guard, *until, [this] { return settled; });
+  while (!settled)
+    if (!ext::park(guard, cv, until))
+      return settled;
+  return true;
 }
 
 bool process_state::ended() const {

@@ -41,7 +41,7 @@ const std::vector<std::string>& runtime::args() const {
 std::vector<process> runtime::active_processes() const {
   std::vector<process> result;
   for (auto& st : impl_->active())
-    result.emplace_back(st);
+    result.push_back(detail::process_access::make(st));
   return result;
 }
 

@@ -22,12 +22,12 @@ public:
     : owned_resource(rt, bounded ? "bounded_semaphore" : "semaphore", opts),
       value_(value), bound_(value), bounded_(bounded) {}
 
-  bool acquire(bool block, sync_deadline until) {
+  bool acquire(ext::deadline until) {
     auto& h = me();
     if (h.dead.load())
       throw_terminated();
     std::optional<stop_callback> on_stop;
-    if (block)
+    if (!until.is_poll())
       on_stop.emplace([this] {
         std::lock_guard guard{mtx_};
         cv_.notify_all();
@@ -51,21 +51,22 @@ public:
     };
     if (take())
       return true;
-    if (!block)
+    if (until.is_poll())
       return false;
-    return park(guard, cv_, until, warn_after(), label(), take, [this] {
-      // Who holds permits, for the slow-wait report.
-      std::string out = "held by";
-      auto first = true;
-      for (auto& [who, e] : held_) {
-        if (e.permits == 0)
-          continue;
-        out += (first ? " " : ", ") + describe_holder(who) + " ("
-               + std::to_string(e.permits) + ")";
-        first = false;
-      }
-      return first ? std::string{"no permit held by a live process"} : out;
-    });
+    return wait_reporting(
+      guard, cv_, until, warn_after(), label(), take, [this] {
+        // Who holds permits, for the slow-wait report.
+        std::string out = "held by";
+        auto first = true;
+        for (auto& [who, e] : held_) {
+          if (e.permits == 0)
+            continue;
+          out += (first ? " " : ", ") + describe_holder(who) + " ("
+                 + std::to_string(e.permits) + ")";
+          first = false;
+        }
+        return first ? std::string{"no permit held by a live process"} : out;
+      });
   }
 
   void release(std::size_t n) {
@@ -162,16 +163,16 @@ semaphore::semaphore(runtime& rt, std::size_t value, sync_options opts,
 }
 
 bool semaphore::acquire() {
-  return core_->acquire(true, std::nullopt);
+  return core_->acquire(ext::deadline::forever());
 }
 
 bool semaphore::acquire(bool block) {
-  return core_->acquire(block, std::nullopt);
+  return core_->acquire(block ? ext::deadline::forever()
+                              : ext::deadline::poll());
 }
 
 bool semaphore::acquire(std::chrono::nanoseconds timeout) {
-  return core_->acquire(true,
-                        detail::deadline_from(timeout, "semaphore::acquire"));
+  return core_->acquire(ext::deadline::after(timeout, "semaphore::acquire"));
 }
 
 void semaphore::release(std::size_t n) {

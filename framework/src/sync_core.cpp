@@ -290,36 +290,25 @@ void sync_log(const std::string& line) {
   std::cerr << line << '\n' << std::flush;
 }
 
-sync_deadline deadline_from(std::chrono::nanoseconds timeout,
-                            const char* what) {
-  if (timeout.count() < 0)
-    throw value_error(std::string{what} + ": timeout must not be negative");
-  return sync_clock::now()
-         + std::chrono::duration_cast<sync_clock::duration>(timeout);
-}
-
-bool park(std::unique_lock<std::mutex>& lk, std::condition_variable& cv,
-          sync_deadline until, std::chrono::milliseconds warn_after,
-          const std::string& label, const std::function<bool()>& done,
-          const std::function<std::string()>& blockers) {
+bool wait_reporting(std::unique_lock<std::mutex>& lk,
+                    std::condition_variable& cv, ext::deadline until,
+                    std::chrono::milliseconds warn_after,
+                    const std::string& label, const std::function<bool()>& done,
+                    const std::function<std::string()>& blockers) {
   auto warn = std::chrono::duration_cast<sync_clock::duration>(warn_after);
   auto started = sync_clock::now();
-  auto next_warn
-    = warn.count() > 0 ? started + warn : sync_clock::time_point::max();
+  auto next_warn = warn.count() > 0 ? ext::deadline::at(started + warn)
+                                    : ext::deadline::forever();
   while (!done()) {
     if (stop_requested())
       throw_terminated();
-    auto wake = until ? std::min(*until, next_warn) : next_warn;
-    if (wake == sync_clock::time_point::max())
-      cv.wait(lk);
-    else
-      cv.wait_until(lk, wake);
+    ext::park(lk, cv, min(until, next_warn));
     if (done())
       return true;
     auto now = sync_clock::now();
-    if (until && now >= *until)
+    if (until.passed(now))
       return false;
-    if (now >= next_warn) {
+    if (next_warn.passed(now)) {
       auto waited
         = std::chrono::duration_cast<std::chrono::milliseconds>(now - started);
       auto* st = current_state_ptr();
@@ -328,7 +317,7 @@ bool park(std::unique_lock<std::mutex>& lk, std::condition_variable& cv,
                                 : std::string{"the main process"})
                + " has waited " + std::to_string(waited.count()) + " ms for "
                + label + ", " + blockers());
-      next_warn += warn;
+      next_warn = ext::deadline::at(next_warn.when() + warn);
     }
   }
   return true;

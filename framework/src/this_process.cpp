@@ -1,5 +1,6 @@
 #include "troupe/this_process.hpp"
 
+#include <algorithm>
 #include <thread>
 
 #include <caf/actor_cast.hpp>
@@ -14,14 +15,14 @@ process current_process() {
   auto st = detail::current_state();
   if (!st)
     throw state_error("current_process(): no troupe runtime exists");
-  return process{std::move(st)};
+  return detail::process_access::make(std::move(st));
 }
 
 std::optional<process> parent_process() {
   auto st = detail::current_state();
   if (!st || !st->parent)
     return std::nullopt;
-  return process{st->parent};
+  return detail::process_access::make(st->parent);
 }
 
 std::vector<process> active_children() {
@@ -31,7 +32,7 @@ std::vector<process> active_children() {
     return result;
   for (auto& child : st->rt->active())
     if (child->parent == st)
-      result.emplace_back(child);
+      result.push_back(detail::process_access::make(child));
   return result;
 }
 
@@ -126,18 +127,31 @@ void ready() {
   st->cv.notify_all();
 }
 
-void sleep_until(std::chrono::steady_clock::time_point deadline) {
+namespace {
+
+void sleep(ext::deadline until) {
   checkpoint();
   if (detail::current_self() == nullptr) {
-    std::this_thread::sleep_until(deadline);
+    // Nobody can ask this thread to stop; a deadline past the clock's range
+    // sleeps in steps the clock can add.
+    while (!until.passed())
+      std::this_thread::sleep_for(
+        std::min(until.remaining(std::chrono::steady_clock::now()),
+                 std::chrono::steady_clock::duration{std::chrono::hours{24}}));
     return;
   }
   // An empty receive: only stop requests and exit signals end it early.
-  detail::receive_until(deadline);
+  detail::receive_until(until);
+}
+
+} // namespace
+
+void sleep_until(std::chrono::steady_clock::time_point deadline) {
+  sleep(ext::deadline::at(deadline));
 }
 
 void sleep_for(std::chrono::nanoseconds duration) {
-  sleep_until(detail::deadline_after(duration));
+  sleep(ext::deadline::after(duration, "sleep_for"));
 }
 
 caf::actor sender() {

@@ -11,7 +11,8 @@
 
 #include <gtest/gtest.h>
 
-#include <troupe/detail/process_state.hpp>
+#include <troupe/ext/exit_hook.hpp>
+#include <troupe/ext/stop.hpp>
 #include <troupe/troupe.hpp>
 
 #include "test_util.hpp"
@@ -352,7 +353,7 @@ TEST(process, a_stop_callback_wakes_a_blocking_wait_on_terminate) {
   std::atomic<bool> waiting{false};
   std::atomic<bool> callback_ran{false};
   troupe::process p{rt, [&] {
-                      troupe::detail::stop_callback wake{[&] {
+                      troupe::ext::stop_callback wake{[&] {
                         callback_ran = true;
                         std::lock_guard guard{mtx};
                         cv.notify_all();
@@ -360,7 +361,7 @@ TEST(process, a_stop_callback_wakes_a_blocking_wait_on_terminate) {
                       std::unique_lock guard{mtx};
                       waiting = true;
                       cv.wait(guard,
-                              [] { return troupe::detail::stop_requested(); });
+                              [] { return troupe::ext::stop_requested(); });
                       guard.unlock();
                       troupe::this_process::checkpoint(); // throws terminated
                     }};
@@ -381,7 +382,7 @@ TEST(process, a_stop_callback_made_after_the_stop_runs_at_once) {
                       entered = true;
                       while (!go)
                         std::this_thread::yield();
-                      troupe::detail::stop_callback cb{[&] { ran = true; }};
+                      troupe::ext::stop_callback cb{[&] { ran = true; }};
                     }};
   p.start();
   ASSERT_TRUE(troupe::test::eventually([&] { return entered.load(); }));
@@ -440,7 +441,7 @@ TEST(process, what_a_process_holds_is_released_however_it_ends) {
   for (auto& p : ps) {
     auto count = std::make_shared<std::atomic<int>>(0);
     auto code = std::make_shared<std::atomic<int>>(99);
-    p.state()->on_exit([count, code](const troupe::detail::exit_info& x) {
+    troupe::ext::on_exit(p, [count, code](const troupe::ext::exit_info& x) {
       ++*count;
       *code = x.exitcode;
     });
@@ -461,7 +462,7 @@ TEST(process, what_a_process_holds_is_released_however_it_ends) {
   }
   // A hook added after the end runs at once.
   std::atomic<int> late{0};
-  ps[0].state()->on_exit([&](const troupe::detail::exit_info&) { ++late; });
+  troupe::ext::on_exit(ps[0], [&](const troupe::ext::exit_info&) { ++late; });
   EXPECT_EQ(late, 1);
   release = true;
 }

@@ -425,7 +425,8 @@ class intensity_rows : public testing::TestWithParam<intensity_row> {};
 TEST_P(intensity_rows, give_up_exactly_when_one_restart_too_many_falls_in) {
   const auto& row = GetParam();
   restart_policy policy{
-    supervisor_options{.intensity = row.intensity, .period = row.period},
+    supervisor_options{.restarts
+                       = {.intensity = row.intensity, .period = row.period}},
     no_random()};
   for (auto [at, admitted] : row.restarts) {
     SCOPED_TRACE("restart at " + std::to_string(at.count()) + " ms");
@@ -470,8 +471,9 @@ INSTANTIATE_TEST_SUITE_P(restart_policy, intensity_rows,
                          testing::ValuesIn(intensity_table), row_name{});
 
 TEST(restart_policy, asking_whether_a_restart_would_exceed_records_nothing) {
-  restart_policy policy{supervisor_options{.intensity = 1, .period = 5s},
-                        no_random()};
+  restart_policy policy{
+    supervisor_options{.restarts = {.intensity = 1, .period = 5s}},
+    no_random()};
   for (int i = 0; i < 3; ++i)
     EXPECT_FALSE(policy.would_exceed_intensity(t0));
   EXPECT_TRUE(policy.admit_restart(t0));

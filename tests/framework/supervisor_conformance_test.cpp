@@ -109,8 +109,7 @@ bool contains(const std::string& text, const std::string& part) {
 /// Retries often but slowly enough that a loop of failed starts is seen.
 troupe::supervisor_options looping(strategy s) {
   return {.strategy = s,
-          .intensity = 10'000,
-          .period = std::chrono::seconds{60},
+          .restarts = {.intensity = 10'000, .period = std::chrono::seconds{60}},
           .backoff
           = troupe::backoff_options{.min = 20ms, .max = 20ms, .jitter = 0.0}};
 }
@@ -200,7 +199,7 @@ TEST(supervisor_conformance,
     }};
   troupe::supervisor sup{
     rt,
-    {.strategy = strategy::one_for_all, .intensity = 5},
+    {.strategy = strategy::one_for_all, .restarts = {.intensity = 5}},
     {counted_spec(log, "a", a_starts), b, counted_spec(log, "c", c_starts)}};
   auto first_a = child_of(sup, "a");
   first_a.send(1);
@@ -499,7 +498,8 @@ TEST(supervisor_conformance,
   main_job.significant = true;
   troupe::supervisor sup{
     rt,
-    {.intensity = 5, .auto_shutdown = troupe::auto_shutdown::any_significant},
+    {.restarts = {.intensity = 5},
+     .auto_shutdown = troupe::auto_shutdown::any_significant},
     {main_job}};
   auto first = child_of(sup, "main");
   first.send(1); // fails: restarted, not done

@@ -27,6 +27,9 @@ namespace troupe {
 class actor : public process {
 public:
   using process::process;
+
+private:
+  friend struct detail::process_access;
 };
 
 /// Spawns an event-based actor running `fun(self, xs...)` (any function CAF

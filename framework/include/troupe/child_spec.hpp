@@ -213,7 +213,7 @@ child_start start_subclass(Args... args) {
       auto all = std::tuple_cat(tup, more);
       auto obj = std::apply([&](auto&... xs) { return T{rt, xs...}; }, all);
       obj.start();
-      return process{obj.state()};
+      return detail::process_access::make(detail::process_access::state(obj));
     },
     child_type::worker};
 }

@@ -18,7 +18,7 @@ class event_state : public channel_core {
 public:
   void set();
   void clear();
-  bool wait(const wait_spec& w);
+  bool wait(const ext::deadline& w);
 
   bool is_set() const noexcept {
     return flag_.load(std::memory_order_acquire);

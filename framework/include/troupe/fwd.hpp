@@ -25,6 +25,7 @@ namespace detail {
 
 class runtime_impl;
 class process_state;
+struct process_access;
 class process_actor;
 
 } // namespace detail

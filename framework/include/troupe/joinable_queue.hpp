@@ -56,13 +56,13 @@ public:
   /// released by its consumer's end). Throws `terminated` when the calling
   /// process is asked to stop while it waits.
   void join() {
-    static_cast<void>(core().join(detail::wait_spec::forever()));
+    static_cast<void>(core().join(ext::deadline::forever()));
   }
 
   /// As `join()`, but waits at most `timeout`; returns whether every item
   /// was done. A negative timeout throws `value_error`.
   [[nodiscard]] bool join(std::chrono::nanoseconds timeout) {
-    return core().join(detail::wait_spec::after(timeout));
+    return core().join(ext::deadline::after(timeout));
   }
 
   /// Moves out the items reported as failed (their consumer ended before

@@ -151,12 +151,12 @@ public:
   }
 
   /// Receives into `out`; `status::closed` at end of file.
-  status recv(std::optional<in_type>& out, const wait_spec& w) {
+  status recv(std::optional<in_type>& out, const ext::deadline& w) {
     auto st = current_state();
     {
       std::unique_lock lk{core_->mtx};
       auto s = recv_locked(out, st);
-      if (s != status::would_block || w.kind == wait_spec::kind_t::none)
+      if (s != status::would_block || w.is_poll())
         return s;
     }
     stop_callback cb{[this] {
@@ -177,11 +177,11 @@ public:
   }
 
   /// Whether a recv would not block: data, or end of file.
-  bool poll(const wait_spec& w) {
+  bool poll(const ext::deadline& w) {
     {
       std::lock_guard guard{core_->mtx};
       check_open();
-      if (readable_locked() || w.kind == wait_spec::kind_t::none)
+      if (readable_locked() || w.is_poll())
         return readable_locked();
     }
     stop_callback cb{[this] {
@@ -285,14 +285,14 @@ public:
   /// (end of file), or when this end is closed; `terminated` when the
   /// calling process is asked to stop while it waits.
   [[nodiscard]] detail::value_or_none<In> recv() requires(!std::is_void_v<In>) {
-    return checked_recv(detail::wait_spec::forever());
+    return checked_recv(ext::deadline::forever());
   }
 
   /// As `recv()`, but waits at most `timeout`, then throws `timeout_error`.
   /// A negative timeout throws `value_error`.
   [[nodiscard]] detail::value_or_none<In>
   recv(std::chrono::nanoseconds timeout) requires(!std::is_void_v<In>) {
-    return checked_recv(detail::wait_spec::after(timeout));
+    return checked_recv(ext::deadline::after(timeout));
   }
 
   /// Receives the next item if one arrives within `timeout` (zero: only
@@ -302,7 +302,7 @@ public:
   try_recv(std::chrono::nanoseconds timeout
            = {}) requires(!std::is_void_v<In>) {
     std::optional<detail::value_or_none<In>> out;
-    end_->recv(out, detail::wait_spec::after(timeout));
+    end_->recv(out, ext::deadline::after(timeout));
     return out;
   }
 
@@ -312,8 +312,8 @@ public:
   /// closed.
   [[nodiscard]] bool poll(std::chrono::nanoseconds timeout
                           = {}) requires(!std::is_void_v<In>) {
-    return end_->poll(timeout.count() == 0 ? detail::wait_spec::none()
-                                           : detail::wait_spec::after(timeout));
+    return end_->poll(timeout.count() == 0 ? ext::deadline::poll()
+                                           : ext::deadline::after(timeout));
   }
 
   /// Closes this end for every handle: the other end reads what is
@@ -328,7 +328,7 @@ public:
   }
 
 private:
-  detail::value_or_none<In> checked_recv(const detail::wait_spec& w) {
+  detail::value_or_none<In> checked_recv(const ext::deadline& w) {
     std::optional<detail::value_or_none<In>> out;
     switch (end_->recv(out, w)) {
       case detail::status::ok:

@@ -181,16 +181,11 @@ public:
   /// `... stopped exitcode=0>`.
   friend std::ostream& operator<<(std::ostream& out, const process& x);
 
-  /// Internal access for the framework and modules.
-  [[nodiscard]] const std::shared_ptr<detail::process_state>& state() const {
-    return state_;
-  }
-
-  /// Internal: wraps existing state (current_process(), actor handles).
+protected:
+  /// Wraps existing state (current_process(), a supervisor, actor handles).
   explicit process(std::shared_ptr<detail::process_state> st)
     : state_(std::move(st)) {}
 
-protected:
   /// For subclasses (see `process_base`): a process that runs `run()`.
   process(runtime& rt, process_options opts);
 
@@ -207,6 +202,7 @@ private:
   friend class process_base;
 
   friend class detail::process_actor; // calls run()
+  friend struct detail::process_access;
 
   void set_target(detail::unique_function<void()> target);
 
@@ -214,6 +210,25 @@ private:
 
   std::shared_ptr<detail::process_state> state_;
 };
+
+namespace detail {
+
+/// The framework's way into a process handle (modules use `troupe/ext/`):
+/// its state, and a handle for a state.
+struct process_access {
+  [[nodiscard]] static const std::shared_ptr<process_state>&
+  state(const process& p) noexcept {
+    return p.state_;
+  }
+
+  /// A handle of type `Handle` (`process`, or `actor`) for `st`.
+  template <class Handle = process>
+  [[nodiscard]] static Handle make(std::shared_ptr<process_state> st) {
+    return Handle{std::move(st)};
+  }
+};
+
+} // namespace detail
 
 /// Base for processes that override `run()`, Python's `class P(Process)`.
 ///

@@ -53,60 +53,58 @@ public:
   /// `full` under `overflow::fail` when full, `closed` after `close()`,
   /// `terminated` when the calling process is asked to stop while it waits.
   void put(const T& x) requires copyable {
-    check_put(state_->put(x, detail::wait_spec::forever()), false);
+    check_put(state_->put(x, ext::deadline::forever()), false);
   }
 
   /// As `put(const T&)`, moving `x` in (so move-only types work).
   void put(T&& x) {
-    check_put(state_->put(std::move(x), detail::wait_spec::forever()), false);
+    check_put(state_->put(std::move(x), ext::deadline::forever()), false);
   }
 
   /// As `put(x)`, but waits at most `timeout` for a free slot, then throws
   /// `full`. A negative timeout throws `value_error`.
   void put(const T& x, std::chrono::nanoseconds timeout) requires copyable {
-    check_put(state_->put(x, detail::wait_spec::after(timeout)), true);
+    check_put(state_->put(x, ext::deadline::after(timeout)), true);
   }
 
   /// As `put(const T&, timeout)`, moving `x` in when it is stored.
   void put(T&& x, std::chrono::nanoseconds timeout) {
-    check_put(state_->put(std::move(x), detail::wait_spec::after(timeout)),
-              true);
+    check_put(state_->put(std::move(x), ext::deadline::after(timeout)), true);
   }
 
   /// Puts `x` without blocking: throws `full` when there is no free slot
   /// (under `overflow::block` or `overflow::fail`), `closed` after
   /// `close()`.
   void put_nowait(const T& x) requires copyable {
-    check_put(state_->put(x, detail::wait_spec::none()), false);
+    check_put(state_->put(x, ext::deadline::poll()), false);
   }
 
   void put_nowait(T&& x) {
-    check_put(state_->put(std::move(x), detail::wait_spec::none()), false);
+    check_put(state_->put(std::move(x), ext::deadline::poll()), false);
   }
 
   /// Puts `x` without blocking and without throwing: returns whether it
   /// was stored (false when full, dropped by `overflow::drop_newest`, or
   /// closed). An rvalue `x` is moved from only when it is stored.
   [[nodiscard]] bool try_put(const T& x) requires copyable {
-    return state_->put(x, detail::wait_spec::none()) == detail::status::ok;
+    return state_->put(x, ext::deadline::poll()) == detail::status::ok;
   }
 
   [[nodiscard]] bool try_put(T&& x) {
-    return state_->put(std::move(x), detail::wait_spec::none())
+    return state_->put(std::move(x), ext::deadline::poll())
            == detail::status::ok;
   }
 
   /// As `try_put(x)`, but waits up to `timeout` for a free slot. Throws
   /// only `value_error` (negative timeout) and `terminated`.
   [[nodiscard]] bool try_put(T&& x, std::chrono::nanoseconds timeout) {
-    return state_->put(std::move(x), detail::wait_spec::after(timeout))
+    return state_->put(std::move(x), ext::deadline::after(timeout))
            == detail::status::ok;
   }
 
   [[nodiscard]] bool
   try_put(const T& x, std::chrono::nanoseconds timeout) requires copyable {
-    return state_->put(x, detail::wait_spec::after(timeout))
-           == detail::status::ok;
+    return state_->put(x, ext::deadline::after(timeout)) == detail::status::ok;
   }
 
   // -- get --------------------------------------------------------------------
@@ -115,25 +113,25 @@ public:
   /// `close()`, returns what is left, then throws `closed`. Throws
   /// `terminated` when the calling process is asked to stop while it waits.
   [[nodiscard]] T get() {
-    return check_get(detail::wait_spec::forever(), "get()");
+    return check_get(ext::deadline::forever(), "get()");
   }
 
   /// As `get()`, but waits at most `timeout`, then throws `empty`. A
   /// negative timeout throws `value_error`.
   [[nodiscard]] T get(std::chrono::nanoseconds timeout) {
-    return check_get(detail::wait_spec::after(timeout), "get(timeout)");
+    return check_get(ext::deadline::after(timeout), "get(timeout)");
   }
 
   /// Takes the oldest item without blocking: throws `empty` when there is
   /// none, `closed` when closed and drained.
   [[nodiscard]] T get_nowait() {
-    return check_get(detail::wait_spec::none(), "get_nowait()");
+    return check_get(ext::deadline::poll(), "get_nowait()");
   }
 
   /// Takes the oldest item if there is one; never blocks nor throws.
   [[nodiscard]] std::optional<T> try_get() {
     std::optional<T> out;
-    state_->get(out, detail::wait_spec::none());
+    state_->get(out, ext::deadline::poll());
     return out;
   }
 
@@ -142,7 +140,7 @@ public:
   /// (negative timeout) and `terminated`.
   [[nodiscard]] std::optional<T> try_get(std::chrono::nanoseconds timeout) {
     std::optional<T> out;
-    state_->get(out, detail::wait_spec::after(timeout));
+    state_->get(out, ext::deadline::after(timeout));
     return out;
   }
 
@@ -213,13 +211,12 @@ private:
     detail::throw_put_failed(s, state_->capacity(), state_->policy(), timed);
   }
 
-  T check_get(const detail::wait_spec& w, const char* what) {
+  T check_get(const ext::deadline& w, const char* what) {
     std::optional<T> out;
     auto s = state_->get(out, w);
     if (s == detail::status::ok)
       return std::move(*out);
-    detail::throw_get_failed(s, w.kind == detail::wait_spec::kind_t::until,
-                             what);
+    detail::throw_get_failed(s, w.is_timed(), what);
   }
 };
 

@@ -94,10 +94,11 @@ std::optional<std::size_t> first_ready(const Cs&... cs) {
 }
 
 template <class... Cs>
-std::optional<std::size_t> select_impl(const wait_spec& w, const Cs&... cs) {
+std::optional<std::size_t> select_impl(const ext::deadline& w,
+                                       const Cs&... cs) {
   if (auto i = first_ready(cs...))
     return i;
-  if (w.kind == wait_spec::kind_t::none)
+  if (w.is_poll())
     return std::nullopt;
   select_waiter waiter;
   struct registration {
@@ -145,7 +146,7 @@ std::optional<std::size_t> select_impl(const wait_spec& w, const Cs&... cs) {
 template <class... Cs>
   requires(sizeof...(Cs) > 0 && (detail::selectable<Cs> && ...))
 [[nodiscard]] std::size_t select(const Cs&... channels) {
-  return *detail::select_impl(detail::wait_spec::forever(), channels...);
+  return *detail::select_impl(ext::deadline::forever(), channels...);
 }
 
 /// As `select(channels...)`, but waits at most `timeout`; empty when none
@@ -154,7 +155,7 @@ template <class... Cs>
   requires(sizeof...(Cs) > 0 && (detail::selectable<Cs> && ...))
 [[nodiscard]] std::optional<std::size_t>
 select(std::chrono::nanoseconds timeout, const Cs&... channels) {
-  return detail::select_impl(detail::wait_spec::after(timeout), channels...);
+  return detail::select_impl(ext::deadline::after(timeout), channels...);
 }
 
 } // namespace troupe

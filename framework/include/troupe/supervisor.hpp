@@ -16,6 +16,7 @@
 #include "troupe/error.hpp"
 #include "troupe/fwd.hpp"
 #include "troupe/process.hpp"
+#include "troupe/restart_limit.hpp"
 
 namespace troupe {
 
@@ -101,6 +102,12 @@ enum class auto_shutdown {
   all_significant,
 };
 
+// The deprecated members below must not warn in every copy of the options
+// (GCC 12 reports the implicit special members' use of them); clang still
+// warns where a program names them.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
 /// Settings of a supervisor, with designated initializers.
 struct supervisor_options {
   /// Empty: `Supervisor-N`.
@@ -108,11 +115,19 @@ struct supervisor_options {
 
   troupe::strategy strategy = troupe::strategy::one_for_one;
 
-  /// At most `intensity` restarts within `period` (OTP's defaults: 1 in 5
-  /// s); one more and the supervisor gives up (see
+  /// At most `restarts.intensity` restarts within `restarts.period` (OTP's
+  /// defaults: 1 in 5 s); one more and the supervisor gives up (see
   /// `supervisor_event::kind::intensity_exceeded`).
-  int intensity = 1;
-  std::chrono::milliseconds period{5000};
+  restart_limit restarts{};
+
+  /// Deprecated spellings of `restarts.intensity` and `restarts.period`
+  /// (troupe 0.1); when given, they take the place of the field they name.
+  [[deprecated(
+    "use .restarts = {.intensity = n, .period = t}")]] std::optional<int>
+    intensity{};
+  [[deprecated("use .restarts = {.intensity = n, .period = t}")]] std::optional<
+    std::chrono::milliseconds>
+    period{};
 
   /// Empty restarts at once.
   std::optional<backoff_options> backoff{};
@@ -139,6 +154,8 @@ struct supervisor_options {
   /// nor does a temporary significant child stopped by a group restart.
   troupe::auto_shutdown auto_shutdown = troupe::auto_shutdown::never;
 };
+
+#pragma GCC diagnostic pop
 
 /// State of a child in `which_children` and the tree.
 enum class child_state : std::uint8_t {

@@ -14,6 +14,7 @@
 
 #include "troupe/detail/process_hooks.hpp"
 #include "troupe/error.hpp"
+#include "troupe/ext/deadline.hpp"
 #include "troupe/process.hpp"
 
 namespace troupe {
@@ -75,8 +76,7 @@ auto wrap_handler(F& f, bool& done) {
 /// ran (true) or `timeout` passed (false). Stop requests and abnormal exit
 /// signals throw `terminated`; normal exit signals are consumed silently.
 template <class... Fs>
-bool receive_until(std::optional<std::chrono::steady_clock::time_point> until,
-                   Fs&... fs) {
+bool receive_until(ext::deadline until, Fs&... fs) {
   auto* self = receiving_self();
   bool done = false;
   bool stop = false;
@@ -84,12 +84,10 @@ bool receive_until(std::optional<std::chrono::steady_clock::time_point> until,
   auto on_stop = [&](stop_msg) { stop = true; };
   auto on_exit = [&](caf::exit_msg& msg) { stop = on_exit_signal(msg); };
   while (!done) {
-    if (!until) {
+    if (until.is_forever()) {
       self->receive(wrap_handler(fs, done)..., on_stop, on_exit);
     } else {
-      auto now = std::chrono::steady_clock::now();
-      auto left = *until > now ? *until - now
-                               : std::chrono::steady_clock::duration::zero();
+      auto left = until.remaining(std::chrono::steady_clock::now());
       self->receive(
         wrap_handler(fs, done)..., on_stop, on_exit,
         caf::after(std::chrono::duration_cast<caf::timespan>(left)) >>
@@ -159,7 +157,7 @@ void receive(Fs... handlers) {
 template <class... Fs>
   requires(sizeof...(Fs) > 0 && (detail::is_handler<Fs> && ...))
 void receive(std::chrono::nanoseconds timeout, Fs... handlers) {
-  if (!detail::receive_until(detail::deadline_after(timeout), handlers...))
+  if (!detail::receive_until(ext::deadline::after(timeout), handlers...))
     throw timeout_error("no matching message arrived within the timeout");
 }
 
@@ -169,7 +167,7 @@ template <class... Fs>
   requires(sizeof...(Fs) > 0 && (detail::is_handler<Fs> && ...))
 [[nodiscard]] bool try_receive(std::chrono::nanoseconds timeout,
                                Fs... handlers) {
-  return detail::receive_until(detail::deadline_after(timeout), handlers...);
+  return detail::receive_until(ext::deadline::after(timeout), handlers...);
 }
 
 /// Receives the next message made of exactly `T, Ts...` and returns it (a
@@ -192,7 +190,7 @@ auto receive(std::chrono::nanoseconds timeout) {
   std::optional<std::tuple<T, Ts...>> result;
   auto f
     = [&](T& x, Ts&... xs) { result.emplace(std::move(x), std::move(xs)...); };
-  if (!detail::receive_until(detail::deadline_after(timeout), f))
+  if (!detail::receive_until(ext::deadline::after(timeout), f))
     throw timeout_error("no matching message arrived within the timeout");
   if constexpr (sizeof...(Ts) == 0)
     return std::move(std::get<0>(*result));
@@ -205,7 +203,7 @@ template <class T>
 [[nodiscard]] std::optional<T> try_receive(std::chrono::nanoseconds timeout) {
   std::optional<T> result;
   auto f = [&](T& x) { result.emplace(std::move(x)); };
-  detail::receive_until(detail::deadline_after(timeout), f);
+  detail::receive_until(ext::deadline::after(timeout), f);
   return result;
 }
 

@@ -130,12 +130,14 @@ private:
 
   static const std::shared_ptr<detail::process_state>&
   started(const process& p) {
-    std::lock_guard guard{p.state()->mtx};
-    if (p.state()->ph == detail::process_state::phase::initial)
-      throw state_error("wait: process '" + p.state()->name
+    std::lock_guard guard{detail::process_access::state(p)->mtx};
+    if (detail::process_access::state(p)->ph
+        == detail::process_state::phase::initial)
+      throw state_error("wait: process '"
+                        + detail::process_access::state(p)->name
                         + "' was not started, so it cannot end (Python's "
                           "sentinel does not exist before start() either)");
-    return p.state();
+    return detail::process_access::state(p);
   }
 
   /// A process: ready once it has ended; its end wakes the waiters (see
@@ -212,7 +214,7 @@ namespace detail {
 /// `wait` over `objects` as `w` allows: registers one waiter with every
 /// object, as `select` does, and re-checks all of them at each wake-up.
 inline std::vector<std::size_t> wait_any(std::span<const waitable> objects,
-                                         const wait_spec& w) {
+                                         const ext::deadline& w) {
   auto ready_now = [&objects] {
     std::vector<std::size_t> out;
     for (std::size_t i = 0; i < objects.size(); ++i)
@@ -220,7 +222,7 @@ inline std::vector<std::size_t> wait_any(std::span<const waitable> objects,
         out.push_back(i);
     return out;
   };
-  if (auto r = ready_now(); !r.empty() || w.kind == wait_spec::kind_t::none)
+  if (auto r = ready_now(); !r.empty() || w.is_poll())
     return r;
   select_waiter waiter;
   struct registration {
@@ -293,7 +295,7 @@ std::vector<waitable> to_waitables(R&& objects) {
 /// when the calling process is asked to stop while it waits.
 [[nodiscard]] inline std::vector<std::size_t>
 wait(std::span<const waitable> objects) {
-  return detail::wait_any(objects, detail::wait_spec::forever());
+  return detail::wait_any(objects, ext::deadline::forever());
 }
 
 /// As `wait(objects)`, but waits at most `timeout` (zero: only looks);
@@ -301,8 +303,8 @@ wait(std::span<const waitable> objects) {
 [[nodiscard]] inline std::vector<std::size_t>
 wait(std::span<const waitable> objects, std::chrono::nanoseconds timeout) {
   return detail::wait_any(objects, timeout.count() == 0
-                                     ? detail::wait_spec::none()
-                                     : detail::wait_spec::after(timeout));
+                                     ? ext::deadline::poll()
+                                     : ext::deadline::after(timeout));
 }
 
 /// `troupe::wait({conn, q, worker})`.

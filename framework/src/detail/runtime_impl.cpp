@@ -225,7 +225,7 @@ void runtime_impl::shutdown() {
     // A tree is stopped completely before the one started before it, as
     // its children are (a later tree may depend on an earlier one).
     if (st->as_supervisor)
-      st->await_end(clock::now() + st->terminate_grace);
+      st->await_end(ext::deadline::after(st->terminate_grace));
   }
   wait_for(true, clock::now() + longest_grace + milliseconds{500});
   if (auto left = active(); !left.empty()) {

@@ -42,7 +42,7 @@ process supervisor_core::start_child(child_spec spec) {
     remove(ref.uid);
     rethrow_start_failure(id, why);
   }
-  return process{ref.st};
+  return detail::process_access::make(ref.st);
 }
 
 process supervisor_core::start_child_with(std::any extra) {
@@ -69,7 +69,7 @@ process supervisor_core::start_child_with(std::any extra) {
     remove(ref.uid);
     rethrow_start_failure(name, why);
   }
-  return process{ref.st};
+  return detail::process_access::make(ref.st);
 }
 
 void supervisor_core::terminate_child(const std::string& id) {
@@ -98,7 +98,7 @@ process supervisor_core::restart_child(const std::string& id) {
   } catch (...) {
     rethrow_start_failure(id, ext::describe_current_exception());
   }
-  return process{c.st};
+  return detail::process_access::make(c.st);
 }
 
 void supervisor_core::delete_child(const std::string& id) {

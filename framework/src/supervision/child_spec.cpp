@@ -27,7 +27,7 @@ child_start start_supervisor(supervisor_options opts,
       auto o = opts;
       o.name = name;
       supervisor sup{rt, std::move(o), children};
-      return process{sup.state()};
+      return detail::process_access::make(detail::process_access::state(sup));
     },
     child_type::supervisor};
 }

@@ -121,7 +121,7 @@ std::vector<child_info> supervisor_core::children_now() const {
     if (opts_.strategy == strategy::simple_one_for_one)
       info.id = c->name;
     if (c->st)
-      info.handle.emplace(c->st);
+      info.handle = process_access::make(c->st);
     result.push_back(std::move(info));
   }
   return result;

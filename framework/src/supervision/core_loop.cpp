@@ -26,11 +26,27 @@ unit_random jitter_source(const supervisor_options& opts) {
   };
 }
 
+/// `opts` with the deprecated `intensity` and `period` folded into
+/// `restarts`, so that only `restarts` is read from here on.
+supervisor_options with_restart_limit(supervisor_options opts) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  if (opts.intensity)
+    opts.restarts.intensity = *opts.intensity;
+  if (opts.period)
+    opts.restarts.period = *opts.period;
+  opts.intensity.reset();
+  opts.period.reset();
+#pragma GCC diagnostic pop
+  return opts;
+}
+
 } // namespace
 
 supervisor_core::supervisor_core(runtime& rt, supervisor_options opts,
                                  std::vector<child_spec> specs)
-  : rt_(&rt), opts_(std::move(opts)), policy_(opts_, jitter_source(opts_)) {
+  : rt_(&rt), opts_(with_restart_limit(std::move(opts))),
+    policy_(opts_, jitter_source(opts_)) {
   if (opts_.name.empty())
     opts_.name = "Supervisor-" + std::to_string(++supervisor_counter);
   validate_options();
@@ -60,10 +76,7 @@ void supervisor_core::validate_options() const {
   auto bad = [this](const std::string& what) {
     throw value_error("supervisor '" + opts_.name + "': " + what);
   };
-  if (opts_.intensity < 0)
-    bad("intensity must not be negative");
-  if (opts_.period.count() <= 0)
-    bad("period must be positive");
+  opts_.restarts.check("supervisor '" + opts_.name + "'");
   if (auto& b = opts_.backoff) {
     if (b->min.count() < 0 || b->max < b->min)
       bad("backoff needs 0 <= min <= max");

@@ -95,7 +95,8 @@ public:
   /// `random` is called only with backoff, once per delay.
   restart_policy(const supervisor_options& opts, unit_random random)
     : strategy_(opts.strategy), auto_shutdown_(opts.auto_shutdown),
-      backoff_(opts.backoff), window_(opts.intensity, opts.period),
+      backoff_(opts.backoff),
+      window_(opts.restarts.intensity, opts.restarts.period),
       random_(std::move(random)) {}
 
   [[nodiscard]] troupe::strategy strategy() const noexcept {

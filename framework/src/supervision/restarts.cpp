@@ -80,8 +80,8 @@ void supervisor_core::count_restart(const child& c, Why why) {
   if (policy_.admit_restart(clock::now()))
     return;
   auto msg = "supervisor '" + opts_.name + "' reached its maximum restart "
-             + "intensity (" + std::to_string(opts_.intensity) + " restarts in "
-             + std::to_string(opts_.period.count())
+             + "intensity (" + std::to_string(opts_.restarts.intensity)
+             + " restarts in " + std::to_string(opts_.restarts.period.count())
              + " ms); last failure: child '" + (template_ ? c.name : c.spec->id)
              + "': " + why();
   emit(supervisor_event::kind::intensity_exceeded, c,

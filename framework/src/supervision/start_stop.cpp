@@ -43,7 +43,7 @@ void supervisor_core::start_one(child& c) {
     flag = true;
     p.emplace(c.spec->start(*rt_, c.name, c.extra.get()));
   }
-  auto st = p->state();
+  auto st = process_access::state(*p);
   if (!st)
     throw state_error("the start returned no process");
   pid_type pid = 0;
@@ -163,10 +163,10 @@ void supervisor_core::stop_one(child& c) {
   }
   request_stop(st, 15, milliseconds::max());
   if (sd.is_infinity()) {
-    st->await_end(std::nullopt);
+    st->await_end(ext::deadline::forever());
     return;
   }
-  if (!st->await_end(clock::now() + sd.grace()))
+  if (!st->await_end(ext::deadline::after(sd.grace())))
     kill_after_grace(st, sd.grace());
 }
 
@@ -266,9 +266,8 @@ void supervisor_core::stop_dynamic_children() {
   }
   for (auto& st : running)
     request_stop(st, 15, milliseconds::max());
-  std::optional<clock::time_point> until;
-  if (!sd.is_infinity())
-    until = clock::now() + sd.grace();
+  auto until = sd.is_infinity() ? ext::deadline::forever()
+                                : ext::deadline::after(sd.grace());
   for (auto& st : running)
     if (!st->await_end(until))
       kill_after_grace(st, sd.grace());

@@ -22,9 +22,9 @@ make_supervisor_process(runtime& rt,
   auto grace = core->options().shutdown.value_or(rt.options().shutdown_timeout);
   process p{rt, process_options{.name = core->name(), .terminate_grace = grace},
             [core] { core->run(); }};
-  p.state()->as_supervisor = core;
-  p.state()->in_tree = true;
-  core->bind(p.state().get());
+  detail::process_access::state(p)->as_supervisor = core;
+  detail::process_access::state(p)->in_tree = true;
+  core->bind(detail::process_access::state(p).get());
   return p;
 }
 
@@ -35,7 +35,7 @@ supervisor::supervisor(runtime& rt, supervisor_options opts,
   : process(
     make_supervisor_process(rt, std::make_shared<detail::supervisor_core>(
                                   rt, std::move(opts), std::move(children)))) {
-  core_ = state()->as_supervisor;
+  core_ = detail::process_access::state(*this)->as_supervisor;
   auto ready = core_->init_future();
   start();
   // Its process may be stopped before its body runs (a shutdown racing
@@ -61,7 +61,7 @@ supervisor::supervisor(std::shared_ptr<detail::process_state> st,
   : process(std::move(st)), core_(std::move(core)) {}
 
 supervisor supervisor::from(const process& p) {
-  auto& st = p.state();
+  auto& st = detail::process_access::state(p);
   if (!st || !st->as_supervisor)
     throw value_error("supervisor::from: '" + p.name()
                       + "' is not a supervisor");
@@ -88,7 +88,9 @@ void supervisor::terminate_child(const std::string& id) {
 
 void supervisor::terminate_child(const process& child) {
   core_->call<void>(
-    [core = core_.get(), st = child.state()] { core->terminate_child(st); });
+    [core = core_.get(), st = detail::process_access::state(child)] {
+      core->terminate_child(st);
+    });
 }
 
 process supervisor::restart_child(const std::string& id) {
@@ -109,7 +111,7 @@ child_counts supervisor::count_children() const {
 }
 
 supervision_tree supervisor::tree() const {
-  return core_->tree(*state());
+  return core_->tree(*detail::process_access::state(*this));
 }
 
 std::vector<supervisor_event> supervisor::events() const {

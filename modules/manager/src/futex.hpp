@@ -8,11 +8,12 @@
 #include <climits>
 #include <cstdint>
 #include <ctime>
-#include <optional>
 
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "troupe/ext/deadline.hpp"
 
 namespace troupe::managed::detail {
 
@@ -22,12 +23,13 @@ inline void futex_wake_all(std::atomic<std::uint32_t>* addr) noexcept {
             FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
 }
 
-/// Sleeps while `*addr == expected`, until `until` (steady clock) if given.
-/// Returns on a wake-up, a change, a signal, or the deadline.
-inline void
-futex_wait(std::atomic<std::uint32_t>* addr, std::uint32_t expected,
-           std::optional<std::chrono::steady_clock::time_point> until) {
-  if (!until) {
+/// Sleeps while `*addr == expected`, until `until`. Returns on a wake-up,
+/// a change, a signal, or the deadline (at once for `poll`).
+inline void futex_wait(std::atomic<std::uint32_t>* addr, std::uint32_t expected,
+                       ext::deadline until) {
+  if (until.is_poll())
+    return;
+  if (until.is_forever()) {
     ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(addr),
               FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
     return;
@@ -35,7 +37,7 @@ futex_wait(std::atomic<std::uint32_t>* addr, std::uint32_t expected,
   // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time, which is
   // what steady_clock reads on Linux.
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-              until->time_since_epoch())
+              until.when().time_since_epoch())
               .count();
   if (ns < 0)
     ns = 0;

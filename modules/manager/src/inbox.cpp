@@ -98,7 +98,7 @@ void inbox::interrupt() noexcept {
 }
 
 void inbox::sleep(std::uint32_t gen) noexcept {
-  futex_wait(&wake_, gen, std::nullopt);
+  futex_wait(&wake_, gen, ext::deadline::forever());
 }
 
 // -- calls --------------------------------------------------------------------
@@ -216,7 +216,7 @@ void manager_core::await(op_base& op) {
       == op_base::pending)
     inbox_.interrupt();
   auto t0 = std::chrono::steady_clock::now();
-  auto deadline = t0 + opts_.call_timeout;
+  auto until = ext::deadline::at(t0 + opts_.call_timeout);
   bool extended = false;
   // A stop request (terminate) must wake a sleeping caller.
   troupe::ext::stop_callback on_stop{[&op] {
@@ -233,7 +233,7 @@ void manager_core::await(op_base& op) {
     if (troupe::ext::stop_requested() && op.try_cancel())
       troupe::ext::throw_terminated();
     auto now = std::chrono::steady_clock::now();
-    if (now >= deadline) {
+    if (until.passed(now)) {
       auto ms = std::to_string(opts_.call_timeout.count());
       if (op.try_cancel())
         throw manager_unavailable(
@@ -243,7 +243,7 @@ void manager_core::await(op_base& op) {
       if (!extended) {
         // It runs, or waits for the disk: give it one more period.
         extended = true;
-        deadline = now + opts_.call_timeout;
+        until = ext::deadline::at(now + opts_.call_timeout);
         continue;
       }
       if (!opts_.state_path.empty())
@@ -264,7 +264,7 @@ void manager_core::await(op_base& op) {
         continue;
       s |= op_base::sleeper;
     }
-    futex_wait(&op.state, s, deadline);
+    futex_wait(&op.state, s, until);
   }
   if (!disk)
     caller_spin.parked_for(std::chrono::steady_clock::now() - t0);

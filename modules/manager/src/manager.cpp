@@ -62,6 +62,13 @@ manager::manager(runtime& rt, manager_options opts) {
   using namespace managed::detail;
   if (opts.name.empty())
     opts.name = "Manager-" + std::to_string(++manager_counter);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  if (opts.restart_intensity)
+    opts.restarts.intensity = *opts.restart_intensity;
+  if (opts.restart_period)
+    opts.restarts.period = *opts.restart_period;
+#pragma GCC diagnostic pop
   auto core = std::make_shared<manager_core>(rt, opts);
   auto owner = std::make_shared<manager_owner>();
   owner->core = core;
@@ -69,8 +76,7 @@ manager::manager(runtime& rt, manager_options opts) {
   supervisor_options sup_opts{
     .name = opts.name,
     .strategy = strategy::one_for_one,
-    .intensity = opts.restart_intensity,
-    .period = opts.restart_period,
+    .restarts = opts.restarts,
     .backoff = opts.backoff,
     .on_event =
       [weak, user = opts.on_event](const supervisor_event& ev) {

@@ -31,10 +31,6 @@ namespace troupe {
 pool::pool(runtime& rt, pool_options opts) {
   if (opts.max_retries < 0)
     throw value_error("pool: max_retries must not be negative");
-  if (opts.intensity && *opts.intensity < 0)
-    throw value_error("pool: intensity must not be negative");
-  if (opts.period.count() <= 0)
-    throw value_error("pool: period must be positive");
   if (opts.shutdown.count() < 0)
     throw value_error("pool: shutdown must not be negative");
   pooled::detail::pool_settings s;
@@ -48,10 +44,19 @@ pool::pool(runtime& rt, pool_options opts) {
   s.max_retries = opts.max_retries;
   s.initializer = std::move(opts.initializer);
   s.on_callback_error = std::move(opts.on_callback_error);
-  auto n = static_cast<int>(s.processes);
+  // Without a limit: 2 * processes + 1 restarts in 5 s.
+  auto limit = opts.restarts.value_or(
+    restart_limit{.intensity = 2 * static_cast<int>(s.processes) + 1});
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  if (opts.intensity)
+    limit.intensity = *opts.intensity;
+  if (opts.period)
+    limit.period = *opts.period;
+#pragma GCC diagnostic pop
+  limit.check("pool '" + s.name + "'");
   core_ = std::make_shared<pooled::detail::pool_core>(std::move(s));
-  core_->start(rt, std::move(opts.on_event), opts.intensity.value_or(2 * n + 1),
-               opts.period, opts.shutdown);
+  core_->start(rt, std::move(opts.on_event), limit, opts.shutdown);
 }
 
 pool::~pool() {

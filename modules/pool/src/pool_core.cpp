@@ -388,7 +388,7 @@ void pool_core::join() {
     // Every started worker also gets through its initializer first.
     // Wakes with `terminated` when the joining process is asked to stop;
     // the pool stays intact (its destructor or a later join stops it).
-    pool_wait(idle_mtx_, idle_cv_, std::nullopt, [this] {
+    pool_wait(idle_mtx_, idle_cv_, ext::deadline::forever(), [this] {
       return (outstanding_.load(std::memory_order_seq_cst) == 0
               && starting_.load(std::memory_order_seq_cst) == 0)
              || phase() != pool_phase::closed;

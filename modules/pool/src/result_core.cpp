@@ -18,33 +18,25 @@ void pool_spin_pause(unsigned step) noexcept {
 }
 
 bool pool_wait(std::mutex& mtx, std::condition_variable& cv,
-               std::optional<std::chrono::steady_clock::time_point> until,
-               const std::function<bool()>& done, stop_mode mode) {
+               ext::deadline until, const std::function<bool()>& done,
+               stop_mode mode) {
   std::unique_lock lk{mtx};
-  if (mode == stop_mode::interruptible) {
-    if (!until) {
-      ext::wait(lk, cv, done);
-      return true;
-    }
-    return ext::wait_until(lk, cv, *until, done);
-  }
-  if (!until) {
-    cv.wait(lk, done);
-    return true;
-  }
-  return cv.wait_until(lk, *until, done);
+  if (mode == stop_mode::interruptible)
+    return ext::wait_until(lk, cv, until, done);
+  while (!done())
+    if (!ext::park(lk, cv, until))
+      return done();
+  return true;
 }
 
 // -- result_core --------------------------------------------------------------
 
-bool result_core::wait_until(
-  std::optional<std::chrono::steady_clock::time_point> until) {
+bool result_core::wait_until(ext::deadline until) {
   return wait_until(until, std::function<bool()>{});
 }
 
-bool result_core::wait_until(
-  std::optional<std::chrono::steady_clock::time_point> until,
-  const std::function<bool()>& pred) {
+bool result_core::wait_until(ext::deadline until,
+                             const std::function<bool()>& pred) {
   return wait_for(
     until,
     [&] {
@@ -54,24 +46,22 @@ bool result_core::wait_until(
 }
 
 bool result_core::wait_until_only(const std::function<bool()>& pred) {
-  return wait_for(std::nullopt, pred, stop_mode::uninterruptible);
+  return wait_for(ext::deadline::forever(), pred, stop_mode::uninterruptible);
 }
 
-bool result_core::wait_for(
-  std::optional<std::chrono::steady_clock::time_point> until,
-  const std::function<bool()>& done, stop_mode mode) {
+bool result_core::wait_for(ext::deadline until,
+                           const std::function<bool()>& done, stop_mode mode) {
   if (done())
     return true;
   // A tiny task's result usually comes within microseconds; a sleeping
   // thread takes tens of them to wake on this kind of machine.
   auto spin_end
-    = std::chrono::steady_clock::now() + std::chrono::microseconds{30};
-  if (until && *until < spin_end)
-    spin_end = *until;
+    = min(until, ext::deadline::at(std::chrono::steady_clock::now()
+                                   + std::chrono::microseconds{30}));
   for (unsigned i = 1;; ++i) {
     if (done())
       return true;
-    if ((i & 63U) == 0 && std::chrono::steady_clock::now() >= spin_end)
+    if ((i & 63U) == 0 && spin_end.passed())
       break;
     pool_spin_pause(i);
   }

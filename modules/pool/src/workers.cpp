@@ -223,7 +223,7 @@ void pool_core::on_worker_exit(const std::shared_ptr<worker_record>& rec,
 
 void pool_core::start(runtime& rt,
                       std::function<void(const supervisor_event&)> on_event,
-                      int intensity, std::chrono::milliseconds period,
+                      restart_limit restarts,
                       std::chrono::milliseconds shutdown) {
   fleet_ = std::make_unique<fleet>(rt);
   std::weak_ptr<pool_core> weak = weak_from_this();
@@ -246,8 +246,7 @@ void pool_core::start(runtime& rt,
   supervisor_options so;
   so.name = settings_.name;
   so.strategy = strategy::one_for_one;
-  so.intensity = intensity;
-  so.period = period;
+  so.restarts = restarts;
   so.on_event = [weak, user = std::move(on_event)](const supervisor_event& ev) {
     using kind = supervisor_event::kind;
     if (ev.what == kind::intensity_exceeded)
@@ -320,7 +319,7 @@ void pool_core::stop_fleet(bool let_start) {
     // it is asked to stop (Python runs it in every worker it starts).
     fleet_->maintenance.stop();
     pool_wait(
-      idle_mtx_, idle_cv_, std::nullopt,
+      idle_mtx_, idle_cv_, ext::deadline::forever(),
       [this] { return starting_.load() == 0 || phase() != pool_phase::closed; },
       stop_mode::uninterruptible);
   }

@@ -176,7 +176,7 @@ TEST_F(durable, concurrent_writers_across_crashes_lose_nothing_acknowledged) {
     troupe::runtime rt;
     auto o = opts();
     o.compact_after = 300; // snapshots happen during the run
-    o.restart_intensity = 100;
+    o.restarts.intensity = 100;
     troupe::manager mgr{rt, o};
     auto d = mgr.dict<std::string, int>({.name = "hits"});
     std::vector<troupe::process> ps;

@@ -203,7 +203,7 @@ TEST(pool_supervision, a_failing_initializer_breaks_the_pool_and_nobody_hangs) {
                       ++attempts;
                       throw std::runtime_error("no database");
                     },
-                  .intensity = 3,
+                  .restarts = troupe::restart_limit{.intensity = 3},
                   .on_event = [](const troupe::supervisor_event&) {}}};
   std::vector<troupe::async_result<int>> results;
   for (int i = 0; i < 10; ++i) {
@@ -231,11 +231,11 @@ TEST(pool_supervision, a_failing_initializer_breaks_the_pool_and_nobody_hangs) {
 
 TEST(pool_supervision, killing_workers_over_and_over_breaks_the_pool) {
   troupe::runtime rt;
-  troupe::pool p{rt,
-                 {.processes = 1,
-                  .intensity = 2,
-                  .period = 60s,
-                  .on_event = [](const troupe::supervisor_event&) {}}};
+  troupe::pool p{
+    rt,
+    {.processes = 1,
+     .restarts = troupe::restart_limit{.intensity = 2, .period = 60s},
+     .on_event = [](const troupe::supervisor_event&) {}}};
   troupe::queue<troupe::pid_type> running{rt};
   auto pending = p.apply_async([] {
     troupe::this_process::sleep_for(60s);

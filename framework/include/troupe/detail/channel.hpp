@@ -15,29 +15,9 @@
 #include "troupe/detail/process_hooks.hpp"
 #include "troupe/detail/spin.hpp"
 #include "troupe/error.hpp"
+#include "troupe/ext/deadline.hpp"
 
 namespace troupe::detail {
-
-/// How long a channel operation may wait: not at all, forever, or until a
-/// deadline.
-struct wait_spec {
-  enum class kind_t : unsigned char { none, forever, until };
-  kind_t kind = kind_t::none;
-  std::chrono::steady_clock::time_point deadline{};
-
-  static wait_spec none() noexcept {
-    return {};
-  }
-
-  static wait_spec forever() noexcept {
-    return {kind_t::forever, {}};
-  }
-
-  /// Throws `value_error` for a negative timeout.
-  static wait_spec after(std::chrono::nanoseconds timeout) {
-    return {kind_t::until, deadline_after(timeout)};
-  }
-};
 
 /// What a channel operation did.
 enum class status : unsigned char {
@@ -135,14 +115,13 @@ inline thread_local wait_spin channel_spin;
 /// whose condition other changes do not meet cannot spin for long.
 inline bool wait_once(std::unique_lock<std::mutex>& lk,
                       std::condition_variable& cv, std::size_t& waiters,
-                      const wait_spec& w, channel_core* ch = nullptr,
+                      const ext::deadline& w, channel_core* ch = nullptr,
                       bool* spun = nullptr) {
   if (stop_requested())
     throw_terminated();
   if (ch != nullptr && !*spun) {
     *spun = true;
-    if (w.kind == wait_spec::kind_t::forever
-        || w.deadline > std::chrono::steady_clock::now()) {
+    if (!w.passed()) {
       auto seen = ch->epoch();
       lk.unlock();
       channel_spin.spin([&] { return ch->epoch() != seen; });
@@ -156,11 +135,7 @@ inline bool wait_once(std::unique_lock<std::mutex>& lk,
   }
   auto t0 = std::chrono::steady_clock::now();
   ++waiters;
-  bool in_time = true;
-  if (w.kind == wait_spec::kind_t::forever)
-    cv.wait(lk);
-  else
-    in_time = cv.wait_until(lk, w.deadline) == std::cv_status::no_timeout;
+  bool in_time = ext::park(lk, cv, w);
   --waiters;
   if (ch != nullptr)
     channel_spin.parked_for(std::chrono::steady_clock::now() - t0);

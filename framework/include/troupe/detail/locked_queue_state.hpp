@@ -47,25 +47,25 @@ public:
 
   // -- put and get ------------------------------------------------------------
 
-  status put(const T& x, const wait_spec& w) override {
+  status put(const T& x, const ext::deadline& w) override {
     if constexpr (std::is_copy_constructible_v<T>)
       return put_impl(x, w);
     else
       put_of_move_only();
   }
 
-  status put(T&& x, const wait_spec& w) override {
+  status put(T&& x, const ext::deadline& w) override {
     return put_impl(std::move(x), w);
   }
 
-  status get(std::optional<T>& out, const wait_spec& w) override {
+  status get(std::optional<T>& out, const ext::deadline& w) override {
     std::shared_ptr<process_state> taker;
     if constexpr (Joinable)
       taker = current_state();
     {
       std::unique_lock lk{this->mtx};
       auto s = get_locked(out, taker, lk);
-      if (s != status::would_block || w.kind == wait_spec::kind_t::none)
+      if (s != status::would_block || w.is_poll())
         return s;
     }
     stop_callback cb{[this] { wake_all(); }};
@@ -98,7 +98,7 @@ public:
 
   /// Waits until every item put was taken and marked done; false on
   /// timeout.
-  bool join(const wait_spec& w) requires Joinable {
+  bool join(const ext::deadline& w) requires Joinable {
     {
       std::lock_guard guard{this->mtx};
       if (unfinished_ == 0)
@@ -190,11 +190,11 @@ private:
   };
 
   template <class U>
-  status put_impl(U&& x, const wait_spec& w) {
+  status put_impl(U&& x, const ext::deadline& w) {
     {
       std::unique_lock lk{this->mtx};
       auto s = put_locked(x);
-      if (s != status::would_block || w.kind == wait_spec::kind_t::none
+      if (s != status::would_block || w.is_poll()
           || this->policy_ == overflow::fail)
         return s;
     }

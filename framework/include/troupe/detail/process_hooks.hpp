@@ -32,15 +32,6 @@ bool stop_requested() noexcept;
 /// Throws `terminated` for the calling process.
 [[noreturn]] void throw_terminated();
 
-/// The deadline `timeout` from now. Throws `value_error` for a negative
-/// timeout.
-inline std::chrono::steady_clock::time_point
-deadline_after(std::chrono::nanoseconds timeout) {
-  if (timeout.count() < 0)
-    throw value_error("timeout must not be negative");
-  return std::chrono::steady_clock::now() + timeout;
-}
-
 /// Registers `fn` to run once when `st` ends, however it ends (return,
 /// exception, terminate, kill); runs it at once if it already ended. This
 /// is how held resources are released (`process_state::on_exit`).

@@ -16,6 +16,7 @@
 
 #include "troupe/detail/process_hooks.hpp"
 #include "troupe/detail/unique_function.hpp"
+#include "troupe/ext/deadline.hpp"
 #include "troupe/ext/exit_hook.hpp"
 #include "troupe/ext/stop.hpp"
 #include "troupe/fwd.hpp"
@@ -129,7 +130,7 @@ public:
 
   /// Waits until the process ended or `until` passed; returns whether it
   /// ended.
-  bool await_end(std::optional<std::chrono::steady_clock::time_point> until);
+  bool await_end(ext::deadline until);
 
   [[nodiscard]] bool ended() const;
 

@@ -40,13 +40,13 @@ public:
   /// Stores a copy of `x`, waiting as `w` allows. The copy is made only
   /// when it is stored. Never called for a `T` that cannot be copied
   /// (`queue`'s copying puts require a copyable `T`).
-  virtual status put(const T& x, const wait_spec& w) = 0;
+  virtual status put(const T& x, const ext::deadline& w) = 0;
 
   /// Stores `x`, moved from only when stored, waiting as `w` allows.
-  virtual status put(T&& x, const wait_spec& w) = 0;
+  virtual status put(T&& x, const ext::deadline& w) = 0;
 
   /// Takes the oldest item into `out`, waiting as `w` allows.
-  virtual status get(std::optional<T>& out, const wait_spec& w) = 0;
+  virtual status get(std::optional<T>& out, const ext::deadline& w) = 0;
 
   // -- observers and close ----------------------------------------------------
 

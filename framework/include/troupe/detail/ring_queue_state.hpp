@@ -60,7 +60,7 @@ public:
 
   // -- put and get ------------------------------------------------------------
 
-  status put(const T& x, const wait_spec& w) override {
+  status put(const T& x, const ext::deadline& w) override {
     if constexpr (!std::is_copy_constructible_v<T>) {
       put_of_move_only();
     } else if constexpr (std::is_nothrow_copy_constructible_v<T>) {
@@ -72,13 +72,13 @@ public:
     }
   }
 
-  status put(T&& x, const wait_spec& w) override {
+  status put(T&& x, const ext::deadline& w) override {
     return put_impl<T>(x, w);
   }
 
-  status get(std::optional<T>& out, const wait_spec& w) override {
+  status get(std::optional<T>& out, const ext::deadline& w) override {
     auto s = take(out);
-    if (s != status::would_block || w.kind == wait_spec::kind_t::none)
+    if (s != status::would_block || w.is_poll())
       return s;
     std::optional<stop_callback> cb;
     bool spun = false;
@@ -181,7 +181,7 @@ private:
   /// Stores `x` (moved from only when stored), waiting as `w` allows. `U`
   /// says how: `const T&` copies it in, `T` moves it in.
   template <class U>
-  status put_impl(std::remove_reference_t<U>& x, const wait_spec& w) {
+  status put_impl(std::remove_reference_t<U>& x, const ext::deadline& w) {
     auto s = offer<U>(x);
     if (s != status::would_block)
       return s;
@@ -189,7 +189,7 @@ private:
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return status::dropped;
     }
-    if (this->policy_ == overflow::fail || w.kind == wait_spec::kind_t::none)
+    if (this->policy_ == overflow::fail || w.is_poll())
       return s;
     // `can_push` also holds once closed, and reads lines that only
     // producers write per item: it serves as the spin's hint too.
@@ -267,15 +267,14 @@ private:
   /// under `mtx` before parking.
   template <class Hint, class Ready>
   bool wait(std::condition_variable& cv, std::atomic<std::size_t>& waiters,
-            std::size_t unit, const wait_spec& w, bool& spun,
+            std::size_t unit, const ext::deadline& w, bool& spun,
             std::optional<stop_callback>& cb, Hint hint, Ready ready) {
     using clock = std::chrono::steady_clock;
     if (stop_requested())
       throw_terminated();
-    auto timed = w.kind == wait_spec::kind_t::until;
     if (!spun) {
       spun = true;
-      if ((!timed || w.deadline > clock::now()) && channel_spin.spin(hint))
+      if (!w.passed() && channel_spin.spin(hint))
         return true;
     }
     if (!cb)
@@ -287,10 +286,7 @@ private:
     bool in_time = true;
     if (!stop_requested() && !ready()) {
       parked = true;
-      if (timed)
-        in_time = cv.wait_until(lk, w.deadline) == std::cv_status::no_timeout;
-      else
-        cv.wait(lk);
+      in_time = ext::park(lk, cv, w);
     }
     waiters.fetch_sub(unit);
     lk.unlock();

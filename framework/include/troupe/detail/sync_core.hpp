@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 
+#include "troupe/ext/deadline.hpp"
 #include "troupe/fwd.hpp"
 
 namespace troupe {
@@ -26,7 +27,6 @@ using exit_info = ext::exit_info;
 class process_state;
 
 using sync_clock = std::chrono::steady_clock;
-using sync_deadline = std::optional<sync_clock::time_point>;
 
 /// The record of one process (or the main process) as a holder of troupe
 /// resources. Created lazily the first time a process acquires anything;
@@ -114,20 +114,19 @@ private:
   bool enrolled_ = false;
 };
 
-/// Holds `lk` while waiting on `cv` until `done()` or `until`, logging
+/// Holds `lk` while waiting on `cv` (through `ext::park`) until `done()` or
+/// `until`, logging
 /// every `warn_after` (zero: never) who the waiter is, what it waits for
 /// (`label`) and what `blockers()` says; wakes for a stop request and
 /// throws `terminated`. Returns `done()`.
-bool park(std::unique_lock<std::mutex>& lk, std::condition_variable& cv,
-          sync_deadline until, std::chrono::milliseconds warn_after,
-          const std::string& label, const std::function<bool()>& done,
-          const std::function<std::string()>& blockers);
+bool wait_reporting(std::unique_lock<std::mutex>& lk,
+                    std::condition_variable& cv, ext::deadline until,
+                    std::chrono::milliseconds warn_after,
+                    const std::string& label, const std::function<bool()>& done,
+                    const std::function<std::string()>& blockers);
 
 /// Writes a diagnostic line to standard error.
 void sync_log(const std::string& line);
-
-/// Converts a Python-style timeout (must not be negative).
-sync_deadline deadline_from(std::chrono::nanoseconds timeout, const char* what);
 
 class lock_core;
 
@@ -162,9 +161,9 @@ public:
   lock_core(runtime& rt, bool recursive, const sync_options& opts);
   ~lock_core() override;
 
-  /// Acquires for the calling process; blocks until `until` (forever when
-  /// empty) unless `block` is false. Returns whether it got the lock.
-  bool acquire(bool block, sync_deadline until);
+  /// Acquires for the calling process, waiting until `until` (not at all
+  /// for `deadline::poll()`). Returns whether it got the lock.
+  bool acquire(ext::deadline until);
 
   /// Releases one level. `what` names the call for error messages.
   void release(const char* what);
@@ -210,8 +209,7 @@ public:
 
 private:
   bool try_take(holder& h, std::uint64_t depth_bits, bool under_lock);
-  bool acquire_slow(holder& h, bool block, sync_deadline until,
-                    std::uint64_t depth_bits);
+  bool acquire_slow(holder& h, ext::deadline until, std::uint64_t depth_bits);
   void wake_one();
   [[noreturn]] void fail_release(holder& h, std::uint64_t w, const char* what);
 

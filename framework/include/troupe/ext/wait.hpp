@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 
+#include "troupe/ext/deadline.hpp"
 #include "troupe/ext/stop.hpp"
 #include "troupe/fwd.hpp"
 
@@ -33,23 +34,25 @@ template <class Predicate>
 void wait(std::unique_lock<std::mutex>& lk, std::condition_variable& cv,
           Predicate pred);
 
-/// As `wait`, giving up at `deadline`: returns `pred()` as it was when the
+/// As `wait`, giving up at `until`: returns `pred()` as it was when the
 /// deadline passed (true if it holds). Throws `terminated` as `wait` does.
 template <class Predicate>
 bool wait_until(std::unique_lock<std::mutex>& lk, std::condition_variable& cv,
-                std::chrono::steady_clock::time_point deadline, Predicate pred);
+                std::chrono::steady_clock::time_point until, Predicate pred);
 
-/// As `wait_until(lk, cv, now + timeout, pred)`.
+/// As `wait_until` with a `deadline` (`forever()` waits as `wait` does,
+/// `poll()` only checks `pred()` and for a stop request).
+template <class Predicate>
+bool wait_until(std::unique_lock<std::mutex>& lk, std::condition_variable& cv,
+                deadline until, Predicate pred);
+
+/// As `wait_until(lk, cv, deadline::after(timeout), pred)`: a timeout past
+/// the clock's range (`hours::max()`) waits without limit; a negative one
+/// throws `value_error`.
 template <class Rep, class Period, class Predicate>
 bool wait_for(std::unique_lock<std::mutex>& lk, std::condition_variable& cv,
               std::chrono::duration<Rep, Period> timeout, Predicate pred) {
-  using clock = std::chrono::steady_clock;
-  auto now = clock::now();
-  // Timeouts past the clock's range (`hours::max()`) mean no deadline.
-  if (timeout >= std::chrono::duration<double>(clock::time_point::max() - now))
-    return wait_until(lk, cv, clock::time_point::max(), std::move(pred));
-  return wait_until(lk, cv, now + std::chrono::ceil<clock::duration>(timeout),
-                    std::move(pred));
+  return wait_until(lk, cv, deadline::after(timeout), std::move(pred));
 }
 
 /// Blocks until `p` has ended and its `at_end` exit hooks have run, as
@@ -62,9 +65,9 @@ bool wait_for(std::unique_lock<std::mutex>& lk, std::condition_variable& cv,
 /// `p` is the calling process.
 void await_end(const process& p);
 
-/// As `await_end`, giving up at `deadline`; returns whether `p` ended.
+/// As `await_end`, giving up at `until`; returns whether `p` ended.
 bool await_end_until(const process& p,
-                     std::chrono::steady_clock::time_point deadline);
+                     std::chrono::steady_clock::time_point until);
 
 // -- implementation -----------------------------------------------------------
 
@@ -72,8 +75,7 @@ namespace impl {
 
 template <class Predicate>
 bool wait(std::unique_lock<std::mutex>& lk, std::condition_variable& cv,
-          const std::optional<std::chrono::steady_clock::time_point>& deadline,
-          Predicate& pred) {
+          deadline until, Predicate& pred) {
   if (pred())
     return true;
   if (stop_requested())
@@ -110,9 +112,7 @@ bool wait(std::unique_lock<std::mutex>& lk, std::condition_variable& cv,
       return true;
     if (stop_requested())
       throw_terminated();
-    if (!deadline)
-      cv.wait(lk);
-    else if (cv.wait_until(lk, *deadline) == std::cv_status::timeout)
+    if (!park(lk, cv, until))
       return pred();
   }
 }
@@ -122,14 +122,19 @@ bool wait(std::unique_lock<std::mutex>& lk, std::condition_variable& cv,
 template <class Predicate>
 void wait(std::unique_lock<std::mutex>& lk, std::condition_variable& cv,
           Predicate pred) {
-  impl::wait(lk, cv, std::nullopt, pred);
+  impl::wait(lk, cv, deadline::forever(), pred);
 }
 
 template <class Predicate>
 bool wait_until(std::unique_lock<std::mutex>& lk, std::condition_variable& cv,
-                std::chrono::steady_clock::time_point deadline,
-                Predicate pred) {
-  return impl::wait(lk, cv, deadline, pred);
+                std::chrono::steady_clock::time_point until, Predicate pred) {
+  return impl::wait(lk, cv, deadline::at(until), pred);
+}
+
+template <class Predicate>
+bool wait_until(std::unique_lock<std::mutex>& lk, std::condition_variable& cv,
+                deadline until, Predicate pred) {
+  return impl::wait(lk, cv, until, pred);
 }
 
 } // namespace troupe::ext

@@ -12,6 +12,12 @@
 
 namespace troupe {
 
+// The deprecated members must not warn in every copy of the options (GCC 12
+// reports the implicit special members' use of them); clang still warns
+// where a program names them.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
 /// Settings of a `manager`, with designated initializers:
 /// `troupe::manager mgr{rt, {.state_path = "shop.state"}}`.
 struct manager_options {
@@ -39,11 +45,19 @@ struct manager_options {
   /// (restarting, overloaded) before it throws `manager_unavailable`.
   std::chrono::milliseconds call_timeout{std::chrono::seconds{10}};
 
-  /// The supervisor's restart intensity: at most this many restarts within
-  /// `restart_period`; one more and it gives up (calls then throw
-  /// `manager_unavailable` at once).
-  int restart_intensity = 10;
-  std::chrono::milliseconds restart_period{std::chrono::seconds{10}};
+  /// The supervisor's restart limit: at most `intensity` restarts of the
+  /// state actor within `period`; one more and it gives up (calls then
+  /// throw `manager_unavailable` at once).
+  restart_limit restarts{.intensity = 10, .period = std::chrono::seconds{10}};
+
+  /// Deprecated spellings of `restarts` (troupe 0.1): when given, they
+  /// take the place of the field they name.
+  [[deprecated(
+    "use .restarts = {.intensity = n, .period = t}")]] std::optional<int>
+    restart_intensity{};
+  [[deprecated("use .restarts = {.intensity = n, .period = t}")]] std::optional<
+    std::chrono::milliseconds>
+    restart_period{};
 
   /// Restart with backoff instead of at once.
   std::optional<backoff_options> backoff{};
@@ -52,6 +66,8 @@ struct manager_options {
   /// empty prints them to stderr.
   std::function<void(const supervisor_event&)> on_event{};
 };
+
+#pragma GCC diagnostic pop
 
 } // namespace troupe
 

@@ -183,16 +183,14 @@ public:
   /// Blocks until the result is ready.
   void wait() const {
     check_valid();
-    st_->wait_until(std::nullopt);
+    st_->wait_until(ext::deadline::forever());
   }
 
   /// Blocks until the result is ready or `timeout` passed; returns whether
   /// it is ready. A negative timeout throws `value_error`.
   bool wait(std::chrono::nanoseconds timeout) const {
     check_valid();
-    if (timeout.count() < 0)
-      throw value_error("async_result::wait: timeout must not be negative");
-    return st_->wait_until(std::chrono::steady_clock::now() + timeout);
+    return st_->wait_until(ext::deadline::after(timeout, "async_result::wait"));
   }
 
   /// Whether the task finished (and its callback ran). Does not block.

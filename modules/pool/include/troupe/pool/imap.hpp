@@ -162,7 +162,7 @@ private:
         }
         return; // the end
       }
-      auto* list = ch_->take(std::nullopt);
+      auto* list = ch_->take(ext::deadline::forever());
       while (list != nullptr) {
         auto* o = std::exchange(list, list->next);
         o->next = nullptr;

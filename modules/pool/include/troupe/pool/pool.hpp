@@ -22,10 +22,17 @@
 #include "troupe/pool/error.hpp"
 #include "troupe/pool/imap.hpp"
 #include "troupe/process.hpp"
+#include "troupe/restart_limit.hpp"
 
 namespace troupe {
 
 struct supervisor_event;
+
+// The deprecated members must not warn in every copy of the options (GCC 12
+// reports the implicit special members' use of them); clang still warns
+// where a program names them.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
 /// Settings of a `pool`, with designated initializers:
 /// `troupe::pool p{rt, {.processes = 4, .maxtasksperchild = 100}}`.
@@ -47,10 +54,19 @@ struct pool_options {
   /// fails with `worker_lost`.
   int max_retries = 0;
 
-  /// At most this many worker restarts within `period`; one more and the
-  /// pool is broken (`pool_broken`). Empty: 2 * processes + 1.
-  std::optional<int> intensity{};
-  std::chrono::milliseconds period{5000};
+  /// At most `intensity` worker restarts within `period`; one more and the
+  /// pool is broken (`pool_broken`). Empty: 2 * processes + 1 in 5 s.
+  /// `.restarts = troupe::restart_limit{.intensity = 3, .period = 60s}`.
+  std::optional<restart_limit> restarts{};
+
+  /// Deprecated spellings of `restarts` (troupe 0.1): when given, they
+  /// take the place of the field they name.
+  [[deprecated("use .restarts = troupe::restart_limit{.intensity = n}")]] std::
+    optional<int>
+      intensity{};
+  [[deprecated("use .restarts = troupe::restart_limit{.period = t}")]] std::
+    optional<std::chrono::milliseconds>
+      period{};
 
   /// Grace between asking a worker to stop and killing it, when the pool
   /// is terminated or joined.
@@ -71,6 +87,8 @@ struct pool_options {
   /// the supervisor's patience to stderr.
   std::function<void(const supervisor_event&)> on_event{};
 };
+
+#pragma GCC diagnostic pop
 
 /// `progress(done, total)`: items finished so far and the input's size (0
 /// while an imap's input size is not known yet).
@@ -517,7 +535,7 @@ private:
                                                    const map_options& opts) {
     auto* job = &j;
     if (!opts.progress) {
-      job->wait_until(std::nullopt);
+      job->wait_until(ext::deadline::forever());
     } else {
       // A progress callback that throws fails the map like a task would.
       std::exception_ptr progress_error;
@@ -533,7 +551,7 @@ private:
       std::function<bool()> moved
         = [&] { return job->done.load(std::memory_order_relaxed) != reported; };
       while (!job->ready()) {
-        job->wait_until(std::nullopt, moved);
+        job->wait_until(ext::deadline::forever(), moved);
         auto done = job->done.load(std::memory_order_relaxed);
         if (done != reported) {
           reported = done;

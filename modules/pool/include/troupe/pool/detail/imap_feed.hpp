@@ -64,8 +64,7 @@ public:
   /// Everything delivered so far, oldest first; blocks (spinning briefly
   /// first) until there is something or `until` passed (null then). Throws
   /// `terminated` when the calling process is asked to stop.
-  imap_outcome<R>*
-  take(std::optional<std::chrono::steady_clock::time_point> until) {
+  imap_outcome<R>* take(ext::deadline until) {
     if (auto* p = take_now())
       return p;
     auto spin_end

@@ -16,8 +16,10 @@
 #include <typeinfo>
 #include <vector>
 
+#include "troupe/ext/deadline.hpp"
 #include "troupe/ext/unique_function.hpp"
 #include "troupe/fwd.hpp"
+#include "troupe/restart_limit.hpp"
 
 namespace troupe {
 struct supervisor_event;
@@ -42,8 +44,7 @@ enum class stop_mode : bool { interruptible, uninterruptible };
 /// when the calling process is asked to stop (`terminate()`, `kill()`, its
 /// supervisor) and throw `terminated`, as every blocking troupe call does.
 bool pool_wait(std::mutex& mtx, std::condition_variable& cv,
-               std::optional<std::chrono::steady_clock::time_point> until,
-               const std::function<bool()>& done,
+               ext::deadline until, const std::function<bool()>& done,
                stop_mode mode = stop_mode::interruptible);
 
 /// Runs jobs posted from any thread in order, on a thread of its own (the
@@ -116,12 +117,11 @@ public:
   /// Waits until ready or `until` passed; returns whether ready. Spins for
   /// a few tens of microseconds first: a tiny task's result usually arrives
   /// sooner than a sleeping thread could be woken.
-  bool wait_until(std::optional<std::chrono::steady_clock::time_point> until);
+  bool wait_until(ext::deadline until);
 
   /// As `wait_until`, but also returns when `pred()` holds (checked after
   /// each `poke()`).
-  bool wait_until(std::optional<std::chrono::steady_clock::time_point> until,
-                  const std::function<bool()>& pred);
+  bool wait_until(ext::deadline until, const std::function<bool()>& pred);
 
   /// Waits until `pred()` holds (checked after each `poke()`), ready or not.
   /// Does not wake on a stop request: it guards memory still in use.
@@ -138,8 +138,8 @@ protected:
   std::exception_ptr error_;
 
 private:
-  bool wait_for(std::optional<std::chrono::steady_clock::time_point> until,
-                const std::function<bool()>& done, stop_mode mode);
+  bool wait_for(ext::deadline until, const std::function<bool()>& done,
+                stop_mode mode);
 
   std::atomic<bool> claimed_{false};
   std::atomic<int> state_{0}; // 0 pending, 1 value, 2 exception
@@ -265,8 +265,7 @@ public:
 
   /// Workers and the supervisor; see workers.cpp.
   void start(runtime& rt, std::function<void(const supervisor_event&)> on_event,
-             int intensity, std::chrono::milliseconds period,
-             std::chrono::milliseconds shutdown);
+             restart_limit restarts, std::chrono::milliseconds shutdown);
 
   void close();
 
