@@ -100,16 +100,16 @@ void supervisor_core::run() {
     if (auto core = weak.lock())
       core->kill_children("its supervisor ended");
   });
-  stop_callback wake{[this] { queue_.wake(); }};
+  stop_callback wake{[this] { exec_.wake(); }};
   struct closer {
-    command_queue* queue;
+    ext::serial_executor* exec;
     ~closer() {
-      queue->close();
+      exec->close();
     }
-  } close_on_exit{&queue_};
-  // Held while a command runs, and for good once the loop ends, so no
-  // fast restart runs beside the shutdown.
-  std::unique_lock exec{exec_};
+  } close_on_exit{&exec_};
+  // Held during the start, and for good once the loop ends, so no fast
+  // restart runs beside either.
+  auto exec = exec_.hold();
   try {
     start_initial();
   } catch (...) {
@@ -124,14 +124,8 @@ void supervisor_core::run() {
     quiesced_ = true;
   };
   try {
-    while (queue_.await(self_->stop_signal)) {
-      exec.lock();
-      auto cmd = queue_.pop(); // under exec_: fast restarts keep the order
-      cmd.run();
-      exec.unlock();
-      if (cmd.then)
-        cmd.then();
-    }
+    while (exec_.await([this] { return stop_requested(); }))
+      exec_.run_next();
     quiesce();
     shutdown_children(); // asked to stop: exit code -15
   } catch (const auto_shutdown_reached&) {
@@ -170,22 +164,21 @@ bool supervisor_core::exit_here(std::uint64_t uid, std::uint64_t gen,
   // whose `exec_` it holds, or another's, which must not nest).
   if (!policy_.allows_fast_restarts() || executing_supervisor != nullptr)
     return false;
-  std::unique_lock exec{exec_, std::try_to_lock};
-  if (!exec.owns_lock() || quiesced_ || stop_requested())
-    return false;
-  if (!queue_.idle())
-    return false;
-  auto* c = find(uid);
-  if (c == nullptr || c->gen != gen || !c->st)
-    return true; // stale: the queued command would do nothing either
-  if (!c->spec->start.quick() || *c->spec->type != child_type::worker
-      || c->spec->await_ready || c->spec->significant
-      || policy_.would_exceed_intensity(clock::now()))
-    return false;
-  executing_scope executing{this};
-  parent_scope parent{self_};
-  on_child_exit(uid, gen, info);
-  return true;
+  return exec_.try_run_here([&] {
+    if (quiesced_ || stop_requested())
+      return false;
+    auto* c = find(uid);
+    if (c == nullptr || c->gen != gen || !c->st)
+      return true; // stale: the queued command would do nothing either
+    if (!c->spec->start.quick() || *c->spec->type != child_type::worker
+        || c->spec->await_ready || c->spec->significant
+        || policy_.would_exceed_intensity(clock::now()))
+      return false;
+    executing_scope executing{this};
+    parent_scope parent{self_};
+    on_child_exit(uid, gen, info);
+    return true;
+  });
 }
 
 // -- timers -------------------------------------------------------------------

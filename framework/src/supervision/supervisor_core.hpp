@@ -3,7 +3,8 @@
 // The state and loop behind a `troupe::supervisor`. Its work is spread over
 // framework/src/supervision/ in the order it flows:
 //
-//   command_queue   commands in: child exits, calls, reads, delayed restarts
+//   executing       commands in (an ext::serial_executor): child exits, calls,
+//                   reads, delayed restarts; which supervisor a thread runs
 //   core_loop       construction, the loop, fast restarts, timers
 //   children        the children table and its readers
 //   start_stop      starting and stopping instances
@@ -32,7 +33,7 @@
 #include "troupe/runtime.hpp"
 #include "troupe/supervisor.hpp"
 
-#include "supervision/command_queue.hpp"
+#include "supervision/executing.hpp"
 #include "supervision/restart_policy.hpp"
 
 namespace troupe::detail {
@@ -94,7 +95,7 @@ public:
 
   /// Queues a command; false if the supervisor has ended.
   bool post(command cmd) {
-    return queue_.post(std::move(cmd));
+    return exec_.post(std::move(cmd));
   }
 
   /// Runs `fn` on the supervisor's thread and returns its result (or throws
@@ -322,10 +323,9 @@ private:
   std::uint64_t gen_counter_ = 0;
   std::uint64_t simple_counter_ = 0;
 
-  command_queue queue_;
-
-  // Who runs commands: the supervisor's thread or a fast restart.
-  std::mutex exec_;
+  // The commands, and who runs them: the supervisor's thread, or a fast
+  // restart on the thread that reports a child's exit.
+  ext::serial_executor exec_;
   bool quiesced_ = false; // (exec_) the loop has ended
 };
 

@@ -18,7 +18,7 @@ struct pool_core::fleet {
 
   runtime* rt;
   /// Replaces workers the supervisor does not restart (see on_worker_exit).
-  serial_executor maintenance{"pool-maintenance"};
+  executor_thread maintenance{"pool-maintenance"};
   std::atomic<bool> stopping{false};
   /// Held by the thread that stops the fleet, so that a second one (two
   /// joins, a join and the destructor) returns only once the workers ended.

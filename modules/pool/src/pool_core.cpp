@@ -37,7 +37,7 @@ struct pool_core::slot_queue {
 
 pool_core::pool_core(pool_settings s)
   : settings_(std::move(s)),
-    callbacks_(std::make_shared<serial_executor>("pool-callbacks")) {
+    callbacks_(std::make_shared<executor_thread>("pool-callbacks")) {
   slots_.reserve(settings_.processes);
   for (std::size_t i = 0; i < settings_.processes; ++i)
     slots_.push_back(std::make_unique<slot_queue>());

@@ -61,7 +61,7 @@ public:
   }
 
   /// Set before the task is submitted.
-  void set_callbacks(std::shared_ptr<serial_executor> executor,
+  void set_callbacks(std::shared_ptr<executor_thread> executor,
                      std::function<void(std::exception_ptr)> report,
                      ext::unique_function<void(const value_type&)> on_value,
                      ext::unique_function<void(std::exception_ptr)> on_error) {
@@ -110,7 +110,7 @@ private:
   }
 
   std::optional<value_type> value_;
-  std::shared_ptr<serial_executor> executor_;
+  std::shared_ptr<executor_thread> executor_;
   std::function<void(std::exception_ptr)> report_;
   ext::unique_function<void(const value_type&)> on_value_;
   ext::unique_function<void(std::exception_ptr)> on_error_;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "troupe/ext/deadline.hpp"
+#include "troupe/ext/serial_executor.hpp"
 #include "troupe/ext/unique_function.hpp"
 #include "troupe/fwd.hpp"
 #include "troupe/restart_limit.hpp"
@@ -49,13 +50,13 @@ bool pool_wait(std::mutex& mtx, std::condition_variable& cv,
 
 /// Runs jobs posted from any thread in order, on a thread of its own (the
 /// pool's callback thread and its maintenance thread).
-class serial_executor {
+class executor_thread {
 public:
-  explicit serial_executor(std::string name);
-  ~serial_executor();
+  explicit executor_thread(std::string name);
+  ~executor_thread();
 
-  serial_executor(const serial_executor&) = delete;
-  serial_executor& operator=(const serial_executor&) = delete;
+  executor_thread(const executor_thread&) = delete;
+  executor_thread& operator=(const executor_thread&) = delete;
 
   /// Queues `job`; returns false (and drops it) once stopped.
   bool post(ext::unique_function<void()> job);
@@ -69,10 +70,8 @@ public:
 private:
   void loop();
 
-  std::mutex mtx_;
-  std::condition_variable cv_;
-  std::deque<ext::unique_function<void()>> jobs_;
-  bool stopping_ = false;
+  ext::serial_executor exec_;
+  std::atomic<bool> stopping_{false};
   /// Serializes the join: two threads stopping at once (two `pool.join()`
   /// calls) must not both join the thread.
   std::mutex join_mtx_;
@@ -254,7 +253,7 @@ public:
   void unregister_feed(imap_drain* feed);
 
   /// The callback thread (callbacks never run on workers).
-  [[nodiscard]] const std::shared_ptr<serial_executor>& callbacks() const {
+  [[nodiscard]] const std::shared_ptr<executor_thread>& callbacks() const {
     return callbacks_;
   }
 
@@ -369,7 +368,7 @@ private:
   std::vector<std::shared_ptr<worker_record>> records_;
   std::string broken_reason_; // (records_mtx_)
 
-  std::shared_ptr<serial_executor> callbacks_;
+  std::shared_ptr<executor_thread> callbacks_;
   std::unique_ptr<fleet> fleet_;
 };
 
