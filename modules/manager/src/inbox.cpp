@@ -70,28 +70,6 @@ bool op_base::try_cancel() noexcept {
 
 // -- inbox --------------------------------------------------------------------
 
-void inbox::push(op_base* x) noexcept {
-  auto h = head_.load(std::memory_order_relaxed);
-  do {
-    x->next = h;
-  } while (!head_.compare_exchange_weak(h, x, std::memory_order_seq_cst,
-                                        std::memory_order_relaxed));
-}
-
-op_base* inbox::take_all() noexcept {
-  if (head_.load(std::memory_order_relaxed) == nullptr)
-    return nullptr;
-  auto* h = head_.exchange(nullptr, std::memory_order_acq_rel);
-  op_base* out = nullptr;
-  while (h != nullptr) {
-    auto* n = h->next;
-    h->next = out;
-    out = h;
-    h = n;
-  }
-  return out;
-}
-
 void inbox::interrupt() noexcept {
   wake_.fetch_add(1, std::memory_order_seq_cst);
   futex_wake_all(&wake_);

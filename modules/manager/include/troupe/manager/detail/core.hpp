@@ -33,6 +33,7 @@
 
 #include "troupe/manager/error.hpp"
 #include "troupe/manager/options.hpp"
+#include <troupe/ext/mpsc_stack.hpp>
 #include <troupe/process.hpp>
 #include <troupe/runtime.hpp>
 
@@ -318,13 +319,17 @@ private:
 class inbox {
 public:
   /// Any thread. Never blocks.
-  void push(op_base* x) noexcept;
+  void push(op_base* x) noexcept {
+    ops_.push(x);
+  }
 
   /// Everything queued, oldest first; null when empty.
-  op_base* take_all() noexcept;
+  [[nodiscard]] op_base* take_all() noexcept {
+    return ops_.take_all();
+  }
 
   [[nodiscard]] bool empty() const noexcept {
-    return head_.load(std::memory_order_seq_cst) == nullptr;
+    return ops_.empty();
   }
 
   /// The state actor: sleeps until `interrupt()`, unless there is work or
@@ -343,7 +348,7 @@ public:
 private:
   void sleep(std::uint32_t gen) noexcept;
 
-  std::atomic<op_base*> head_{nullptr};
+  ext::mpsc_stack<op_base> ops_;
   std::atomic<std::uint32_t> wake_{0};
 };
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "troupe/error.hpp"
+#include "troupe/ext/mpsc_stack.hpp"
 #include "troupe/pool/detail/pool_core.hpp"
 #include "troupe/pool/detail/tasks.hpp"
 
@@ -46,15 +47,11 @@ public:
   imap_channel& operator=(const imap_channel&) = delete;
 
   ~imap_channel() {
-    free_list(head_.exchange(nullptr));
+    free_list(outcomes_.take_all());
   }
 
   void push(imap_outcome<R>* o) noexcept {
-    auto* h = head_.load(std::memory_order_relaxed);
-    do {
-      o->next = h;
-    } while (!head_.compare_exchange_weak(h, o, std::memory_order_seq_cst,
-                                          std::memory_order_relaxed));
+    outcomes_.push(o);
     if (waiting_.load(std::memory_order_seq_cst) > 0) {
       std::lock_guard guard{mtx_};
       cv_.notify_one();
@@ -99,20 +96,12 @@ public:
   }
 
 private:
+  /// Oldest first, i.e. completion order.
   imap_outcome<R>* take_now() noexcept {
-    auto* p = head_.exchange(nullptr, std::memory_order_seq_cst);
-    // Reverse the stack: oldest first, i.e. completion order.
-    imap_outcome<R>* out = nullptr;
-    while (p != nullptr) {
-      auto* next = p->next;
-      p->next = out;
-      out = p;
-      p = next;
-    }
-    return out;
+    return outcomes_.take_all();
   }
 
-  std::atomic<imap_outcome<R>*> head_{nullptr};
+  ext::mpsc_stack<imap_outcome<R>> outcomes_;
   std::atomic<int> waiting_{0};
   std::mutex mtx_;
   std::condition_variable cv_;
