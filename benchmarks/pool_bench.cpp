@@ -13,6 +13,7 @@
 // main (the benchmark thread is the runtime's main process).
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -118,6 +119,27 @@ void pool_apply_async_get_troupe(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+/// Tasks whose results arrive through `callback` (the pool's callback
+/// thread, an ext::serial_executor drained by a thread of its own): a batch
+/// of `apply_async` with a callback, until every callback ran.
+void pool_apply_async_callback_troupe(benchmark::State& state) {
+  constexpr std::int64_t batch = 1000;
+  std::atomic<std::int64_t> done{0};
+  std::int64_t expected = 0;
+  for (auto _ : state) {
+    for (std::int64_t i = 0; i < batch; ++i)
+      static_cast<void>(
+        the_pool->apply_async(troupe::callback([&done](std::int64_t) {
+                                done.fetch_add(1, std::memory_order_relaxed);
+                              }),
+                              square, i));
+    expected += batch;
+    while (done.load(std::memory_order_relaxed) < expected)
+      std::this_thread::yield();
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+}
+
 } // namespace
 
 BENCHMARK(pool_map_troupe)
@@ -134,6 +156,11 @@ BENCHMARK(pool_imap_unordered_troupe)
   ->Unit(benchmark::kMillisecond);
 BENCHMARK(pool_apply_async_get_troupe)
   ->Name("pool_apply_async_get/troupe")
+  ->UseRealTime()
+  ->Unit(benchmark::kMicrosecond);
+
+BENCHMARK(pool_apply_async_callback_troupe)
+  ->Name("pool_apply_async_callback/troupe")
   ->UseRealTime()
   ->Unit(benchmark::kMicrosecond);
 

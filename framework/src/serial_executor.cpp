@@ -9,7 +9,7 @@ bool serial_executor::post(command cmd) {
     std::lock_guard guard{mtx_};
     if (closed_)
       return false;
-    queue_.push_back(std::move(cmd));
+    queue_.push(std::move(cmd));
     pending_.fetch_add(1, std::memory_order_release);
   }
   cv_.notify_one();
@@ -25,8 +25,7 @@ bool serial_executor::run_next() {
     std::lock_guard guard{mtx_};
     if (queue_.empty())
       return false;
-    cmd = std::move(queue_.front());
-    queue_.pop_front();
+    cmd = queue_.pop();
     pending_.fetch_sub(1, std::memory_order_relaxed);
   }
   cmd.run(); // what it throws reaches the drainer, the executor released
@@ -37,15 +36,15 @@ bool serial_executor::run_next() {
 }
 
 void serial_executor::close() {
-  std::deque<command> left;
+  ring left;
   {
     std::lock_guard guard{mtx_};
     closed_ = true;
-    left.swap(queue_);
+    std::swap(left, queue_);
     pending_.store(0, std::memory_order_relaxed);
   }
-  for (auto& cmd : left)
-    if (cmd.cancel)
+  while (!left.empty())
+    if (auto cmd = left.pop(); cmd.cancel)
       cmd.cancel();
 }
 

@@ -8,10 +8,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
-#include <deque>
 #include <mutex>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "troupe/ext/spin.hpp"
 #include "troupe/ext/unique_function.hpp"
@@ -48,7 +48,15 @@ public:
     unique_function<void()> then = {};
   };
 
-  serial_executor() = default;
+  /// Whether `await` polls briefly before it parks: right for a drainer
+  /// whose commands come within microseconds of each other (a supervisor's
+  /// restarts); wrong for one that shares few cores with the threads that
+  /// feed it (a pool's callback thread would take their CPU).
+  enum class wait_mode : bool { park, spin_then_park };
+
+  explicit serial_executor(wait_mode mode = wait_mode::spin_then_park)
+    : spin_first_(mode == wait_mode::spin_then_park) {}
+
   serial_executor(const serial_executor&) = delete;
   serial_executor& operator=(const serial_executor&) = delete;
 
@@ -63,8 +71,8 @@ public:
 
   /// The drainer's wait: returns true once a command is queued, false once
   /// `stopped()` holds (checked first, and again after every `wake()`).
-  /// Spins briefly first: a command often follows the previous one within
-  /// microseconds, and a futex wake-up costs tens.
+  /// With `spin_then_park`, polls briefly first: a command often follows
+  /// the previous one within microseconds, and a futex wake-up costs tens.
   template <class Stopped>
   bool await(Stopped stopped);
 
@@ -106,25 +114,66 @@ public:
   void wake();
 
 private:
+  /// The queued commands, oldest first, in one growing ring: a deque of
+  /// commands this size (three functions) allocates a chunk every two
+  /// pushes, which a pool's stream of callbacks measurably paid for.
+  class ring {
+  public:
+    [[nodiscard]] bool empty() const noexcept {
+      return size_ == 0;
+    }
+
+    void push(command cmd) {
+      if (size_ == slots_.size())
+        grow();
+      slots_[(head_ + size_) % slots_.size()] = std::move(cmd);
+      ++size_;
+    }
+
+    command pop() {
+      auto cmd = std::move(slots_[head_]);
+      slots_[head_] = command{}; // what it captured goes now
+      head_ = (head_ + 1) % slots_.size();
+      --size_;
+      return cmd;
+    }
+
+  private:
+    void grow() {
+      std::vector<command> bigger(slots_.empty() ? 8 : 2 * slots_.size());
+      for (std::size_t i = 0; i < size_; ++i)
+        bigger[i] = std::move(slots_[(head_ + i) % slots_.size()]);
+      slots_.swap(bigger);
+      head_ = 0;
+    }
+
+    std::vector<command> slots_;
+    std::size_t head_ = 0;
+    std::size_t size_ = 0;
+  };
+
   mutable std::mutex mtx_; // the queue
   std::condition_variable cv_;
-  std::deque<command> queue_;           // (mtx_)
+  ring queue_;                          // (mtx_)
   bool closed_ = false;                 // (mtx_)
   std::atomic<std::size_t> pending_{0}; // mirrors queue_.size()
   std::mutex exec_;                     // held while a command runs
   adaptive_spin<16, 2048> spin_;        // the drainer's
+  const bool spin_first_;
 };
 
 // -- implementation -----------------------------------------------------------
 
 template <class Stopped>
 bool serial_executor::await(Stopped stopped) {
-  spin_.spin([&] { return pending() || stopped(); });
+  if (spin_first_)
+    spin_.spin([&] { return pending() || stopped(); });
   std::unique_lock guard{mtx_};
   if (queue_.empty() && !stopped()) {
     auto t0 = std::chrono::steady_clock::now();
     cv_.wait(guard, [&] { return !queue_.empty() || stopped(); });
-    spin_.parked_for(std::chrono::steady_clock::now() - t0);
+    if (spin_first_)
+      spin_.parked_for(std::chrono::steady_clock::now() - t0);
   }
   return !stopped();
 }

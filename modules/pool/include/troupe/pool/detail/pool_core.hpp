@@ -70,7 +70,9 @@ public:
 private:
   void loop();
 
-  ext::serial_executor exec_;
+  // Parks at once: a spinning callback thread would take CPU from the
+  // workers that feed it.
+  ext::serial_executor exec_{ext::serial_executor::wait_mode::park};
   std::atomic<bool> stopping_{false};
   /// Serializes the join: two threads stopping at once (two `pool.join()`
   /// calls) must not both join the thread.
