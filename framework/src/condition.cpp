@@ -132,8 +132,7 @@ bool condition::acquire() {
 }
 
 bool condition::acquire(bool block) {
-  return core_->lock->acquire(block ? ext::deadline::forever()
-                                    : ext::deadline::poll());
+  return core_->lock->acquire(ext::deadline::blocking(block));
 }
 
 bool condition::acquire(std::chrono::nanoseconds timeout) {

@@ -239,8 +239,7 @@ bool owned_lock::acquire() {
 }
 
 bool owned_lock::acquire(bool block) {
-  return core_->acquire(block ? ext::deadline::forever()
-                              : ext::deadline::poll());
+  return core_->acquire(ext::deadline::blocking(block));
 }
 
 bool owned_lock::acquire(std::chrono::nanoseconds timeout) {
@@ -277,8 +276,7 @@ bool rlock::acquire() {
 }
 
 bool rlock::acquire(bool block) {
-  return core_->acquire(block ? ext::deadline::forever()
-                              : ext::deadline::poll());
+  return core_->acquire(ext::deadline::blocking(block));
 }
 
 bool rlock::acquire(std::chrono::nanoseconds timeout) {

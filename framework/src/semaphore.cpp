@@ -167,8 +167,7 @@ bool semaphore::acquire() {
 }
 
 bool semaphore::acquire(bool block) {
-  return core_->acquire(block ? ext::deadline::forever()
-                              : ext::deadline::poll());
+  return core_->acquire(ext::deadline::blocking(block));
 }
 
 bool semaphore::acquire(std::chrono::nanoseconds timeout) {

@@ -85,6 +85,11 @@ TEST(deadline, after_a_negative_timeout_is_a_value_error_naming_the_call) {
   }
 }
 
+TEST(deadline, blocking_is_forever_or_poll_as_pythons_block_flag) {
+  EXPECT_EQ(ext::deadline::blocking(true), ext::deadline::forever());
+  EXPECT_EQ(ext::deadline::blocking(false), ext::deadline::poll());
+}
+
 TEST(deadline, min_is_the_earlier_one) {
   auto a = ext::deadline::at(clock_type::time_point{} + 1s);
   auto b = ext::deadline::at(clock_type::time_point{} + 2s);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "troupe/error.hpp"
@@ -29,6 +30,19 @@ struct restart_limit {
       throw value_error(who + ": restart intensity must not be negative");
     if (period.count() <= 0)
       throw value_error(who + ": restart period must be positive");
+  }
+
+  /// This limit with the fields a deprecated spelling gave (the options'
+  /// `intensity` and `period` before `restart_limit`) in place of its own.
+  [[nodiscard]] restart_limit
+  with(const std::optional<int>& given_intensity,
+       const std::optional<std::chrono::milliseconds>& given_period) const {
+    auto out = *this;
+    if (given_intensity)
+      out.intensity = *given_intensity;
+    if (given_period)
+      out.period = *given_period;
+    return out;
   }
 
   friend bool operator==(const restart_limit&, const restart_limit&) = default;

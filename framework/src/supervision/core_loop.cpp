@@ -31,10 +31,7 @@ unit_random jitter_source(const supervisor_options& opts) {
 supervisor_options with_restart_limit(supervisor_options opts) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-  if (opts.intensity)
-    opts.restarts.intensity = *opts.intensity;
-  if (opts.period)
-    opts.restarts.period = *opts.period;
+  opts.restarts = opts.restarts.with(opts.intensity, opts.period);
   opts.intensity.reset();
   opts.period.reset();
 #pragma GCC diagnostic pop

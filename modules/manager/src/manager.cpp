@@ -64,10 +64,8 @@ manager::manager(runtime& rt, manager_options opts) {
     opts.name = "Manager-" + std::to_string(++manager_counter);
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-  if (opts.restart_intensity)
-    opts.restarts.intensity = *opts.restart_intensity;
-  if (opts.restart_period)
-    opts.restarts.period = *opts.restart_period;
+  opts.restarts
+    = opts.restarts.with(opts.restart_intensity, opts.restart_period);
 #pragma GCC diagnostic pop
   auto core = std::make_shared<manager_core>(rt, opts);
   auto owner = std::make_shared<manager_owner>();

@@ -49,10 +49,7 @@ pool::pool(runtime& rt, pool_options opts) {
     restart_limit{.intensity = 2 * static_cast<int>(s.processes) + 1});
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-  if (opts.intensity)
-    limit.intensity = *opts.intensity;
-  if (opts.period)
-    limit.period = *opts.period;
+  limit = limit.with(opts.intensity, opts.period);
 #pragma GCC diagnostic pop
   limit.check("pool '" + s.name + "'");
   core_ = std::make_shared<pooled::detail::pool_core>(std::move(s));

@@ -37,6 +37,11 @@ public:
     return deadline{clock::time_point::min()};
   }
 
+  /// Python's `block` flag: `forever()` when true, `poll()` when false.
+  [[nodiscard]] static constexpr deadline blocking(bool block) noexcept {
+    return block ? forever() : poll();
+  }
+
   /// Gives up at `t` (already passed: the call tries once and gives up).
   [[nodiscard]] static constexpr deadline at(clock::time_point t) noexcept {
     return deadline{t};
