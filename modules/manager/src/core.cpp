@@ -9,11 +9,10 @@
 #include <iostream>
 
 #include <troupe/ext/describe.hpp>
+#include <troupe/ext/futex.hpp>
 #include <troupe/ext/stop.hpp>
 #include <troupe/serialization/durable_store.hpp>
 #include <troupe/serialization/error.hpp>
-
-#include "futex.hpp"
 
 namespace troupe::managed::detail {
 
@@ -122,27 +121,32 @@ void manager_core::serve() {
     return;
   troupe::ext::stop_callback wake{[this] { inbox_.interrupt(); }};
   auto stop = [] { return troupe::ext::stop_requested(); };
-  acquire_exec();
+  exec_.lock();
   try {
     if (n > 1 && store_)
       recover(false);
     actor_needed_.store(false, std::memory_order_release);
     phase_.store(phase::up, std::memory_order_release);
+    std::uint32_t seen = 1; // requests in hand
     for (;;) {
       auto r = run_queued(true, 0);
       if (store_
           && (compact_wanted_.exchange(false) || store_->needs_compaction()))
         compact();
-      release_exec();
-      if (r == ran::stopping || stop())
+      if (r == ran::stopping || stop()) {
+        exec_.unlock();
         break;
+      }
+      if (exec_.release(seen))
+        continue; // callers queued calls meanwhile: still ours to run
       if (inbox_.empty())
         inbox_.wait([&] {
           return stop() || compact_wanted_.load() || actor_needed_.load();
         });
       if (stop())
         break;
-      acquire_exec();
+      exec_.lock();
+      seen = 1;
     }
   } catch (...) {
     auto why = troupe::ext::describe_current_exception();
@@ -156,7 +160,7 @@ void manager_core::serve() {
       current_ = nullptr;
       finish(op);
     }
-    release_exec();
+    exec_.unlock();
     throw;
   }
   auto up = phase::up;
@@ -204,7 +208,7 @@ void manager_core::complete(op_base* op) {
   op->respond();
   auto old = op->state.exchange(op_base::done, std::memory_order_acq_rel);
   if ((old & op_base::sleeper) != 0)
-    futex_wake_all(&op->state);
+    ext::futex_wake_all(&op->state);
   op->release();
 }
 
@@ -250,9 +254,9 @@ void manager_core::begin_shutdown() {
 
 void manager_core::finish_shutdown() {
   std::lock_guard running{run_mtx_};
-  acquire_exec();
+  exec_.lock();
   fail_queued("manager '" + opts_.name + "' was shut down");
-  release_exec();
+  exec_.unlock();
   if (store_) {
     try {
       // A snapshot that was due is written now rather than left to the
@@ -279,9 +283,9 @@ void manager_core::give_up(std::string why) {
   phase_.store(phase::failed, std::memory_order_release);
   inbox_.interrupt();
   // Callers running calls see the phase and stop soon.
-  acquire_exec();
+  exec_.lock();
   fail_queued(unavailable_error().what());
-  release_exec();
+  exec_.unlock();
 }
 
 // -- objects ------------------------------------------------------------------

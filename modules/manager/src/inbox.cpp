@@ -4,13 +4,11 @@
 #include <chrono>
 #include <stdexcept>
 #include <string>
-#include <thread>
 
 #include "troupe/manager/detail/core.hpp"
+#include <troupe/ext/futex.hpp>
 #include <troupe/ext/spin.hpp>
 #include <troupe/ext/stop.hpp>
-
-#include "futex.hpp"
 
 namespace troupe::managed::detail {
 
@@ -72,11 +70,11 @@ bool op_base::try_cancel() noexcept {
 
 void inbox::interrupt() noexcept {
   wake_.fetch_add(1, std::memory_order_seq_cst);
-  futex_wake_all(&wake_);
+  ext::futex_wake_all(&wake_);
 }
 
 void inbox::sleep(std::uint32_t gen) noexcept {
-  futex_wait(&wake_, gen, ext::deadline::forever());
+  ext::futex_wait(&wake_, gen, ext::deadline::forever());
 }
 
 // -- calls --------------------------------------------------------------------
@@ -106,38 +104,31 @@ void manager_core::inject_failure(std::string what) {
   inbox_.interrupt();
 }
 
-void manager_core::acquire_exec() noexcept {
-  for (int i = 0; !try_exec(); ++i) {
-    if (i < 64)
-      cpu_relax();
-    else
-      std::this_thread::yield();
-  }
-}
-
 void manager_core::combine() {
-  // After a holder releases the lock it looks at the inbox again, and a
-  // caller that failed to take the lock had pushed before it tried (both
-  // sides order these with seq_cst), so no call is left behind.
+  // Every caller queues its call, then requests the execution lock; the
+  // holder (a caller, or the state actor) runs again for each request that
+  // came in while it ran, so no queued call is left behind.
+  if (!combining_allowed() || !exec_.request())
+    return;
+  std::uint32_t seen = 1;
   do {
-    full_fence();
-    if (!combining_allowed() || !try_exec())
-      return;
     if (!combining_allowed()) {
-      release_exec();
+      // The state actor was asked for: what is queued is its to run.
+      exec_.unlock();
+      inbox_.interrupt();
       return;
     }
     auto r = run_queued(false, 256);
     bool compact_now = store_ && store_->needs_compaction();
-    release_exec();
     if (r != ran::drained || compact_now) {
       // Leftovers (or a snapshot to write) go to the state actor.
       if (compact_now)
         compact_wanted_.store(true, std::memory_order_release);
+      exec_.unlock();
       inbox_.interrupt();
       return;
     }
-  } while (!inbox_.empty());
+  } while (exec_.release(seen));
 }
 
 manager_core::ran manager_core::run_queued(bool actor, int limit) {
@@ -183,7 +174,7 @@ void manager_core::await(op_base& op) {
       break;
     }
     if ((i & 63) == 63)
-      combine(); // a holder may have left it behind, or just let go
+      combine(); // combining may be allowed again (the actor is back)
     cpu_relax();
   }
   if (is_done())
@@ -199,7 +190,7 @@ void manager_core::await(op_base& op) {
   // A stop request (terminate) must wake a sleeping caller.
   troupe::ext::stop_callback on_stop{[&op] {
     op.state.fetch_or(op_base::poke, std::memory_order_acq_rel);
-    futex_wake_all(&op.state);
+    ext::futex_wake_all(&op.state);
   }};
   for (;;) {
     auto s = op.state.load(std::memory_order_acquire);
@@ -242,7 +233,7 @@ void manager_core::await(op_base& op) {
         continue;
       s |= op_base::sleeper;
     }
-    futex_wait(&op.state, s, until);
+    ext::futex_wait(&op.state, s, until);
   }
   if (!disk)
     caller_spin.parked_for(std::chrono::steady_clock::now() - t0);

@@ -8,13 +8,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <thread>
 #include <type_traits>
 #include <utility>
 
 #include "troupe/detail/channel.hpp"
 #include "troupe/detail/mpmc_ring.hpp"
 #include "troupe/detail/queue_state.hpp"
+#include "troupe/ext/serial_claim.hpp"
 
 namespace troupe::detail {
 
@@ -39,14 +39,14 @@ namespace troupe::detail {
 ///   close; a push that publishes after the close wakes every waiting
 ///   getter, since the one taking its item may leave the ring drained.
 /// - An attached actor (`troupe::attach`) is fed by a pump that one thread
-///   at a time runs, whichever asked first: `pump_requests_` counts the
-///   requests, the thread that raised it from zero runs the pump until the
-///   requests it saw are served, and the others leave at once (a combining
-///   lock without waiting). Only the pump pops for the actor, so items
-///   reach it in ring order. A put asks for the pump only when credit is
-///   free (push, then read the credit, both seq_cst), and a returned
-///   credit asks for it after the increment, so an item and a credit never
-///   both go unseen.
+///   at a time runs, whichever asked first: `pump_claim_` (an
+///   `ext::serial_claim` taken by request) counts the requests, the thread
+///   that took it runs the pump until the requests it saw are served, and
+///   the others leave at once (a combining lock without waiting). Only the pump
+///   pops for the actor, so items reach it in ring order. A put asks for the
+///   pump only when credit is free (push, then read the credit, both seq_cst),
+///   and a returned credit asks for it after the increment, so an item and a
+///   credit never both go unseen.
 /// - `size()`, `empty()` and `full()` are snapshots of the ring's
 ///   positions; items still being pushed count as queued.
 template <class T>
@@ -153,7 +153,7 @@ public:
     own_pump();
     auto gen = this->pump_.set_target(std::move(target), limit);
     get_attn_.fetch_or(attached_bit);
-    run_pump(1);
+    run_pump();
     return gen;
   }
 
@@ -163,7 +163,7 @@ public:
     if (!this->pump_.void_credit(gen))
       return;
     own_pump();
-    run_pump(1); // drops the target
+    run_pump(); // drops the target
   }
 
   void give_back(std::uint32_t gen, std::uint32_t items,
@@ -308,30 +308,23 @@ private:
 
   /// Asks for the pump; runs it unless another thread does.
   void request_pump() noexcept {
-    if (pump_requests_.fetch_add(1) == 0)
-      run_pump(1);
+    if (pump_claim_.request())
+      run_pump();
   }
 
   /// Takes the pump when no thread runs it, waiting for one that does.
   /// Only attaching and detaching wait; the wait is short, since a pump
   /// whose credit was voided stops at its next item.
   void own_pump() noexcept {
-    std::size_t idle = 0;
-    while (!pump_requests_.compare_exchange_weak(idle, 1)) {
-      idle = 0;
-      std::this_thread::yield();
-    }
+    pump_claim_.lock();
   }
 
-  /// Runs the pump until no request is left; `seen` requests are in hand.
-  void run_pump(std::size_t seen) noexcept {
-    for (;;) {
+  /// Runs the pump until no request is left. (pump owner)
+  void run_pump() noexcept {
+    std::uint32_t seen = 1;
+    do
       pump();
-      auto before = pump_requests_.fetch_sub(seen);
-      if (before == seen)
-        return;
-      seen = before - seen;
-    }
+    while (pump_claim_.release(seen));
   }
 
   /// Hands ring items to the attached actor while it has credit. (pump
@@ -360,7 +353,7 @@ private:
   alignas(ring_line) std::condition_variable not_empty_;
   std::condition_variable not_full_;
   // Both threads write it per item while an actor is attached.
-  alignas(ring_line) std::atomic<std::size_t> pump_requests_{0};
+  alignas(ring_line) ext::serial_claim pump_claim_;
 };
 
 } // namespace troupe::detail

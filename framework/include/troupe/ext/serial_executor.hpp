@@ -1,8 +1,9 @@
 #pragma once
 
-/// One at a time, in order: the command queue behind every serialized
-/// engine in troupe (a supervisor's commands and fast restarts, a pool's
-/// callback and maintenance threads).
+/// One at a time, in order: the command queue of troupe's serialized
+/// engines that run commands of any kind (a supervisor's commands and fast
+/// restarts, a pool's callback and maintenance threads). Who runs is an
+/// `ext::serial_claim`, as in the engines with queues of their own.
 
 #include <atomic>
 #include <chrono>
@@ -13,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "troupe/ext/serial_claim.hpp"
 #include "troupe/ext/spin.hpp"
 #include "troupe/ext/unique_function.hpp"
 
@@ -89,7 +91,7 @@ public:
 
   /// Holds the executor while the lock lives: no command runs elsewhere
   /// meanwhile (a drainer's start-up and shutdown).
-  [[nodiscard]] std::unique_lock<std::mutex> hold() {
+  [[nodiscard]] std::unique_lock<serial_claim> hold() {
     return std::unique_lock{exec_};
   }
 
@@ -157,7 +159,7 @@ private:
   ring queue_;                          // (mtx_)
   bool closed_ = false;                 // (mtx_)
   std::atomic<std::size_t> pending_{0}; // mirrors queue_.size()
-  std::mutex exec_;                     // held while a command runs
+  serial_claim exec_;                   // held while a command runs
   adaptive_spin<16, 2048> spin_;        // the drainer's
   const bool spin_first_;
 };

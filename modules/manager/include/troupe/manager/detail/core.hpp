@@ -35,6 +35,7 @@
 #include "troupe/manager/error.hpp"
 #include "troupe/manager/options.hpp"
 #include <troupe/ext/mpsc_stack.hpp>
+#include <troupe/ext/serial_claim.hpp>
 #include <troupe/process.hpp>
 #include <troupe/runtime.hpp>
 
@@ -228,33 +229,6 @@ private:
   /// state actor, which may also throw), or up to `limit` (a caller).
   ran run_queued(bool actor, int limit);
 
-  bool try_exec() noexcept {
-    bool expected = false;
-    return !exec_busy_.load(std::memory_order_relaxed)
-           && exec_busy_.compare_exchange_strong(expected, true,
-                                                 std::memory_order_acquire);
-  }
-
-  void release_exec() noexcept {
-    exec_busy_.store(false, std::memory_order_release);
-    // Pairs with the push before a failed try_exec (see combine()).
-    full_fence();
-  }
-
-  /// A sequentially consistent fence. ThreadSanitizer does not model
-  /// fences (GCC refuses them under -fsanitize=thread), so there both sides
-  /// use a seq_cst read-modify-write of one shared word instead: those are
-  /// totally ordered too, and TSan sees the synchronization.
-  void full_fence() noexcept {
-#if defined(__SANITIZE_THREAD__)
-    fence_word_.fetch_add(0, std::memory_order_seq_cst);
-#else
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-#endif
-  }
-
-  void acquire_exec() noexcept;
-
   [[nodiscard]] bool combining_allowed() const noexcept {
     return phase_.load(std::memory_order_acquire) == phase::up
            && !actor_needed_.load(std::memory_order_acquire);
@@ -273,8 +247,9 @@ private:
   std::atomic<phase> phase_{phase::starting};
   std::atomic<int> incarnation_{0};
   inbox inbox_;
-  std::atomic<bool> exec_busy_{false};    // the execution lock
-  std::atomic<unsigned> fence_word_{0};   // full_fence() under TSan
+  // The execution lock: the state actor locks it; callers request it
+  // after queueing (flat combining).
+  ext::serial_claim exec_;
   std::atomic<bool> actor_needed_{false}; // an actor-only call is queued
   std::atomic<bool> compact_wanted_{false};
   op_base* backlog_ = nullptr; // (exec) taken from the inbox, not run yet

@@ -1,0 +1,61 @@
+#pragma once
+
+/// Sleeping on a 32-bit word until another thread changes it and wakes the
+/// word's sleepers (Linux futexes, process-private): the parking under
+/// every lock-free wait that a condition variable would make slower (a
+/// serial claim's waiters, the manager's inbox and its callers).
+
+#include <atomic>
+#include <chrono>
+#include <climits>
+#include <cstdint>
+#include <ctime>
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "troupe/ext/deadline.hpp"
+
+namespace troupe::ext {
+
+/// Wakes every thread sleeping in `futex_wait` on `word`. Any thread.
+inline void futex_wake_all(std::atomic<std::uint32_t>* word) noexcept {
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word),
+            FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+}
+
+/// Sleeps while `*word == expected`, until `until`. Returns at once when the
+/// word differs (the check and the sleep are one step, so a change made
+/// before a `futex_wake_all` is never slept through), and otherwise on a
+/// wake-up, a signal, the deadline (at once for `deadline::poll()`), or
+/// spuriously: callers re-check their condition in a loop.
+///
+/// Within one OS process only (`FUTEX_PRIVATE_FLAG`): a word in memory
+/// shared between processes needs the shared form.
+inline void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected,
+                       deadline until) noexcept {
+  static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t)
+                && std::atomic<std::uint32_t>::is_always_lock_free);
+  if (until.is_poll())
+    return;
+  if (until.is_forever()) {
+    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word),
+              FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
+    return;
+  }
+  // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time, which is
+  // what steady_clock reads on Linux.
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+              until.when().time_since_epoch())
+              .count();
+  if (ns < 0)
+    ns = 0;
+  timespec ts{static_cast<time_t>(ns / 1'000'000'000),
+              static_cast<long>(ns % 1'000'000'000)};
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word),
+            FUTEX_WAIT_BITSET_PRIVATE, expected, &ts, nullptr,
+            FUTEX_BITSET_MATCH_ANY);
+}
+
+} // namespace troupe::ext
