@@ -123,8 +123,7 @@ TEST(serial_claim, no_request_is_left_behind) {
   long ran = 0; // only under the claim
   std::vector<int> last(threads, -1);
   bool out_of_order = false;
-  std::vector<std::vector<node>> nodes(threads,
-                                       std::vector<node>(per_thread));
+  std::vector<std::vector<node>> nodes(threads, std::vector<node>(per_thread));
 
   auto run = [&] {
     if (running.fetch_add(1) != 0)
