@@ -73,6 +73,11 @@ void process::start() {
   using phase = detail::process_state::phase;
   auto obj = clone_for_start();
   auto& st = state_;
+  if (st->type == detail::process_state::kind::external)
+    throw state_error("process '" + name()
+                      + "' runs outside this OS process and was started by "
+                        "the module that made it; it cannot be started "
+                        "again");
   if (st->type != detail::process_state::kind::blocking)
     throw state_error("an actor is started by spawn(); it cannot be "
                       "started again");

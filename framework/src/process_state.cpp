@@ -134,6 +134,31 @@ void process_state::run_stop_callbacks() {
     (*entry.second)();
 }
 
+void process_state::run_external_stop(int signal) {
+  // Taken out under the lock of the stop callbacks, so 15 and 9 never run
+  // at once and each at most once.
+  std::lock_guard guard{stop_mtx_};
+  if (signal == 15 ? external_termed_ : external_killed_)
+    return;
+  (signal == 15 ? external_termed_ : external_killed_) = true;
+  if (!external_stop)
+    return;
+  try {
+    external_stop(signal);
+  } catch (...) {
+    // A stop request cannot fail for its caller; the process still ends
+    // (after the grace, or at once for a kill).
+    std::string who;
+    {
+      std::lock_guard names{mtx};
+      who = name;
+    }
+    std::cerr << "troupe: asking process '" << who << "' to stop ("
+              << (signal == 15 ? "terminate" : "kill")
+              << ") failed: " << ext::describe_current_exception() << '\n';
+  }
+}
+
 // -- threads that outlive their kill ----------------------------------------
 
 namespace {
@@ -213,7 +238,9 @@ void kill_process(const std::shared_ptr<process_state>& st, std::string why) {
       return;
     hdl = st->hdl;
   }
-  if (st->type == process_state::kind::event_based) {
+  if (st->type == process_state::kind::external) {
+    st->run_external_stop(9); // e.g. SIGKILL; its body's end is not awaited
+  } else if (st->type == process_state::kind::event_based) {
     if (hdl)
       caf::anon_send_exit(hdl, caf::exit_reason::kill);
   } else {
@@ -242,9 +269,11 @@ void request_stop(const std::shared_ptr<process_state>& st, int signal,
     hdl = st->hdl;
   }
   auto event_based = st->type == process_state::kind::event_based;
-  if (!event_based)
+  if (st->type == process_state::kind::external)
+    st->run_external_stop(15); // e.g. SIGTERM; its mailbox is not ours
+  else if (!event_based)
     st->run_stop_callbacks(); // wakes blocking troupe calls
-  if (hdl) {
+  if (hdl && st->type != process_state::kind::external) {
     if (event_based)
       caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
     else

@@ -287,8 +287,9 @@ TEST_F(durable_store_test,
   auto caller = std::this_thread::get_id();
   ts::durable_store store{options(), [&](std::uint64_t seq) {
                             EXPECT_GT(seq, reported.load());
-                            reported = seq;
+                            // Before `reported`, which the test waits for.
                             other_thread = std::this_thread::get_id() != caller;
+                            reported = seq;
                           }};
   EXPECT_EQ(store.append("a"), 1u);
   EXPECT_EQ(store.append("b"), 2u);

@@ -36,7 +36,11 @@ class supervisor_core;
 /// changed afterwards.
 class process_state : public std::enable_shared_from_this<process_state> {
 public:
-  enum class kind : std::uint8_t { blocking, event_based, main };
+  /// `external`: a body that runs outside this OS process (an OS-process
+  /// worker, a process on another node), driven by a module through
+  /// `ext::external_process`: no thread or actor here, stop requests go to
+  /// `external_stop`, its end comes from the module.
+  enum class kind : std::uint8_t { blocking, event_based, main, external };
   enum class phase : std::uint8_t { initial, running, ended };
 
   process_state(std::shared_ptr<runtime_impl> rt, kind k, std::string name,
@@ -53,7 +57,10 @@ public:
   const kind type;
   std::chrono::milliseconds terminate_grace;
   unique_function<void()> target; // blocking processes built from a callable
-  bool subclass = false;          // runs a copy of a process_base object
+  /// An external process's stop requests: called with 15 (terminate) or 9
+  /// (kill), each at most once, on the requesting thread.
+  unique_function<void(int)> external_stop;
+  bool subclass = false; // runs a copy of a process_base object
 
   // -- guarded by mtx ---------------------------------------------------------
 
@@ -141,6 +148,11 @@ public:
   /// signal is set.
   void run_stop_callbacks();
 
+  /// An external process: calls `external_stop(signal)` unless it was
+  /// called with that signal before; what it throws is reported on
+  /// stderr.
+  void run_external_stop(int signal);
+
 private:
   friend class ext::stop_callback;
 
@@ -158,6 +170,8 @@ private:
   std::vector<std::pair<std::uint64_t, unique_function<void()>*>>
     stop_callbacks_;
   std::uint64_t next_stop_callback_ = 0;
+  bool external_termed_ = false; // (stop_mtx_)
+  bool external_killed_ = false; // (stop_mtx_)
 };
 
 /// Set on a supervisor's thread while it runs a child's start: processes
