@@ -138,9 +138,10 @@ void process_state::run_external_stop(int signal) {
   // Taken out under the lock of the stop callbacks, so 15 and 9 never run
   // at once and each at most once.
   std::lock_guard guard{stop_mtx_};
-  if (signal == 15 ? external_termed_ : external_killed_)
+  auto& asked = signal == 15 ? external_termed_ : external_killed_;
+  if (asked)
     return;
-  (signal == 15 ? external_termed_ : external_killed_) = true;
+  asked = true;
   if (!external_stop)
     return;
   try {
