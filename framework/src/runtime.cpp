@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "troupe/ext/runtime_hooks.hpp"
 #include "troupe/process.hpp"
 
 #include "detail/runtime_impl.hpp"
@@ -14,12 +15,22 @@ runtime::runtime() : runtime(runtime_options{}) {}
 
 runtime::runtime(runtime_options opts)
   : impl_(std::make_shared<detail::runtime_impl>(opts, 0, nullptr)) {
-  impl_->start();
+  start();
 }
 
 runtime::runtime(int argc, char** argv, runtime_options defaults)
   : impl_(std::make_shared<detail::runtime_impl>(defaults, argc, argv)) {
+  start();
+}
+
+void runtime::start() {
   impl_->start();
+  try {
+    detail::run_start_hooks(*this);
+  } catch (...) {
+    impl_->shutdown(); // the destructor does not run for a failed constructor
+    throw;
+  }
 }
 
 runtime::~runtime() {

@@ -97,6 +97,8 @@ public:
   }
 
 private:
+  void start();
+
   std::shared_ptr<detail::runtime_impl> impl_;
 };
 

@@ -143,6 +143,7 @@ runtime_impl::~runtime_impl() = default;
 
 void runtime_impl::start() {
   install_scheduler(*cfg_);
+  run_config_hooks(*cfg_);
   sys_ = std::make_unique<caf::actor_system>(*cfg_);
   owner_ = std::this_thread::get_id();
   main_ = std::make_shared<process_state>(

@@ -25,6 +25,10 @@
 
 namespace troupe::detail {
 
+/// Runs the hooks of troupe/ext/runtime_hooks.hpp.
+void run_config_hooks(caf::actor_system_config& cfg);
+void run_start_hooks(runtime& rt);
+
 class current_scope;
 
 /// The runtime's CAF configuration: CAF's options plus troupe's own.

@@ -1,0 +1,227 @@
+#pragma once
+
+/// Entry points: the functions an `os_process` can run. C++ cannot send a
+/// closure to another OS process, so, as Python pickles a function by its
+/// qualified name, troupe names it: register the function once with
+/// `TROUPE_ENTRY`, then name it at the call site with `troupe::entry<f>`.
+///
+///     void resize(std::string path, int width);
+///     TROUPE_ENTRY(resize);                  // global namespace scope
+///     ...
+///     troupe::os_process p{rt, troupe::entry<resize>, "a.png", 640};
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <troupe/array.hpp>
+#include <troupe/barrier.hpp>
+#include <troupe/condition.hpp>
+#include <troupe/event.hpp>
+#include <troupe/joinable_queue.hpp>
+#include <troupe/lock.hpp>
+#include <troupe/pipe.hpp>
+#include <troupe/process.hpp>
+#include <troupe/queue.hpp>
+#include <troupe/rlock.hpp>
+#include <troupe/runtime.hpp>
+#include <troupe/semaphore.hpp>
+#include <troupe/serialization/serializable.hpp>
+#include <troupe/serialization/serialize.hpp>
+#include <troupe/serialization/std.hpp>
+#include <troupe/simple_queue.hpp>
+#include <troupe/value.hpp>
+
+namespace troupe::isolate {
+
+/// The call of one entry point: its arguments, each as
+/// `troupe::serialization` bytes, in; its result's bytes (empty for
+/// `void`) out.
+using entry_invoker = std::string (*)(const std::vector<std::string>& args);
+
+/// Whether `T` is an object shared between processes (a channel, a lock, a
+/// process handle, ...): those cannot cross into another OS process yet.
+template <class T>
+inline constexpr bool is_shared_object = false;
+
+template <class T>
+inline constexpr bool is_shared_object<queue<T>> = true;
+template <class T>
+inline constexpr bool is_shared_object<joinable_queue<T>> = true;
+template <class T>
+inline constexpr bool is_shared_object<simple_queue<T>> = true;
+template <class A, class B>
+inline constexpr bool is_shared_object<connection<A, B>> = true;
+template <class T>
+inline constexpr bool is_shared_object<value<T>> = true;
+template <class T>
+inline constexpr bool is_shared_object<array<T>> = true;
+template <>
+inline constexpr bool is_shared_object<event> = true;
+template <>
+inline constexpr bool is_shared_object<owned_lock> = true;
+template <>
+inline constexpr bool is_shared_object<rlock> = true;
+template <>
+inline constexpr bool is_shared_object<semaphore> = true;
+template <>
+inline constexpr bool is_shared_object<bounded_semaphore> = true;
+template <>
+inline constexpr bool is_shared_object<condition> = true;
+template <>
+inline constexpr bool is_shared_object<barrier> = true;
+template <>
+inline constexpr bool is_shared_object<process> = true;
+template <>
+inline constexpr bool is_shared_object<runtime> = true;
+
+namespace detail {
+
+template <class Fn>
+struct entry_signature {
+  static constexpr bool is_function = false;
+};
+
+template <class R, class... Ps>
+struct entry_signature<R (*)(Ps...)> {
+  static constexpr bool is_function = true;
+  using result_type = R;
+  using params = std::tuple<std::remove_cvref_t<Ps>...>;
+  static constexpr std::size_t arity = sizeof...(Ps);
+};
+
+template <class R, class... Ps>
+struct entry_signature<R (*)(Ps...) noexcept> : entry_signature<R (*)(Ps...)> {
+};
+
+/// Checks that a value of type `T` can be a parameter or result of an
+/// entry point; says what is wrong otherwise. Returns true so that it can
+/// sit in a fold.
+template <class T>
+consteval bool check_not_shared() {
+  static_assert(!is_shared_object<std::remove_cvref_t<T>>,
+                "troupe: a channel, lock, event, value, process or other "
+                "shared object cannot be handed to an os_process (it lives "
+                "in this OS process's memory); pass values, or share it "
+                "through a process on this side");
+  return true;
+}
+
+template <class T>
+consteval bool check_crossing_type() {
+  check_not_shared<T>();
+  static_assert(std::is_void_v<T> || troupe::serialization::serializable<T>,
+                "troupe: an os_process's arguments and results cross into "
+                "another OS process as troupe::serialization bytes, and "
+                "this type is not serializable: give it a serialize(Archive&, "
+                "unsigned) member or a free serialize() in its namespace, or "
+                "opt in with troupe::serialization::enable_serializable (see "
+                "docs/serialization.md)");
+  static_assert(std::is_void_v<T> || std::is_default_constructible_v<T>,
+                "troupe: an entry point's parameter and result types must be "
+                "default-constructible (they are read back into a "
+                "default-constructed value)");
+  return true;
+}
+
+template <auto F, std::size_t... I>
+std::string invoke_entry(const std::vector<std::string>& args,
+                         std::index_sequence<I...>) {
+  using sig = entry_signature<decltype(F)>;
+  using params = typename sig::params;
+  if (args.size() != sizeof...(I))
+    throw troupe::value_error(
+      "entry point called with " + std::to_string(args.size())
+      + " arguments, expected " + std::to_string(sizeof...(I)));
+  params values{
+    troupe::serialization::from_bytes<std::tuple_element_t<I, params>>(
+      args[I])...};
+  if constexpr (std::is_void_v<typename sig::result_type>) {
+    F(std::move(std::get<I>(values))...);
+    return {};
+  } else {
+    return troupe::serialization::to_bytes(
+      F(std::move(std::get<I>(values))...));
+  }
+}
+
+template <auto F>
+std::string invoke(const std::vector<std::string>& args) {
+  return invoke_entry<F>(
+    args, std::make_index_sequence<entry_signature<decltype(F)>::arity>{});
+}
+
+template <auto F, class... Ps>
+consteval bool check_signature(std::tuple<Ps...>*) {
+  return (check_crossing_type<Ps>() && ...)
+         && check_crossing_type<
+           typename entry_signature<decltype(F)>::result_type>();
+}
+
+/// Records an entry point (from TROUPE_ENTRY's static initializer).
+/// Returns true; a second, different function under the same name is
+/// reported when a runtime starts.
+bool add_entry(std::string_view name, entry_invoker invoke,
+               const void* function, const char* file, int line);
+
+} // namespace detail
+
+/// Specialized by `TROUPE_ENTRY` for each registered function.
+template <auto F>
+struct entry_traits {
+  static constexpr bool registered = false;
+};
+
+/// The value `troupe::entry<f>` names: a registered entry point `f`.
+template <auto F>
+struct entry_t {
+  static_assert(detail::entry_signature<decltype(F)>::is_function,
+                "troupe::entry<f>: f must be a function (not a lambda, "
+                "functor or member function): only a named function can be "
+                "found again in another OS process");
+  static_assert(entry_traits<F>::registered,
+                "troupe::entry<f>: f is not a registered entry point; add "
+                "`TROUPE_ENTRY(f);` at global namespace scope (qualified, "
+                "e.g. TROUPE_ENTRY(app::resize)) where this call can see it");
+
+  /// The name the child looks the function up by.
+  static constexpr std::string_view name() {
+    return entry_traits<F>::name;
+  }
+};
+
+} // namespace troupe::isolate
+
+namespace troupe {
+
+/// Names a registered entry point at the call site: `troupe::entry<f>`.
+template <auto F>
+inline constexpr isolate::entry_t<F> entry{};
+
+} // namespace troupe
+
+/// Registers function `f` as an entry point under its spelled name (e.g.
+/// "app::resize"). Use it once, at global namespace scope, where every call
+/// site naming `troupe::entry<f>` sees it (next to `f`'s declaration when
+/// several files start it). Checks at compile time that `f`'s parameters
+/// and result can cross to another OS process.
+#define TROUPE_ENTRY(f) TROUPE_ENTRY_AS(f, #f)
+
+/// As `TROUPE_ENTRY(f)`, under the name `name` (a string literal): for two
+/// functions that would otherwise share a name.
+#define TROUPE_ENTRY_AS(f, entry_name)                                         \
+  template <>                                                                  \
+  struct troupe::isolate::entry_traits<&f> {                                   \
+    static_assert(troupe::isolate::detail::check_signature<&f>(                \
+      static_cast<typename troupe::isolate::detail::entry_signature<           \
+        decltype(&f)>::params*>(nullptr)));                                    \
+    static constexpr bool registered = true;                                   \
+    static constexpr std::string_view name = entry_name;                       \
+    static inline const bool added = troupe::isolate::detail::add_entry(       \
+      entry_name, &troupe::isolate::detail::invoke<&f>,                        \
+      reinterpret_cast<const void*>(&f), __FILE__, __LINE__);                  \
+  }

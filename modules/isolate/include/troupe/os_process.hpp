@@ -1,0 +1,264 @@
+#pragma once
+
+/// `troupe::os_process`: a process in an OS process of its own. See
+/// docs/isolation.md.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <troupe/child_spec.hpp>
+#include <troupe/isolate/entry.hpp>
+#include <troupe/process.hpp>
+
+namespace troupe {
+
+/// How the child OS process comes to be (Python's start methods).
+enum class start_method {
+  /// Re-executes this program (`/proc/self/exe`, same arguments) with a
+  /// marker; `troupe::runtime`'s constructor in the child runs the entry
+  /// point and ends the child, so code in `main` before that line runs in
+  /// the child too (see `is_os_process_child`).
+  spawn,
+};
+
+/// Limits applied in the child before its entry point runs (setrlimit);
+/// empty leaves the inherited limit.
+struct resource_limits {
+  /// Address space in bytes (`RLIMIT_AS`): allocations past it fail
+  /// (`std::bad_alloc`), which ends only the child.
+  std::optional<std::uint64_t> address_space{};
+
+  /// CPU time (`RLIMIT_CPU`): past it the kernel sends SIGXCPU, then
+  /// SIGKILL.
+  std::optional<std::chrono::seconds> cpu_time{};
+
+  /// Largest core dump in bytes (`RLIMIT_CORE`); 0 disables core dumps.
+  std::optional<std::uint64_t> core_size{};
+};
+
+/// Settings of one `os_process`, with designated initializers.
+struct os_process_options {
+  /// As `process_options::name`.
+  std::string name{};
+
+  /// As `process_options::daemon`: a daemon is terminated at the runtime's
+  /// shutdown instead of being waited for.
+  std::optional<bool> daemon{};
+
+  /// Time between `terminate()` (SIGTERM) and SIGKILL to the child's
+  /// process group; empty takes the runtime's `terminate_grace`.
+  std::optional<std::chrono::milliseconds> terminate_grace{};
+
+  troupe::start_method start_method = troupe::start_method::spawn;
+
+  /// Environment variables set in the child (added or replaced).
+  std::map<std::string, std::string> env{};
+
+  /// Environment variables removed in the child.
+  std::vector<std::string> unset_env{};
+
+  /// The child's working directory; empty keeps the parent's.
+  std::string working_directory{};
+
+  resource_limits limits{};
+};
+
+namespace isolate::detail {
+
+class os_process_impl;
+
+/// Converts each argument to its parameter's type and serializes it.
+template <auto F, class... Args, std::size_t... I>
+std::vector<std::string> pack_arguments(std::index_sequence<I...>,
+                                        Args&&... args) {
+  using params = typename entry_signature<decltype(F)>::params;
+  std::vector<std::string> out;
+  out.reserve(sizeof...(Args));
+  (out.push_back(troupe::serialization::to_bytes(
+     std::tuple_element_t<I, params>(std::forward<Args>(args)))),
+   ...);
+  return out;
+}
+
+template <auto F, class... Args>
+consteval bool check_arguments() {
+  using sig = entry_signature<decltype(F)>;
+  static_assert((check_not_shared<Args>() && ...));
+  static_assert(sig::arity == sizeof...(Args),
+                "troupe::os_process: the number of arguments differs from "
+                "the entry point's number of parameters");
+  static_assert(std::is_invocable_v<decltype(F), Args...>,
+                "troupe::os_process: the arguments do not convert to the "
+                "entry point's parameters");
+  return true;
+}
+
+} // namespace isolate::detail
+
+/// Whether this OS process was started as an `os_process` child and has
+/// not yet run its entry point: Python's `__name__ != '__main__'`. Code in
+/// `main` before the `troupe::runtime` line runs in the child too; guard
+/// what must run only in the parent with `if (!troupe::is_os_process_child())`.
+/// Does not need a runtime.
+[[nodiscard]] bool is_os_process_child() noexcept;
+
+/// A process running in a child OS process: Python's
+/// `multiprocessing.Process` with its default isolation. The same
+/// lifecycle, exit codes and supervision as `troupe::process`; its target
+/// is a registered entry point (see troupe/isolate/entry.hpp) and its
+/// arguments are values, serialized into the child.
+///
+///     void resize(std::string path, int width);
+///     TROUPE_ENTRY(resize);
+///     ...
+///     troupe::os_process p{rt, {.name = "resizer"},
+///                          troupe::entry<resize>, "a.png", 640};
+///     p.start();
+///     p.join();          // p.exitcode(): 0, 1, n, -15, -9, -11, ...
+///
+/// A crash, `abort()`, runaway memory or an endless loop in the child ends
+/// only the child: the parent sees `-signal` and a reason naming the
+/// signal ("killed by SIGSEGV (segmentation fault)"). `terminate()` sends
+/// SIGTERM, which in the child is troupe's cooperative stop (blocking
+/// troupe calls throw `terminated`, RAII unwinds); past the grace, the
+/// child's whole process group gets SIGKILL. `kill()` sends SIGKILL at
+/// once.
+///
+/// Handles are cheap to copy; all copies refer to the same process.
+/// Thread-safety: every member from any thread.
+class os_process {
+public:
+  template <auto F, class... Args>
+    requires(isolate::detail::check_arguments<F, Args...>())
+  os_process(runtime& rt, isolate::entry_t<F> e, Args&&... args)
+    : os_process(rt, os_process_options{}, e, std::forward<Args>(args)...) {}
+
+  template <auto F, class... Args>
+    requires(isolate::detail::check_arguments<F, Args...>())
+  os_process(runtime& rt, os_process_options opts, isolate::entry_t<F>,
+             Args&&... args)
+    : os_process(
+      rt, std::move(opts), isolate::entry_t<F>::name(),
+      isolate::detail::pack_arguments<F>(std::index_sequence_for<Args...>{},
+                                         std::forward<Args>(args)...)) {}
+
+  // -- lifecycle --------------------------------------------------------------
+
+  /// Starts the child OS process: returns once it exists (its entry point
+  /// starts soon after). Throws `state_error` when called a second time or
+  /// after the runtime shut down, and `std::system_error` when the OS
+  /// refuses (e.g. a `working_directory` that does not exist).
+  void start();
+
+  /// As `process::join`.
+  void join() const;
+
+  /// As `process::join(timeout)`.
+  bool join(std::chrono::nanoseconds timeout) const;
+
+  [[nodiscard]] bool is_alive() const;
+
+  /// 0 after a normal return; 1 after an uncaught exception; n after
+  /// `this_process::exit(n)`; -15 after `terminate()`; -9 after `kill()`
+  /// or a terminate grace that ran out; `-signal` when a signal ended the
+  /// child (a crash). Empty while running or never started.
+  [[nodiscard]] std::optional<int> exitcode() const;
+
+  /// Why it ended: empty after a normal return; the exception's type and
+  /// message; `terminated`; `killed by SIGSEGV (segmentation fault)`; ...
+  [[nodiscard]] std::string exit_reason() const;
+
+  /// SIGTERM to the child (troupe's cooperative stop there); SIGKILL to its
+  /// process group after the grace. Does not block. `state_error` before
+  /// `start()`.
+  void terminate() const;
+
+  /// SIGKILL to the child's process group; the process is declared killed
+  /// (-9) at once. Does not block. `state_error` before `start()`.
+  void kill() const;
+
+  // -- attributes -------------------------------------------------------------
+
+  /// The process's id in this runtime (as `process::pid`); 0 before
+  /// `start()`.
+  [[nodiscard]] pid_type pid() const;
+
+  /// The child's OS process id (Python's `Process.pid`); empty before
+  /// `start()`.
+  [[nodiscard]] std::optional<int> os_pid() const;
+
+  [[nodiscard]] std::string name() const;
+
+  /// Renames the process (before or after `start()`; the child keeps the
+  /// name it started with).
+  void name(std::string new_name);
+
+  [[nodiscard]] bool daemon() const;
+
+  /// Sets the daemon flag. Throws `state_error` after `start()`.
+  void daemon(bool flag);
+
+  // -- messages ---------------------------------------------------------------
+
+  /// Puts a message into the child's mailbox (received there with
+  /// `this_process::receive`); the sender is the calling process, so the
+  /// child can `reply`. Every type in the message must be one CAF can
+  /// serialize (numbers, strings, vectors of them, ...). Messages sent
+  /// before the link to the child is up are held and delivered in order;
+  /// before `start()` and after the end they are dropped.
+  template <class... Ts>
+  void send(Ts&&... xs) const {
+    as_process().send(std::forward<Ts>(xs)...);
+  }
+
+  /// The process as a `troupe::process` handle (for supervisors,
+  /// `active_children()`, exit hooks). `state_error` before `start()`.
+  [[nodiscard]] const process& as_process() const;
+
+private:
+  os_process(runtime& rt, os_process_options opts, std::string_view entry,
+             std::vector<std::string> args);
+
+  std::shared_ptr<isolate::detail::os_process_impl> impl_;
+};
+
+/// A supervised child running entry point `F` in an OS process of its own,
+/// named after the child's id: `troupe::start_os_process(troupe::entry<f>,
+/// args...)` in a `child_spec`. Every restart is a fresh OS process. The
+/// options' name is replaced by the child's id.
+template <auto F, class... Args>
+  requires(isolate::detail::check_arguments<F, const Args&...>())
+child_start start_os_process(os_process_options opts, isolate::entry_t<F> e,
+                             Args... args) {
+  return child_start{
+    [opts = std::move(opts), e, tup = std::make_tuple(std::move(args)...)](
+      runtime& rt, const std::string& name, const std::any*) {
+      auto o = opts;
+      o.name = name;
+      auto p = std::apply(
+        [&](const auto&... xs) {
+          return os_process{rt, std::move(o), e, xs...};
+        },
+        tup);
+      p.start();
+      return p.as_process();
+    },
+    child_type::worker};
+}
+
+/// As `start_os_process(opts, e, args...)` with default options.
+template <auto F, class... Args>
+  requires(isolate::detail::check_arguments<F, const Args&...>())
+child_start start_os_process(isolate::entry_t<F> e, Args... args) {
+  return start_os_process(os_process_options{}, e, std::move(args)...);
+}
+
+} // namespace troupe

@@ -1,0 +1,45 @@
+#pragma once
+
+// What the parent tells a spawned child before anything else, and how the
+// child is marked: the first frame on the control socket (a length, then a
+// troupe::serialization record), written before either side hands the
+// socket to CAF's BASP.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace troupe::isolate::detail {
+
+/// The environment variable that marks a spawned child:
+/// `<control fd>:<parent's OS pid>`.
+inline constexpr const char* child_marker = "TROUPE_OS_PROCESS";
+
+/// The descriptor the control socket has in the child.
+inline constexpr int child_control_fd = 3;
+
+struct bootstrap {
+  std::string entry;
+  std::string name;
+  std::int64_t terminate_grace_ms = 0;
+  std::int64_t limit_address_space = -1; // -1: inherited
+  std::int64_t limit_cpu_seconds = -1;
+  std::int64_t limit_core_size = -1;
+  std::vector<std::string> args;
+
+  template <class Archive>
+  void serialize(Archive& ar, unsigned /*version*/) {
+    ar& entry& name& terminate_grace_ms& limit_address_space& limit_cpu_seconds&
+      limit_core_size& args;
+  }
+};
+
+/// Writes `b` as one frame to `fd` (blocking). False when the peer is
+/// gone.
+bool write_bootstrap(int fd, const bootstrap& b);
+
+/// Reads one frame from `fd` (blocking). Throws `std::runtime_error` with
+/// the reason when the frame is missing, truncated or malformed.
+bootstrap read_bootstrap(int fd);
+
+} // namespace troupe::isolate::detail

@@ -1,0 +1,143 @@
+// The child's side of an os_process: from the runtime's constructor in the
+// re-executed program to the OS process's end.
+
+#include <cerrno>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <caf/actor_system.hpp>
+
+#include <troupe/process.hpp>
+#include <troupe/runtime.hpp>
+
+#include "bootstrap.hpp"
+#include "link.hpp"
+#include "registry.hpp"
+
+namespace troupe::isolate::detail {
+
+namespace {
+
+/// Written by the SIGTERM handler, read by the thread that turns it into
+/// a cooperative stop.
+int term_fd = -1;
+
+void on_sigterm(int) {
+  std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(term_fd, &one, sizeof(one));
+}
+
+void on_parent_death(int) {
+  // The parent died (PR_SET_PDEATHSIG): end this process and whatever it
+  // started in its process group. Async-signal-safe.
+  ::kill(0, SIGKILL);
+}
+
+/// The parent's death ends this child, and everything in its process
+/// group. The signal is caught (not SIGKILL itself) so that the handler
+/// can take the group along.
+void arm_parent_death(long parent_pid) {
+  struct sigaction sa {};
+  sa.sa_handler = &on_parent_death;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGHUP, &sa, nullptr);
+  ::prctl(PR_SET_PDEATHSIG, SIGHUP);
+  if (::getppid() != static_cast<pid_t>(parent_pid))
+    ::kill(0, SIGKILL); // it died before the signal was armed
+}
+
+[[noreturn]] void fail_early(const std::string& what) {
+  std::cerr << "troupe: os_process child " << ::getpid() << ": " << what
+            << '\n';
+  std::cerr.flush();
+  ::_exit(1);
+}
+
+void apply_limit(int resource, std::int64_t value, const char* what) {
+  if (value < 0)
+    return;
+  rlimit lim{};
+  ::getrlimit(resource, &lim);
+  lim.rlim_cur = static_cast<rlim_t>(value);
+  if (lim.rlim_max != RLIM_INFINITY && lim.rlim_cur > lim.rlim_max)
+    lim.rlim_cur = lim.rlim_max;
+  if (::setrlimit(resource, &lim) != 0)
+    fail_early(std::string{"cannot apply the "} + what
+               + " limit: " + std::strerror(errno));
+}
+
+/// Ends the OS process so that its parent sees `code` (the cooperative
+/// stop as SIGTERM, a kill as SIGKILL, as Python reports them).
+[[noreturn]] void end_process(int code) {
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
+  if (code == -15) {
+    ::signal(SIGTERM, SIG_DFL);
+    ::raise(SIGTERM);
+  } else if (code < 0) {
+    ::kill(0, SIGKILL);
+  }
+  ::_exit(code & 0xff);
+}
+
+} // namespace
+
+void child_main(runtime& rt, int control_fd, long parent_pid) {
+  mark_entry_reached();
+  ::unsetenv(
+    child_marker); // NOLINT(concurrency-mt-unsafe): our threads do not read it
+  arm_parent_death(parent_pid);
+  bootstrap start;
+  try {
+    start = read_bootstrap(control_fd);
+  } catch (const std::exception& e) {
+    fail_early(e.what());
+  }
+  apply_limit(RLIMIT_AS, start.limit_address_space, "address space");
+  apply_limit(RLIMIT_CPU, start.limit_cpu_seconds, "CPU time");
+  apply_limit(RLIMIT_CORE, start.limit_core_size, "core size");
+  auto invoke = find_entry(start.entry);
+  if (invoke == nullptr)
+    fail_early("no entry point named '" + start.entry
+               + "' in this program (is its TROUPE_ENTRY compiled in?)");
+  term_fd = ::eventfd(0, EFD_CLOEXEC);
+  struct sigaction sa {};
+  sa.sa_handler = &on_sigterm;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  ::sigaction(SIGTERM, &sa, nullptr);
+  process proc{
+    rt,
+    {.name = start.name,
+     .daemon = false,
+     .terminate_grace = std::chrono::milliseconds{start.terminate_grace_ms}},
+    [invoke, args = std::move(start.args)] { invoke(args); }};
+  proc.start();
+  auto agent = start_child_agent(rt.system(), control_fd, proc.handle());
+  std::thread{[proc] {
+    std::uint64_t count = 0;
+    while (::read(term_fd, &count, sizeof(count)) < 0 && errno == EINTR) {
+    }
+    proc.terminate();
+  }}.detach();
+  proc.join();
+  auto code = proc.exitcode().value_or(1);
+  if (code != 0)
+    report_end(rt.system(), agent, code, proc.exit_reason(), 5000);
+  end_process(code);
+}
+
+} // namespace troupe::isolate::detail

@@ -1,0 +1,75 @@
+#pragma once
+
+// The one long-lived thread that starts child OS processes and reaps them.
+//
+// Starting from one thread matters: PR_SET_PDEATHSIG, which ends a child
+// when its parent dies, follows the *thread* that spawned it, so a child
+// started by a troupe process thread that then ended would be killed
+// while the program lives. The same thread waits on every child's pidfd
+// (no global SIGCHLD handler, no wait on a recycled pid) and reports each
+// end.
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace troupe::isolate::detail {
+
+/// One child OS process, from its start until it was reaped.
+class child_proc {
+public:
+  child_proc(pid_t pid, int pidfd) : pid_(pid), pidfd_(pidfd) {}
+  ~child_proc();
+
+  child_proc(const child_proc&) = delete;
+  child_proc& operator=(const child_proc&) = delete;
+
+  [[nodiscard]] pid_t pid() const noexcept {
+    return pid_;
+  }
+
+  /// Sends `sig` to the child (not to a recycled pid: through its pidfd);
+  /// with `whole_group`, to its process group too (its own children).
+  /// Nothing once it was reaped.
+  void signal(int sig, bool whole_group);
+
+  /// Reaps the child if it ended: its exit status (`code`) or the signal
+  /// that ended it (`signal`). Empty if it still runs.
+  struct status {
+    int code = 0;
+    int signal = 0;
+  };
+  std::optional<status> try_reap();
+
+  [[nodiscard]] int pidfd() const noexcept {
+    return pidfd_;
+  }
+
+private:
+  std::mutex mtx_;
+  pid_t pid_;
+  int pidfd_;
+  bool reaped_ = false;
+};
+
+struct spawn_request {
+  std::vector<std::string> argv;
+  std::vector<std::string> env;
+  std::string working_directory;
+  int control_fd = -1; // becomes descriptor 3 in the child
+};
+
+using exit_callback = std::function<void(child_proc::status)>;
+
+/// Starts `req` as a child OS process (on the spawner thread) and calls
+/// `on_exit` there once it ended and was reaped. Throws `std::system_error`
+/// when the OS refuses. `on_exit` must not block.
+std::shared_ptr<child_proc> spawn_child(const spawn_request& req,
+                                        exit_callback on_exit);
+
+} // namespace troupe::isolate::detail

@@ -1,0 +1,410 @@
+// os_process: lifecycle and exit codes of real child OS processes.
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <troupe/os_process.hpp>
+#include <troupe/this_process.hpp>
+#include <troupe/troupe.hpp>
+
+#include "test_util.hpp"
+
+namespace tp = troupe::this_process;
+using namespace std::chrono_literals;
+using troupe::test::deadline;
+using troupe::test::eventually;
+
+namespace isolate_test {
+
+void returns() {}
+
+void throws(std::string message) {
+  throw std::invalid_argument(message);
+}
+
+void exits_with(int code) {
+  tp::exit(code);
+}
+
+void segfaults() {
+  std::raise(SIGSEGV);
+}
+
+void aborts() {
+  std::abort();
+}
+
+/// Sleeps in troupe's checkpointed sleep until stopped; the destructor of
+/// a local writes `path` as the stop unwinds the stack.
+void sleeps_until_stopped(std::string path) {
+  struct mark_on_unwind {
+    std::string path;
+    explicit mark_on_unwind(std::string p) : path(std::move(p)) {}
+    mark_on_unwind(const mark_on_unwind&) = delete;
+    mark_on_unwind& operator=(const mark_on_unwind&) = delete;
+    ~mark_on_unwind() {
+      std::ofstream{path} << "unwound";
+    }
+  } mark{path};
+  for (;;)
+    tp::sleep_for(10ms);
+}
+
+/// Spins without ever reaching a troupe call: SIGTERM cannot stop it.
+void spins() {
+  std::atomic<unsigned> n{0};
+  for (;;)
+    n.fetch_add(1, std::memory_order_relaxed);
+}
+
+/// Allocates and touches `mib` MiB.
+void allocates(int mib) {
+  std::vector<char> block(static_cast<std::size_t>(mib) << 20U);
+  for (std::size_t i = 0; i < block.size(); i += 4096)
+    block[i] = 1;
+}
+
+/// Exits 0 if the environment variable has `expected` (or is unset when
+/// `expected` is "<unset>"), else 3.
+void env_is(std::string key, std::string expected) {
+  const char* value = std::getenv(key.c_str());
+  auto actual = value == nullptr ? std::string{"<unset>"} : std::string{value};
+  tp::exit(actual == expected ? 0 : 3);
+}
+
+void cwd_is(std::string expected) {
+  tp::exit(std::filesystem::current_path() == expected ? 0 : 3);
+}
+
+/// Exits 0 if no descriptor of this process refers to `path`, else the
+/// number that do (they leaked from the parent).
+void holds_no_descriptor_of(std::string path) {
+  int leaked = 0;
+  for (const auto& fd : std::filesystem::directory_iterator{"/proc/self/fd"}) {
+    std::error_code ec;
+    auto target = std::filesystem::read_symlink(fd.path(), ec);
+    if (!ec && target == path)
+      ++leaked;
+  }
+  tp::exit(leaked);
+}
+
+/// Exits 0 if the name it runs under is `expected`.
+void named(std::string expected) {
+  tp::exit(troupe::current_process().name() == expected ? 0 : 3);
+}
+
+/// Echoes ints (plus one) to their sender until it gets a negative one.
+void echo() {
+  for (;;) {
+    auto x = tp::receive<int>();
+    if (x < 0)
+      return;
+    tp::reply(x + 1);
+  }
+}
+
+/// Exits 0 if every double arrives with the bits the parent sent.
+void doubles_are(std::vector<double> xs, std::vector<std::uint64_t> bits) {
+  if (xs.size() != bits.size())
+    tp::exit(3);
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    std::uint64_t b = 0;
+    std::memcpy(&b, &xs[i], sizeof(b));
+    if (b != bits[i])
+      tp::exit(4);
+  }
+}
+
+double twice(double x) {
+  return 2 * x;
+}
+
+} // namespace isolate_test
+
+TROUPE_ENTRY(isolate_test::returns);
+TROUPE_ENTRY(isolate_test::throws);
+TROUPE_ENTRY(isolate_test::exits_with);
+TROUPE_ENTRY(isolate_test::segfaults);
+TROUPE_ENTRY(isolate_test::aborts);
+TROUPE_ENTRY(isolate_test::sleeps_until_stopped);
+TROUPE_ENTRY(isolate_test::spins);
+TROUPE_ENTRY(isolate_test::allocates);
+TROUPE_ENTRY(isolate_test::env_is);
+TROUPE_ENTRY(isolate_test::cwd_is);
+TROUPE_ENTRY(isolate_test::holds_no_descriptor_of);
+TROUPE_ENTRY(isolate_test::named);
+TROUPE_ENTRY(isolate_test::echo);
+TROUPE_ENTRY(isolate_test::doubles_are);
+TROUPE_ENTRY(isolate_test::twice);
+
+namespace {
+
+using namespace isolate_test;
+using troupe::entry;
+using troupe::os_process;
+
+std::string temp_path(const std::string& stem) {
+  return (std::filesystem::temp_directory_path()
+          / (stem + "-" + std::to_string(::getpid()) + "-"
+             + std::to_string(
+               std::chrono::steady_clock::now().time_since_epoch().count())))
+    .string();
+}
+
+} // namespace
+
+TEST(os_process, a_normal_return_is_exit_code_0) {
+  troupe::runtime rt;
+  os_process p{rt, entry<returns>};
+  EXPECT_FALSE(p.exitcode());
+  EXPECT_EQ(p.pid(), 0U);
+  p.start();
+  ASSERT_TRUE(p.os_pid());
+  EXPECT_NE(*p.os_pid(), ::getpid());
+  ASSERT_TRUE(p.join(deadline));
+  EXPECT_EQ(p.exitcode(), 0);
+  EXPECT_EQ(p.exit_reason(), "");
+  EXPECT_FALSE(p.is_alive());
+}
+
+TEST(os_process, an_uncaught_exception_is_1_with_its_type_and_message) {
+  troupe::runtime rt;
+  os_process p{rt, {.name = "thrower"}, entry<throws>, "bad input"};
+  p.start();
+  ASSERT_TRUE(p.join(deadline));
+  EXPECT_EQ(p.exitcode(), 1);
+  EXPECT_NE(p.exit_reason().find("invalid_argument"), std::string::npos)
+    << p.exit_reason();
+  EXPECT_NE(p.exit_reason().find("bad input"), std::string::npos)
+    << p.exit_reason();
+}
+
+TEST(os_process, this_process_exit_n_is_n) {
+  troupe::runtime rt;
+  for (int code : {0, 3, 255, 1000}) {
+    os_process p{rt, entry<exits_with>, code};
+    p.start();
+    ASSERT_TRUE(p.join(deadline));
+    EXPECT_EQ(p.exitcode(), code);
+  }
+}
+
+TEST(os_process, a_segfault_is_minus_11_named_and_harms_no_one_else) {
+  troupe::runtime rt;
+  troupe::queue<int> q{rt};
+  os_process p{rt, entry<segfaults>};
+  p.start();
+  ASSERT_TRUE(p.join(deadline));
+  EXPECT_EQ(p.exitcode(), -SIGSEGV);
+  EXPECT_EQ(p.exit_reason(), "killed by SIGSEGV (segmentation fault)");
+  q.put(7); // the parent and its queue carry on
+  EXPECT_EQ(q.get(), 7);
+}
+
+TEST(os_process, abort_is_minus_6) {
+  troupe::runtime rt;
+  os_process p{rt, entry<aborts>};
+  p.start();
+  ASSERT_TRUE(p.join(deadline));
+  EXPECT_EQ(p.exitcode(), -SIGABRT);
+  EXPECT_EQ(p.exit_reason(), "killed by SIGABRT (aborted)");
+}
+
+TEST(os_process, terminate_is_a_cooperative_stop_that_unwinds_the_child) {
+  troupe::runtime rt;
+  auto path = temp_path("troupe-unwind");
+  os_process p{rt, {.terminate_grace = 10s}, entry<sleeps_until_stopped>, path};
+  p.start();
+  ASSERT_TRUE(eventually([&] { return p.is_alive(); }));
+  std::this_thread::sleep_for(100ms); // let it reach its loop
+  p.terminate();
+  ASSERT_TRUE(p.join(deadline));
+  EXPECT_EQ(p.exitcode(), -15);
+  EXPECT_EQ(p.exit_reason(), "terminated");
+  std::ifstream in{path};
+  std::string text;
+  in >> text;
+  EXPECT_EQ(text, "unwound") << "the child's destructors did not run";
+  std::filesystem::remove(path);
+}
+
+TEST(os_process, a_child_ignoring_terminate_is_killed_after_its_grace) {
+  troupe::runtime rt;
+  os_process p{rt, {.terminate_grace = 200ms}, entry<spins>};
+  p.start();
+  auto pid = *p.os_pid();
+  std::this_thread::sleep_for(50ms);
+  auto t0 = std::chrono::steady_clock::now();
+  p.terminate();
+  ASSERT_TRUE(p.join(deadline));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 150ms);
+  EXPECT_EQ(p.exitcode(), -9);
+  // Really gone, not merely declared killed.
+  EXPECT_TRUE(eventually([&] {
+    return ::kill(pid, 0) != 0
+           || !std::filesystem::exists("/proc/" + std::to_string(pid) + "/exe");
+  }));
+}
+
+TEST(os_process, kill_really_stops_a_spinning_child_at_once) {
+  troupe::runtime rt;
+  os_process p{rt, entry<spins>};
+  p.start();
+  auto pid = *p.os_pid();
+  std::this_thread::sleep_for(50ms);
+  p.kill();
+  ASSERT_TRUE(p.join(1s));
+  EXPECT_EQ(p.exitcode(), -9);
+  EXPECT_TRUE(eventually([&] {
+    return !std::filesystem::exists("/proc/" + std::to_string(pid) + "/exe");
+  }));
+}
+
+TEST(os_process, an_address_space_limit_ends_only_the_child) {
+  troupe::runtime rt;
+  os_process p{rt,
+               {.limits = {.address_space = std::uint64_t{1} << 30}},
+               entry<allocates>,
+               2048};
+  p.start();
+  ASSERT_TRUE(p.join(deadline));
+  EXPECT_EQ(p.exitcode(), 1);
+  EXPECT_NE(p.exit_reason().find("bad_alloc"), std::string::npos)
+    << p.exit_reason();
+  os_process fine{rt, entry<allocates>, 16};
+  fine.start();
+  ASSERT_TRUE(fine.join(deadline));
+  EXPECT_EQ(fine.exitcode(), 0);
+}
+
+TEST(os_process, environment_and_working_directory_options_apply) {
+  troupe::runtime rt;
+  ::setenv("TROUPE_TEST_DROPPED", "x", 1);
+  os_process added{rt,
+                   {.env = {{"TROUPE_TEST_ADDED", "yes"}}},
+                   entry<env_is>,
+                   "TROUPE_TEST_ADDED",
+                   "yes"};
+  os_process dropped{rt,
+                     {.unset_env = {"TROUPE_TEST_DROPPED"}},
+                     entry<env_is>,
+                     "TROUPE_TEST_DROPPED",
+                     "<unset>"};
+  os_process kept{rt, entry<env_is>, "TROUPE_TEST_DROPPED", "x"};
+  os_process in_tmp{rt, {.working_directory = "/tmp"}, entry<cwd_is>, "/tmp"};
+  for (auto* p : {&added, &dropped, &kept, &in_tmp}) {
+    p->start();
+    ASSERT_TRUE(p->join(deadline));
+    EXPECT_EQ(p->exitcode(), 0);
+  }
+  ::unsetenv("TROUPE_TEST_DROPPED");
+}
+
+TEST(os_process, a_missing_working_directory_fails_start_with_the_reason) {
+  troupe::runtime rt;
+  os_process p{rt, {.working_directory = "/no/such/dir"}, entry<returns>};
+  try {
+    p.start();
+    FAIL() << "start() succeeded";
+  } catch (const std::system_error& e) {
+    EXPECT_NE(std::string{e.what()}.find("/no/such/dir"), std::string::npos)
+      << e.what();
+  }
+}
+
+TEST(os_process, the_child_inherits_no_descriptor_but_its_control_socket) {
+  troupe::runtime rt;
+  auto path = temp_path("troupe-fds");
+  std::ofstream{path} << "x";
+  std::vector<int> fds;
+  for (int i = 0; i < 200; ++i)
+    fds.push_back(::open(path.c_str(), O_RDONLY)); // inheritable: no CLOEXEC
+  os_process p{rt, entry<holds_no_descriptor_of>, path};
+  p.start();
+  ASSERT_TRUE(p.join(deadline));
+  EXPECT_EQ(p.exitcode(), 0) << "descriptors leaked into the child";
+  for (int fd : fds)
+    ::close(fd);
+  std::filesystem::remove(path);
+}
+
+TEST(os_process, the_child_runs_under_the_process_name) {
+  troupe::runtime rt;
+  os_process p{rt, {.name = "resizer"}, entry<named>, "resizer"};
+  EXPECT_EQ(p.name(), "resizer");
+  p.start();
+  ASSERT_TRUE(p.join(deadline));
+  EXPECT_EQ(p.exitcode(), 0);
+}
+
+TEST(os_process, messages_reach_the_child_and_replies_come_back) {
+  troupe::runtime rt;
+  os_process p{rt, entry<echo>};
+  p.start();
+  int total = 0;
+  for (int i = 0; i < 50; ++i) {
+    p.send(i);
+    total += tp::receive<int>(deadline);
+  }
+  EXPECT_EQ(total, 50 * 51 / 2);
+  p.send(-1);
+  ASSERT_TRUE(p.join(deadline));
+  EXPECT_EQ(p.exitcode(), 0);
+}
+
+TEST(os_process, doubles_cross_bit_exactly) {
+  troupe::runtime rt;
+  std::vector<double> xs{std::numeric_limits<double>::quiet_NaN(),
+                         -0.0,
+                         1e-310,
+                         std::numeric_limits<double>::infinity(),
+                         -std::numeric_limits<double>::infinity(),
+                         std::numeric_limits<double>::denorm_min(),
+                         0.1};
+  std::vector<std::uint64_t> bits;
+  for (double x : xs) {
+    std::uint64_t b = 0;
+    std::memcpy(&b, &x, sizeof(b));
+    bits.push_back(b);
+  }
+  os_process p{rt, entry<doubles_are>, xs, bits};
+  p.start();
+  ASSERT_TRUE(p.join(deadline));
+  EXPECT_EQ(p.exitcode(), 0);
+  // A result travels the same way.
+  for (double x : xs) {
+    auto out = troupe::isolate::detail::invoke<&twice>(
+      {troupe::serialization::to_bytes(x)});
+    auto y = troupe::serialization::from_bytes<double>(out);
+    auto want = twice(x);
+    EXPECT_EQ(std::memcmp(&y, &want, sizeof(y)), 0) << x;
+  }
+}
+
+TEST(os_process, start_twice_and_use_before_start_are_reported) {
+  troupe::runtime rt;
+  os_process p{rt, entry<returns>};
+  EXPECT_THROW(p.terminate(), troupe::state_error);
+  EXPECT_THROW(p.join(), troupe::state_error);
+  p.start();
+  EXPECT_THROW(p.start(), troupe::state_error);
+  ASSERT_TRUE(p.join(deadline));
+  EXPECT_THROW(p.daemon(true), troupe::state_error);
+}
