@@ -141,12 +141,11 @@ public:
     req.control_fd = theirs.fd;
     end_ = std::make_shared<reported_end>();
     // The exit callback runs on the spawner thread once the child was
-    // reaped; until `ext_` exists it only records the status.
-    auto weak = weak_from_this();
-    child_ = spawn_child(req, [weak](child_proc::status st) {
-      if (auto self = weak.lock())
-        self->on_exit(st);
-    });
+    // reaped; until `ext_` exists it only records the status. It keeps this
+    // object alive until then: the handles may all be gone (a supervisor
+    // keeps only the process handle), the child still has to be reported.
+    child_ = spawn_child(req, [self = shared_from_this()](
+                                child_proc::status st) { self->on_exit(st); });
     theirs = fd_guard{};
     bootstrap b;
     b.entry = entry_;

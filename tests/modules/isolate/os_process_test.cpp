@@ -23,6 +23,7 @@
 #include <troupe/this_process.hpp>
 #include <troupe/troupe.hpp>
 
+#include "isolate_entries.hpp"
 #include "test_util.hpp"
 
 namespace tp = troupe::this_process;
@@ -50,8 +51,9 @@ void aborts() {
   std::abort();
 }
 
-/// Sleeps in troupe's checkpointed sleep until stopped; the destructor of
-/// a local writes `path` as the stop unwinds the stack.
+/// Creates `<path>.ready`, then sleeps in troupe's checkpointed sleep until
+/// stopped; the destructor of a local writes `path` as the stop unwinds
+/// the stack.
 void sleeps_until_stopped(std::string path) {
   struct mark_on_unwind {
     std::string path;
@@ -62,15 +64,9 @@ void sleeps_until_stopped(std::string path) {
       std::ofstream{path} << "unwound";
     }
   } mark{path};
+  std::ofstream{path + ".ready"} << "running\n";
   for (;;)
     tp::sleep_for(10ms);
-}
-
-/// Spins without ever reaching a troupe call: SIGTERM cannot stop it.
-void spins() {
-  std::atomic<unsigned> n{0};
-  for (;;)
-    n.fetch_add(1, std::memory_order_relaxed);
 }
 
 /// Allocates and touches `mib` MiB.
@@ -144,7 +140,6 @@ TROUPE_ENTRY(isolate_test::exits_with);
 TROUPE_ENTRY(isolate_test::segfaults);
 TROUPE_ENTRY(isolate_test::aborts);
 TROUPE_ENTRY(isolate_test::sleeps_until_stopped);
-TROUPE_ENTRY(isolate_test::spins);
 TROUPE_ENTRY(isolate_test::allocates);
 TROUPE_ENTRY(isolate_test::env_is);
 TROUPE_ENTRY(isolate_test::cwd_is);
@@ -233,7 +228,8 @@ TEST(os_process, terminate_is_a_cooperative_stop_that_unwinds_the_child) {
   os_process p{rt, {.terminate_grace = 10s}, entry<sleeps_until_stopped>, path};
   p.start();
   ASSERT_TRUE(eventually([&] { return p.is_alive(); }));
-  std::this_thread::sleep_for(100ms); // let it reach its loop
+  ASSERT_TRUE(
+    eventually([&] { return std::filesystem::exists(path + ".ready"); }));
   p.terminate();
   ASSERT_TRUE(p.join(deadline));
   EXPECT_EQ(p.exitcode(), -15);
@@ -243,14 +239,19 @@ TEST(os_process, terminate_is_a_cooperative_stop_that_unwinds_the_child) {
   in >> text;
   EXPECT_EQ(text, "unwound") << "the child's destructors did not run";
   std::filesystem::remove(path);
+  std::filesystem::remove(path + ".ready");
 }
 
 TEST(os_process, a_child_ignoring_terminate_is_killed_after_its_grace) {
   troupe::runtime rt;
-  os_process p{rt, {.terminate_grace = 200ms}, entry<spins>};
+  auto ready = temp_path("troupe-spinning");
+  os_process p{rt, {.terminate_grace = 200ms}, entry<spins>, ready};
   p.start();
   auto pid = *p.os_pid();
-  std::this_thread::sleep_for(50ms);
+  // Past its start-up: a SIGTERM before the child installed its handler
+  // ends it at once (-15), as it ends a Python child.
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(ready); }));
+  std::filesystem::remove(ready);
   auto t0 = std::chrono::steady_clock::now();
   p.terminate();
   ASSERT_TRUE(p.join(deadline));
@@ -265,10 +266,12 @@ TEST(os_process, a_child_ignoring_terminate_is_killed_after_its_grace) {
 
 TEST(os_process, kill_really_stops_a_spinning_child_at_once) {
   troupe::runtime rt;
-  os_process p{rt, entry<spins>};
+  auto ready = temp_path("troupe-spinning");
+  os_process p{rt, entry<spins>, ready};
   p.start();
   auto pid = *p.os_pid();
-  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(ready); }));
+  std::filesystem::remove(ready);
   p.kill();
   ASSERT_TRUE(p.join(1s));
   EXPECT_EQ(p.exitcode(), -9);

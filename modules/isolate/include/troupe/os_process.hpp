@@ -3,6 +3,7 @@
 /// `troupe::os_process`: a process in an OS process of its own. See
 /// docs/isolation.md.
 
+#include <any>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -10,11 +11,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 #include <troupe/child_spec.hpp>
+#include <troupe/error.hpp>
 #include <troupe/isolate/entry.hpp>
 #include <troupe/process.hpp>
 
@@ -230,24 +233,55 @@ private:
   std::shared_ptr<isolate::detail::os_process_impl> impl_;
 };
 
+namespace isolate::detail {
+
+/// The arguments a `simple_one_for_one` supervisor's `start_child(extra...)`
+/// adds (see child_start).
+template <class... Extra>
+std::tuple<Extra...> extra_arguments(const std::any* extra,
+                                     const std::string& name) {
+  if constexpr (sizeof...(Extra) == 0) {
+    return {};
+  } else {
+    if (extra == nullptr)
+      throw value_error("child '" + name
+                        + "' takes arguments from "
+                          "start_child(...); start it under a "
+                          "simple_one_for_one supervisor");
+    const auto* args = std::any_cast<std::tuple<Extra...>>(extra);
+    if (args == nullptr)
+      throw value_error("start_child(...) for child '" + name
+                        + "' got arguments of other types than its "
+                          "start_os_process<...> names");
+    return *args;
+  }
+}
+
+} // namespace isolate::detail
+
 /// A supervised child running entry point `F` in an OS process of its own,
 /// named after the child's id: `troupe::start_os_process(troupe::entry<f>,
-/// args...)` in a `child_spec`. Every restart is a fresh OS process. The
-/// options' name is replaced by the child's id.
-template <auto F, class... Args>
-  requires(isolate::detail::check_arguments<F, const Args&...>())
+/// args...)` in a `child_spec`. Every restart is a fresh OS process with a
+/// clean heap. `Extra` (explicit template arguments) are the types a
+/// `simple_one_for_one` supervisor's `start_child` adds, as for
+/// `start_process`. The options' name is replaced by the child's id.
+template <class... Extra, auto F, class... Args>
+  requires(
+    isolate::detail::check_arguments<F, const Args&..., const Extra&...>())
 child_start start_os_process(os_process_options opts, isolate::entry_t<F> e,
                              Args... args) {
   return child_start{
     [opts = std::move(opts), e, tup = std::make_tuple(std::move(args)...)](
-      runtime& rt, const std::string& name, const std::any*) {
+      runtime& rt, const std::string& name, const std::any* extra) {
+      auto all = std::tuple_cat(
+        tup, isolate::detail::extra_arguments<Extra...>(extra, name));
       auto o = opts;
       o.name = name;
       auto p = std::apply(
         [&](const auto&... xs) {
           return os_process{rt, std::move(o), e, xs...};
         },
-        tup);
+        all);
       p.start();
       return p.as_process();
     },
@@ -255,10 +289,12 @@ child_start start_os_process(os_process_options opts, isolate::entry_t<F> e,
 }
 
 /// As `start_os_process(opts, e, args...)` with default options.
-template <auto F, class... Args>
-  requires(isolate::detail::check_arguments<F, const Args&...>())
+template <class... Extra, auto F, class... Args>
+  requires(
+    isolate::detail::check_arguments<F, const Args&..., const Extra&...>())
 child_start start_os_process(isolate::entry_t<F> e, Args... args) {
-  return start_os_process(os_process_options{}, e, std::move(args)...);
+  return start_os_process<Extra...>(os_process_options{}, e,
+                                    std::move(args)...);
 }
 
 } // namespace troupe
