@@ -16,6 +16,7 @@ struct hook_lists {
   std::mutex mtx;
   std::vector<ext::config_hook> config;
   std::vector<ext::start_hook> start;
+  std::vector<ext::shutdown_hook> shutdown;
 };
 
 hook_lists& hooks() {
@@ -50,6 +51,11 @@ void add_start_hook(start_hook hook) {
   add_once(hooks().start, hook);
 }
 
+void add_shutdown_hook(shutdown_hook hook) {
+  std::lock_guard guard{hooks().mtx};
+  add_once(hooks().shutdown, hook);
+}
+
 } // namespace ext
 
 namespace detail {
@@ -62,6 +68,11 @@ void run_config_hooks(caf::actor_system_config& cfg) {
 void run_start_hooks(runtime& rt) {
   for (auto hook : copy_of(hooks().start))
     hook(rt);
+}
+
+void run_shutdown_hooks(caf::actor_system& sys) {
+  for (auto hook : copy_of(hooks().shutdown))
+    hook(sys);
 }
 
 } // namespace detail

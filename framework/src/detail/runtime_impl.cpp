@@ -234,6 +234,7 @@ void runtime_impl::shutdown() {
     for (auto& st : left)
       request_stop(st, 9);
   }
+  run_shutdown_hooks(*sys_);
   // 3. Threads of killed processes that never returned cannot be joined
   // or pre-empted: report them and keep what they use alive.
   auto stuck = threads_.shutdown(clock::now() + milliseconds{200});

@@ -28,6 +28,7 @@ namespace troupe::detail {
 /// Runs the hooks of troupe/ext/runtime_hooks.hpp.
 void run_config_hooks(caf::actor_system_config& cfg);
 void run_start_hooks(runtime& rt);
+void run_shutdown_hooks(caf::actor_system& sys);
 
 class current_scope;
 

@@ -3,8 +3,12 @@
 #include <array>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstring>
+#include <iostream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <system_error>
@@ -22,9 +26,11 @@
 #include <troupe/error.hpp>
 #include <troupe/ext/exit_hook.hpp>
 #include <troupe/ext/external_process.hpp>
+#include <troupe/print.hpp>
 
 #include "bootstrap.hpp"
 #include "link.hpp"
+#include "registry.hpp"
 #include "spawner.hpp"
 
 extern char** environ; // NOLINT(readability-redundant-declaration)
@@ -100,6 +106,19 @@ std::string describe_signal(int sig) {
 /// Closes a descriptor on every path.
 struct fd_guard {
   int fd = -1;
+  fd_guard() = default;
+  explicit fd_guard(int x) : fd(x) {}
+  fd_guard(fd_guard&& other) noexcept : fd(std::exchange(other.fd, -1)) {}
+  fd_guard(const fd_guard&) = delete;
+  fd_guard& operator=(const fd_guard&) = delete;
+  fd_guard& operator=(fd_guard&& other) noexcept {
+    if (this != &other) {
+      if (fd >= 0)
+        ::close(fd);
+      fd = std::exchange(other.fd, -1);
+    }
+    return *this;
+  }
   ~fd_guard() {
     if (fd >= 0)
       ::close(fd);
@@ -109,7 +128,90 @@ struct fd_guard {
   }
 };
 
+void make_pipe(fd_guard& read_end, fd_guard& write_end) {
+  std::array<int, 2> fds{};
+  if (::pipe2(fds.data(), O_CLOEXEC) != 0)
+    throw std::system_error(errno, std::generic_category(),
+                            "troupe: os_process: pipe2");
+  read_end = fd_guard{fds[0]};
+  write_end = fd_guard{fds[1]};
+}
+
+/// Prints one line a child wrote, with the child's name.
+void forward_line(const std::string& name, int stream, std::string_view line) {
+  if (stream == 1) {
+    troupe::print(name + ":", line);
+    return;
+  }
+  static std::mutex mtx;
+  std::lock_guard guard{mtx};
+  std::cerr << name << ": " << line << '\n' << std::flush;
+}
+
 } // namespace
+
+/// Children not yet reaped, per runtime (its actor system), so that the
+/// runtime's shutdown returns only once they are gone.
+class live_children {
+public:
+  void add(const caf::actor_system* sys) {
+    std::lock_guard guard{mtx_};
+    ++count_[sys];
+  }
+
+  void remove(const caf::actor_system* sys) {
+    {
+      std::lock_guard guard{mtx_};
+      if (auto it = count_.find(sys); it != count_.end() && --it->second == 0)
+        count_.erase(it);
+    }
+    cv_.notify_all();
+  }
+
+  /// False if some were still there at `until`.
+  bool await_none(const caf::actor_system* sys,
+                  std::chrono::steady_clock::time_point until) {
+    std::unique_lock guard{mtx_};
+    return cv_.wait_until(guard, until, [&] { return count_.count(sys) == 0; });
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::map<const caf::actor_system*, int> count_;
+};
+
+live_children& children() {
+  static auto* instance = new live_children; // NOLINT: used by the spawner
+  return *instance;                          // thread until the very end
+}
+
+/// The child of a started os_process, once it exists; stop requests that
+/// come before are kept and applied then.
+class child_slot {
+public:
+  void signal(int sig) {
+    std::lock_guard guard{mtx_};
+    if (child_) {
+      child_->signal(sig, sig == SIGKILL);
+      return;
+    }
+    if (pending_ != SIGKILL)
+      pending_ = sig;
+  }
+
+  void set(std::shared_ptr<child_proc> child) {
+    std::lock_guard guard{mtx_};
+    child_ = std::move(child);
+    if (pending_ != 0)
+      child_->signal(pending_, pending_ == SIGKILL);
+  }
+
+private:
+  std::mutex mtx_;
+  std::shared_ptr<child_proc> child_;
+  int pending_ = 0;
+};
 
 class os_process_impl : public std::enable_shared_from_this<os_process_impl> {
 public:
@@ -123,33 +225,28 @@ public:
     if (started_)
       throw state_error("os_process '" + opts_.name
                         + "': start() called a second time");
-    std::array<int, 2> fds{};
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds.data()) != 0)
-      throw std::system_error(errno, std::generic_category(),
-                              "troupe: os_process: socketpair");
-    fd_guard mine{fds[0]};
-    fd_guard theirs{fds[1]};
-    if (theirs.fd == child_control_fd) {
-      // dup2 onto itself would leave close-on-exec set.
-      theirs.fd = ::fcntl(fds[1], F_DUPFD_CLOEXEC, child_control_fd + 1);
-      ::close(fds[1]);
+    // Admitted first (a pid, a name, its place in the tree); stop requests
+    // that come before the child exists are applied once it does.
+    auto slot = std::make_shared<child_slot>();
+    ext_.emplace(*rt_,
+                 process_options{.name = opts_.name,
+                                 .daemon = opts_.daemon,
+                                 .terminate_grace = opts_.terminate_grace},
+                 [slot](int sig) { slot->signal(sig); });
+    started_ = true;
+    auto name = ext_->handle().name();
+    fd_guard mine;
+    try {
+      mine = spawn(name, slot);
+    } catch (const std::exception& e) {
+      auto reason = std::string{"could not start: "} + e.what();
+      guard.unlock();
+      ext_->finish(1, reason);
+      throw;
     }
-    spawn_request req;
-    req.argv = own_argv();
-    req.env = child_environment(opts_);
-    req.working_directory = opts_.working_directory;
-    req.control_fd = theirs.fd;
-    end_ = std::make_shared<reported_end>();
-    // The exit callback runs on the spawner thread once the child was
-    // reaped; until `ext_` exists it only records the status. It keeps this
-    // object alive until then: the handles may all be gone (a supervisor
-    // keeps only the process handle), the child still has to be reported.
-    child_ = spawn_child(req, [self = shared_from_this()](
-                                child_proc::status st) { self->on_exit(st); });
-    theirs = fd_guard{};
     bootstrap b;
     b.entry = entry_;
-    b.name = opts_.name;
+    b.name = name;
     b.terminate_grace_ms
       = opts_.terminate_grace.value_or(rt_->options().terminate_grace).count();
     if (opts_.limits.address_space)
@@ -163,31 +260,14 @@ public:
     // A child that died before reading it is reported by the reaper.
     write_bootstrap(mine.fd, b);
     link_ = start_parent_link(rt_->system(), mine.release(), end_);
-    auto child = child_;
-    ext_.emplace(*rt_,
-                 process_options{.name = opts_.name,
-                                 .daemon = opts_.daemon,
-                                 .terminate_grace = opts_.terminate_grace},
-                 [child](int sig) { child->signal(sig, sig == SIGKILL); });
-    started_ = true;
     ext_->set_mailbox(link_);
     ext::on_exit(ext_->handle(), [link = link_](const ext::exit_info&) {
       caf::anon_send_exit(link, caf::exit_reason::user_shutdown);
     });
-    auto pending = pending_status_;
-    guard.unlock();
-    if (pending)
-      finish(*pending); // outside the lock: exit hooks may call back in
   }
 
+  /// Runs on the spawner thread once the child was reaped.
   void on_exit(child_proc::status st) {
-    {
-      std::lock_guard guard{mtx_};
-      if (!ext_) {
-        pending_status_ = st; // start() has not admitted the process yet
-        return;
-      }
-    }
     finish(st);
   }
 
@@ -239,6 +319,62 @@ public:
   }
 
 private:
+  /// Starts the child OS process; returns the parent's end of the control
+  /// socket. Called with `mtx_` held.
+  fd_guard spawn(const std::string& name,
+                 const std::shared_ptr<child_slot>& slot) {
+    std::array<int, 2> fds{};
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds.data()) != 0)
+      throw std::system_error(errno, std::generic_category(),
+                              "troupe: os_process: socketpair");
+    fd_guard mine{fds[0]};
+    fd_guard theirs{fds[1]};
+    if (theirs.fd == child_control_fd) {
+      // dup2 onto itself would leave close-on-exec set.
+      theirs = fd_guard{::fcntl(fds[1], F_DUPFD_CLOEXEC, child_control_fd + 1)};
+    }
+    spawn_request req;
+    fd_guard out_read;
+    fd_guard out_write;
+    fd_guard err_read;
+    fd_guard err_write;
+    if (opts_.output == child_output::lines) {
+      make_pipe(out_read, out_write);
+      make_pipe(err_read, err_write);
+      req.stdout_fd = out_write.fd;
+      req.stderr_fd = err_write.fd;
+      req.stdout_read = out_read.fd;
+      req.stderr_read = err_read.fd;
+      req.on_line = [name](int stream, std::string_view line) {
+        forward_line(name, stream, line);
+      };
+    }
+    req.argv = own_argv();
+    req.env = child_environment(opts_);
+    req.working_directory = opts_.working_directory;
+    req.control_fd = theirs.fd;
+    end_ = std::make_shared<reported_end>();
+    // The exit callback keeps this object alive until the child was
+    // reported: the handles may all be gone (a supervisor keeps only the
+    // process handle).
+    const auto* sys = &rt_->system();
+    children().add(sys);
+    try {
+      child_ = spawn_child(
+        req, [self = shared_from_this(), sys](child_proc::status st) {
+          self->on_exit(st);
+          children().remove(sys);
+        });
+    } catch (...) {
+      children().remove(sys);
+      throw;
+    }
+    out_read.release(); // the spawner thread reads and closes them now
+    err_read.release();
+    slot->set(child_);
+    return mine;
+  }
+
   /// Combines the OS's exit status with what the child reported.
   void finish(child_proc::status st) {
     std::optional<std::pair<int, std::string>> reported;
@@ -275,8 +411,16 @@ private:
   std::shared_ptr<child_proc> child_;
   caf::actor link_;
   std::optional<ext::external_process> ext_;
-  std::optional<child_proc::status> pending_status_;
 };
+
+void await_children_of(caf::actor_system& sys) {
+  // Every child was declared ended; the killed ones got SIGKILL, which the
+  // kernel carries out in well under this bound.
+  if (!children().await_none(&sys, std::chrono::steady_clock::now()
+                                     + std::chrono::seconds{5}))
+    std::cerr << "troupe: child OS processes were still not gone 5 s after "
+                 "they were killed; not waiting for them\n";
+}
 
 } // namespace troupe::isolate::detail
 

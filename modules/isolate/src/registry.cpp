@@ -90,6 +90,7 @@ struct install_hooks {
   install_hooks() {
     ext::add_config_hook(&load_middleman);
     ext::add_start_hook(&on_runtime_start);
+    ext::add_shutdown_hook(&await_children_of);
     int fd = -1;
     long parent = 0;
     if (parse_marker(fd, parent))

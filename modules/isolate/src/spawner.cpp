@@ -91,7 +91,7 @@ public:
       // From an exit callback (a process ended, and what its end started
       // starts another): this thread would wait for itself.
       auto child = start(req);
-      add_watch(child, std::move(on_exit));
+      add_watch(child, req, std::move(on_exit));
       return child;
     }
     auto cmd = std::make_unique<command>();
@@ -117,15 +117,73 @@ private:
   struct watched {
     std::shared_ptr<child_proc> child;
     exit_callback on_exit;
+    std::vector<int> outputs; // forwarded streams still open
   };
 
-  void add_watch(const std::shared_ptr<child_proc>& child,
-                 exit_callback on_exit) {
+  /// A forwarded stream of a child: its read end and the partial line.
+  struct output {
+    int stream = 1;
+    std::string partial;
+    std::shared_ptr<line_callback> on_line;
+  };
+
+  void add_fd(int fd) {
     epoll_event ev{};
     ev.events = EPOLLIN;
-    ev.data.fd = child->pidfd();
-    ::epoll_ctl(epfd_, EPOLL_CTL_ADD, child->pidfd(), &ev);
-    watched_.emplace(child->pidfd(), watched{child, std::move(on_exit)});
+    ev.data.fd = fd;
+    ::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
+  }
+
+  void add_watch(const std::shared_ptr<child_proc>& child,
+                 const spawn_request& req, exit_callback on_exit) {
+    add_fd(child->pidfd());
+    watched w{child, std::move(on_exit), {}};
+    auto on_line = std::make_shared<line_callback>(req.on_line);
+    for (auto [fd, stream] :
+         {std::pair{req.stdout_read, 1}, std::pair{req.stderr_read, 2}}) {
+      if (fd < 0)
+        continue;
+      ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+      outputs_.emplace(fd, output{stream, {}, on_line});
+      add_fd(fd);
+      w.outputs.push_back(fd);
+    }
+    watched_.emplace(child->pidfd(), std::move(w));
+  }
+
+  /// Reads what `fd` has; forwards whole lines. False once it reached end
+  /// of file (then it is closed and forgotten).
+  bool drain(int fd) {
+    auto it = outputs_.find(fd);
+    if (it == outputs_.end())
+      return false;
+    auto& out = it->second;
+    std::array<char, 65536> buf{};
+    for (;;) {
+      auto n = ::read(fd, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return true; // EAGAIN: nothing more for now
+      if (n == 0)
+        break;
+      out.partial.append(buf.data(), static_cast<std::size_t>(n));
+      std::size_t begin = 0;
+      for (auto nl = out.partial.find('\n'); nl != std::string::npos;
+           nl = out.partial.find('\n', begin)) {
+        if (*out.on_line)
+          (*out.on_line)(out.stream, std::string_view{out.partial}.substr(
+                                       begin, nl - begin));
+        begin = nl + 1;
+      }
+      out.partial.erase(0, begin);
+    }
+    if (!out.partial.empty() && *out.on_line)
+      (*out.on_line)(out.stream, out.partial); // a last line without newline
+    ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+    ::close(fd);
+    outputs_.erase(it);
+    return false;
   }
 
   void loop() {
@@ -140,6 +198,8 @@ private:
         auto fd = events[static_cast<std::size_t>(i)].data.fd;
         if (fd == evfd_)
           run_commands();
+        else if (outputs_.count(fd) != 0)
+          drain(fd);
         else
           reap(fd);
       }
@@ -157,7 +217,7 @@ private:
     for (auto& cmd : todo) {
       try {
         auto child = start(*cmd->req);
-        add_watch(child, std::move(cmd->on_exit));
+        add_watch(child, *cmd->req, std::move(cmd->on_exit));
         cmd->result.set_value(std::move(child));
       } catch (...) {
         cmd->result.set_exception(std::current_exception());
@@ -169,9 +229,14 @@ private:
     spawn_setup setup;
     auto* fa = &setup.actions;
     // Only the control socket crosses, as descriptor 3; stdin reads
-    // nothing (as in Python's children); stdout and stderr are shared.
+    // nothing (as in Python's children); stdout and stderr are shared or
+    // forwarded pipes.
     posix_spawn_file_actions_adddup2(fa, req.control_fd, child_control_fd);
     posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0);
+    if (req.stdout_fd >= 0)
+      posix_spawn_file_actions_adddup2(fa, req.stdout_fd, 1);
+    if (req.stderr_fd >= 0)
+      posix_spawn_file_actions_adddup2(fa, req.stderr_fd, 2);
     posix_spawn_file_actions_addclosefrom_np(fa, child_control_fd + 1);
     if (!req.working_directory.empty())
       posix_spawn_file_actions_addchdir_np(fa, req.working_directory.c_str());
@@ -220,6 +285,9 @@ private:
     ::epoll_ctl(epfd_, EPOLL_CTL_DEL, pidfd, nullptr);
     auto entry = std::move(it->second);
     watched_.erase(it);
+    // What the child wrote before it ended comes before its end.
+    for (int fd : entry.outputs)
+      drain(fd);
     if (entry.on_exit)
       entry.on_exit(*status);
   }
@@ -229,6 +297,7 @@ private:
   std::mutex mtx_;
   std::deque<std::unique_ptr<command>> commands_;
   std::map<int, watched> watched_; // the spawner thread's only
+  std::map<int, output> outputs_;  // the spawner thread's only
 };
 
 spawner& the_spawner() {

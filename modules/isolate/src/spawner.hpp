@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <sys/types.h>
@@ -57,17 +58,32 @@ private:
   bool reaped_ = false;
 };
 
+/// Called with each whole line (without its newline) a child writes to a
+/// forwarded stream: 1 for standard output, 2 for standard error.
+using line_callback = std::function<void(int stream, std::string_view line)>;
+
 struct spawn_request {
   std::vector<std::string> argv;
   std::vector<std::string> env;
   std::string working_directory;
   int control_fd = -1; // becomes descriptor 3 in the child
+  /// Write ends that become the child's descriptors 1 and 2, or -1 to
+  /// share the parent's.
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+  /// Read ends of those pipes: the spawner thread reads them and calls
+  /// `on_line` (it owns and closes them).
+  int stdout_read = -1;
+  int stderr_read = -1;
+  line_callback on_line;
 };
 
 using exit_callback = std::function<void(child_proc::status)>;
 
 /// Starts `req` as a child OS process (on the spawner thread) and calls
-/// `on_exit` there once it ended and was reaped. Throws `std::system_error`
+/// `on_exit` there once it ended and was reaped, after the lines it wrote
+/// to forwarded streams (all of them, unless a grandchild still holds a
+/// stream open). Throws `std::system_error`
 /// when the OS refuses. `on_exit` must not block.
 std::shared_ptr<child_proc> spawn_child(const spawn_request& req,
                                         exit_callback on_exit);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -128,6 +129,14 @@ void doubles_are(std::vector<double> xs, std::vector<std::uint64_t> bits) {
   }
 }
 
+/// Writes two lines to standard output and one, without a newline, to
+/// standard error.
+void writes_lines() {
+  std::cout << "first line\nsecond";
+  std::cout << " line" << std::endl;
+  std::cerr << "to stderr" << std::flush;
+}
+
 double twice(double x) {
   return 2 * x;
 }
@@ -148,6 +157,7 @@ TROUPE_ENTRY(isolate_test::named);
 TROUPE_ENTRY(isolate_test::echo);
 TROUPE_ENTRY(isolate_test::doubles_are);
 TROUPE_ENTRY(isolate_test::twice);
+TROUPE_ENTRY(isolate_test::writes_lines);
 
 namespace {
 
@@ -410,4 +420,20 @@ TEST(os_process, start_twice_and_use_before_start_are_reported) {
   EXPECT_THROW(p.start(), troupe::state_error);
   ASSERT_TRUE(p.join(deadline));
   EXPECT_THROW(p.daemon(true), troupe::state_error);
+}
+
+TEST(os_process, output_lines_are_forwarded_with_the_name_before_the_end) {
+  troupe::runtime rt;
+  os_process p{rt,
+               {.name = "talker", .output = troupe::child_output::lines},
+               entry<writes_lines>};
+  testing::internal::CaptureStdout();
+  testing::internal::CaptureStderr();
+  p.start();
+  ASSERT_TRUE(p.join(deadline));
+  auto out = testing::internal::GetCapturedStdout();
+  auto err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(p.exitcode(), 0);
+  EXPECT_EQ(out, "talker: first line\ntalker: second line\n");
+  EXPECT_EQ(err, "talker: to stderr\n");
 }

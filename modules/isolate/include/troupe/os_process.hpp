@@ -32,6 +32,19 @@ enum class start_method {
   spawn,
 };
 
+/// Where a child's standard output and error go.
+enum class child_output {
+  /// To the parent's standard output and error, byte for byte.
+  inherit,
+
+  /// Line by line through the parent: each whole line the child writes is
+  /// printed as `<process name>: <line>` (standard output lines with
+  /// `troupe::print`, so that they never interleave with other processes'
+  /// lines; standard error lines to the parent's standard error). A child's
+  /// lines come before its end: when `join()` returns, they are printed.
+  lines,
+};
+
 /// Limits applied in the child before its entry point runs (setrlimit);
 /// empty leaves the inherited limit.
 struct resource_limits {
@@ -72,6 +85,8 @@ struct os_process_options {
   std::string working_directory{};
 
   resource_limits limits{};
+
+  child_output output = child_output::inherit;
 };
 
 namespace isolate::detail {
