@@ -53,10 +53,15 @@ troupe::runtime& rt() {
   return *the_runtime;
 }
 
-/// start() -> join() of a child whose entry point returns at once.
+/// start() -> join() of a child whose entry point returns at once; the
+/// argument is the start method (0 spawn, 1 forkserver).
 void os_process_start_join(benchmark::State& state) {
+  auto method = state.range(0) == 0 ? troupe::start_method::spawn
+                                    : troupe::start_method::forkserver;
+  state.SetLabel(state.range(0) == 0 ? "spawn" : "forkserver");
   for (auto _ : state) {
-    troupe::os_process p{rt(), troupe::entry<bench::returns>};
+    troupe::os_process p{
+      rt(), {.start_method = method}, troupe::entry<bench::returns>};
     p.start();
     p.join();
     if (p.exitcode() != 0)
@@ -64,7 +69,11 @@ void os_process_start_join(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(os_process_start_join)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(os_process_start_join)
+  ->Arg(0)
+  ->Arg(1)
+  ->Unit(benchmark::kMillisecond)
+  ->UseRealTime();
 
 /// kill() -> join() returns, of a child that runs its entry point (the
 /// start is not timed).
@@ -137,8 +146,11 @@ BENCHMARK(os_process_crash_restart)
 } // namespace
 
 int main(int argc, char** argv) {
-  // A child started from this binary runs its entry point here.
+  // A child started from this binary runs its entry point here; the first
+  // runtime also makes the forkserver's zygote (one benchmark uses it).
+  troupe::set_start_method(troupe::start_method::forkserver);
   troupe::runtime runtime{argc, argv};
+  troupe::set_start_method(troupe::start_method::spawn);
   the_runtime = &runtime;
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv))

@@ -1,6 +1,7 @@
 #include "troupe/os_process.hpp"
 
 #include <array>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -29,6 +30,7 @@
 #include <troupe/print.hpp>
 
 #include "bootstrap.hpp"
+#include "forkserver.hpp"
 #include "link.hpp"
 #include "registry.hpp"
 #include "spawner.hpp"
@@ -225,6 +227,12 @@ public:
     if (started_)
       throw state_error("os_process '" + opts_.name
                         + "': start() called a second time");
+    auto method = opts_.start_method.value_or(get_start_method());
+    if (std::string why;
+        method == start_method::forkserver && !zygote_ready(why))
+      throw state_error(
+        (opts_.name.empty() ? "os_process" : "os_process '" + opts_.name + "'")
+        + ": " + why);
     // Admitted first (a pid, a name, its place in the tree); stop requests
     // that come before the child exists are applied once it does.
     auto slot = std::make_shared<child_slot>();
@@ -353,6 +361,8 @@ private:
     req.env = child_environment(opts_);
     req.working_directory = opts_.working_directory;
     req.control_fd = theirs.fd;
+    req.forkserver = opts_.start_method.value_or(get_start_method())
+                     == start_method::forkserver;
     end_ = std::make_shared<reported_end>();
     // The exit callback keeps this object alive until the child was
     // reported: the handles may all be gone (a supervisor keeps only the
@@ -425,6 +435,22 @@ void await_children_of(caf::actor_system& sys) {
 } // namespace troupe::isolate::detail
 
 namespace troupe {
+
+namespace {
+
+std::atomic<start_method> default_start_method{start_method::spawn};
+
+} // namespace
+
+void set_start_method(start_method method) {
+  default_start_method.store(method);
+  if (method == start_method::forkserver)
+    isolate::detail::request_zygote();
+}
+
+start_method get_start_method() {
+  return default_start_method.load();
+}
 
 os_process::os_process(runtime& rt, os_process_options opts,
                        std::string_view entry, std::vector<std::string> args)

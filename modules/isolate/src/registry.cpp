@@ -18,6 +18,7 @@
 #include <troupe/os_process.hpp>
 
 #include "bootstrap.hpp"
+#include "forkserver.hpp"
 #include "link.hpp"
 
 namespace troupe::isolate::detail {
@@ -67,6 +68,12 @@ void check_conflicts() {
   throw value_error(text);
 }
 
+void configure_runtime(caf::actor_system_config& cfg) {
+  load_middleman(cfg);
+  // Last: a child forked by the zygote comes back here, as the child.
+  start_zygote_if_requested();
+}
+
 void on_runtime_start(runtime& rt) {
   check_conflicts();
   int fd = -1;
@@ -88,7 +95,7 @@ void main_left_without_runtime() {
 
 struct install_hooks {
   install_hooks() {
-    ext::add_config_hook(&load_middleman);
+    ext::add_config_hook(&configure_runtime);
     ext::add_start_hook(&on_runtime_start);
     ext::add_shutdown_hook(&await_children_of);
     int fd = -1;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "bootstrap.hpp"
+#include "forkserver.hpp"
 
 #ifndef P_PIDFD
 #  define P_PIDFD 3
@@ -81,6 +82,9 @@ public:
     ev.events = EPOLLIN;
     ev.data.fd = evfd_;
     ::epoll_ctl(epfd_, EPOLL_CTL_ADD, evfd_, &ev);
+    zygote_fd_ = zygote_socket(); // forked before any thread, so before us
+    if (zygote_fd_ >= 0)
+      add_fd(zygote_fd_);
     // Lives as long as the program: children's PR_SET_PDEATHSIG follows it.
     std::thread{[this] { loop(); }}.detach();
   }
@@ -92,6 +96,7 @@ public:
       // starts another): this thread would wait for itself.
       auto child = start(req);
       add_watch(child, req, std::move(on_exit));
+      handle_zygote_exits();
       return child;
     }
     auto cmd = std::make_unique<command>();
@@ -136,7 +141,10 @@ private:
 
   void add_watch(const std::shared_ptr<child_proc>& child,
                  const spawn_request& req, exit_callback on_exit) {
-    add_fd(child->pidfd());
+    if (child->via_zygote())
+      zygote_children_.emplace(child->pid(), child->pidfd());
+    else
+      add_fd(child->pidfd());
     watched w{child, std::move(on_exit), {}};
     auto on_line = std::make_shared<line_callback>(req.on_line);
     for (auto [fd, stream] :
@@ -198,11 +206,39 @@ private:
         auto fd = events[static_cast<std::size_t>(i)].data.fd;
         if (fd == evfd_)
           run_commands();
+        else if (fd == zygote_fd_)
+          for (const auto& x : zygote_read())
+            pending_exits_.push_back(x);
         else if (outputs_.count(fd) != 0)
           drain(fd);
         else
           reap(fd);
       }
+      handle_zygote_exits();
+    }
+  }
+
+  /// Ends the zygote reported (kept until now when they came in the middle
+  /// of a start).
+  void handle_zygote_exits() {
+    auto exits = std::move(pending_exits_);
+    pending_exits_.clear();
+    for (const auto& x : exits) {
+      auto z = zygote_children_.find(x.pid);
+      if (z == zygote_children_.end())
+        continue;
+      auto it = watched_.find(z->second);
+      zygote_children_.erase(z);
+      if (it == watched_.end())
+        continue;
+      auto entry = std::move(it->second);
+      watched_.erase(it);
+      entry.child->mark_exited();
+      for (int fd : entry.outputs)
+        drain(fd);
+      if (entry.on_exit)
+        entry.on_exit(child_proc::status{x.code, x.signal});
+      zygote_release(x.pid); // its group id may be reused from now on
     }
   }
 
@@ -218,6 +254,7 @@ private:
       try {
         auto child = start(*cmd->req);
         add_watch(child, *cmd->req, std::move(cmd->on_exit));
+        handle_zygote_exits();
         cmd->result.set_value(std::move(child));
       } catch (...) {
         cmd->result.set_exception(std::current_exception());
@@ -225,7 +262,11 @@ private:
     }
   }
 
-  static std::shared_ptr<child_proc> start(const spawn_request& req) {
+  std::shared_ptr<child_proc> start(const spawn_request& req) {
+    if (req.forkserver) {
+      auto [pid, pidfd] = zygote_fork(req, pending_exits_);
+      return std::make_shared<child_proc>(pid, pidfd, true);
+    }
     spawn_setup setup;
     auto* fa = &setup.actions;
     // Only the control socket crosses, as descriptor 3; stdin reads
@@ -298,6 +339,9 @@ private:
   std::deque<std::unique_ptr<command>> commands_;
   std::map<int, watched> watched_; // the spawner thread's only
   std::map<int, output> outputs_;  // the spawner thread's only
+  int zygote_fd_ = -1;
+  std::map<pid_t, int> zygote_children_; // pid -> pidfd (key of watched_)
+  std::vector<zygote_exit> pending_exits_;
 };
 
 spawner& the_spawner() {
@@ -321,6 +365,11 @@ void child_proc::signal(int sig, bool whole_group) {
   if (whole_group)
     ::kill(-pid_, sig); // the group outlives its leader until reaped
   pidfd_send_signal(pidfd_, sig);
+}
+
+bool child_proc::mark_exited() {
+  std::lock_guard guard{mtx_};
+  return !std::exchange(reaped_, true);
 }
 
 std::optional<child_proc::status> child_proc::try_reap() {

@@ -24,7 +24,10 @@ namespace troupe::isolate::detail {
 /// One child OS process, from its start until it was reaped.
 class child_proc {
 public:
-  child_proc(pid_t pid, int pidfd) : pid_(pid), pidfd_(pidfd) {}
+  /// `via_zygote`: forked by the forkserver's zygote, which reports its
+  /// end (and reaps it when told); otherwise a child of this process.
+  child_proc(pid_t pid, int pidfd, bool via_zygote = false)
+    : pid_(pid), pidfd_(pidfd), via_zygote_(via_zygote) {}
   ~child_proc();
 
   child_proc(const child_proc&) = delete;
@@ -47,6 +50,14 @@ public:
   };
   std::optional<status> try_reap();
 
+  /// For a zygote's child: records that it ended (no signal reaches it
+  /// from now on). False if that was recorded already.
+  bool mark_exited();
+
+  [[nodiscard]] bool via_zygote() const noexcept {
+    return via_zygote_;
+  }
+
   [[nodiscard]] int pidfd() const noexcept {
     return pidfd_;
   }
@@ -55,6 +66,7 @@ private:
   std::mutex mtx_;
   pid_t pid_;
   int pidfd_;
+  bool via_zygote_;
   bool reaped_ = false;
 };
 
@@ -66,7 +78,8 @@ struct spawn_request {
   std::vector<std::string> argv;
   std::vector<std::string> env;
   std::string working_directory;
-  int control_fd = -1; // becomes descriptor 3 in the child
+  int control_fd = -1;     // becomes descriptor 3 in the child
+  bool forkserver = false; // forked by the zygote instead of spawned
   /// Write ends that become the child's descriptors 1 and 2, or -1 to
   /// share the parent's.
   int stdout_fd = -1;

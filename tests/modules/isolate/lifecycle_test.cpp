@@ -67,13 +67,20 @@ int zombie_children() {
 
 } // namespace
 
-TEST(os_process_lifecycle, a_killed_parent_leaves_no_descendant) {
+/// Starts this binary as a parent (see isolate_main.cpp) whose os_process
+/// starts a grandchild, SIGKILLs that parent and checks that both
+/// descendants are gone within a second.
+void check_no_descendant_survives(bool forkserver) {
   auto dir = std::filesystem::temp_directory_path()
-             / ("troupe-orphans-" + std::to_string(::getpid()));
+             / ("troupe-orphans-" + std::to_string(::getpid())
+                + (forkserver ? "-fs" : ""));
   std::filesystem::create_directories(dir);
   auto flag = "--orphan-parent=" + dir.string();
   std::string self = "/proc/self/exe";
-  std::vector<char*> argv{self.data(), flag.data(), nullptr};
+  std::string method = "--forkserver";
+  std::vector<char*> argv{self.data(), flag.data(), nullptr, nullptr};
+  if (forkserver)
+    argv[2] = method.data();
   pid_t parent = 0;
   ASSERT_EQ(::posix_spawn(&parent, "/proc/self/exe", nullptr, nullptr,
                           argv.data(), environ),
@@ -96,6 +103,14 @@ TEST(os_process_lifecycle, a_killed_parent_leaves_no_descendant) {
   ::kill(child, SIGKILL); // no leftovers whatever happened
   ::kill(grandchild, SIGKILL);
   std::filesystem::remove_all(dir);
+}
+
+TEST(os_process_lifecycle, a_killed_parent_leaves_no_descendant) {
+  check_no_descendant_survives(false);
+}
+
+TEST(os_process_lifecycle, a_killed_parent_leaves_no_forkserver_descendant) {
+  check_no_descendant_survives(true);
 }
 
 TEST(os_process_lifecycle, a_thread_that_started_it_may_end_first) {

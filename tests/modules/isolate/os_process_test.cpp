@@ -175,7 +175,26 @@ std::string temp_path(const std::string& stem) {
 
 } // namespace
 
-TEST(os_process, a_normal_return_is_exit_code_0) {
+/// Every test runs once per start method.
+class os_process_run : public testing::TestWithParam<troupe::start_method> {
+protected:
+  void SetUp() override {
+    troupe::set_start_method(GetParam());
+  }
+  void TearDown() override {
+    troupe::set_start_method(troupe::start_method::spawn);
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(
+  by_start_method, os_process_run,
+  testing::Values(troupe::start_method::spawn,
+                  troupe::start_method::forkserver),
+  [](const testing::TestParamInfo<troupe::start_method>& method) {
+    return method.param == troupe::start_method::spawn ? "spawn" : "forkserver";
+  });
+
+TEST_P(os_process_run, a_normal_return_is_exit_code_0) {
   troupe::runtime rt;
   os_process p{rt, entry<returns>};
   EXPECT_FALSE(p.exitcode());
@@ -189,7 +208,7 @@ TEST(os_process, a_normal_return_is_exit_code_0) {
   EXPECT_FALSE(p.is_alive());
 }
 
-TEST(os_process, an_uncaught_exception_is_1_with_its_type_and_message) {
+TEST_P(os_process_run, an_uncaught_exception_is_1_with_its_type_and_message) {
   troupe::runtime rt;
   os_process p{rt, {.name = "thrower"}, entry<throws>, "bad input"};
   p.start();
@@ -201,7 +220,7 @@ TEST(os_process, an_uncaught_exception_is_1_with_its_type_and_message) {
     << p.exit_reason();
 }
 
-TEST(os_process, this_process_exit_n_is_n) {
+TEST_P(os_process_run, this_process_exit_n_is_n) {
   troupe::runtime rt;
   for (int code : {0, 3, 255, 1000}) {
     os_process p{rt, entry<exits_with>, code};
@@ -211,7 +230,7 @@ TEST(os_process, this_process_exit_n_is_n) {
   }
 }
 
-TEST(os_process, a_segfault_is_minus_11_named_and_harms_no_one_else) {
+TEST_P(os_process_run, a_segfault_is_minus_11_named_and_harms_no_one_else) {
   troupe::runtime rt;
   troupe::queue<int> q{rt};
   os_process p{rt, entry<segfaults>};
@@ -223,7 +242,7 @@ TEST(os_process, a_segfault_is_minus_11_named_and_harms_no_one_else) {
   EXPECT_EQ(q.get(), 7);
 }
 
-TEST(os_process, abort_is_minus_6) {
+TEST_P(os_process_run, abort_is_minus_6) {
   troupe::runtime rt;
   os_process p{rt, entry<aborts>};
   p.start();
@@ -232,7 +251,7 @@ TEST(os_process, abort_is_minus_6) {
   EXPECT_EQ(p.exit_reason(), "killed by SIGABRT (aborted)");
 }
 
-TEST(os_process, terminate_is_a_cooperative_stop_that_unwinds_the_child) {
+TEST_P(os_process_run, terminate_is_a_cooperative_stop_that_unwinds_the_child) {
   troupe::runtime rt;
   auto path = temp_path("troupe-unwind");
   os_process p{rt, {.terminate_grace = 10s}, entry<sleeps_until_stopped>, path};
@@ -252,7 +271,7 @@ TEST(os_process, terminate_is_a_cooperative_stop_that_unwinds_the_child) {
   std::filesystem::remove(path + ".ready");
 }
 
-TEST(os_process, a_child_ignoring_terminate_is_killed_after_its_grace) {
+TEST_P(os_process_run, a_child_ignoring_terminate_is_killed_after_its_grace) {
   troupe::runtime rt;
   auto ready = temp_path("troupe-spinning");
   os_process p{rt, {.terminate_grace = 200ms}, entry<spins>, ready};
@@ -274,7 +293,7 @@ TEST(os_process, a_child_ignoring_terminate_is_killed_after_its_grace) {
   }));
 }
 
-TEST(os_process, kill_really_stops_a_spinning_child_at_once) {
+TEST_P(os_process_run, kill_really_stops_a_spinning_child_at_once) {
   troupe::runtime rt;
   auto ready = temp_path("troupe-spinning");
   os_process p{rt, entry<spins>, ready};
@@ -290,7 +309,7 @@ TEST(os_process, kill_really_stops_a_spinning_child_at_once) {
   }));
 }
 
-TEST(os_process, an_address_space_limit_ends_only_the_child) {
+TEST_P(os_process_run, an_address_space_limit_ends_only_the_child) {
   troupe::runtime rt;
   os_process p{rt,
                {.limits = {.address_space = std::uint64_t{1} << 30}},
@@ -307,7 +326,7 @@ TEST(os_process, an_address_space_limit_ends_only_the_child) {
   EXPECT_EQ(fine.exitcode(), 0);
 }
 
-TEST(os_process, environment_and_working_directory_options_apply) {
+TEST_P(os_process_run, environment_and_working_directory_options_apply) {
   troupe::runtime rt;
   ::setenv("TROUPE_TEST_DROPPED", "x", 1);
   os_process added{rt,
@@ -330,7 +349,8 @@ TEST(os_process, environment_and_working_directory_options_apply) {
   ::unsetenv("TROUPE_TEST_DROPPED");
 }
 
-TEST(os_process, a_missing_working_directory_fails_start_with_the_reason) {
+TEST_P(os_process_run,
+       a_missing_working_directory_fails_start_with_the_reason) {
   troupe::runtime rt;
   os_process p{rt, {.working_directory = "/no/such/dir"}, entry<returns>};
   try {
@@ -342,7 +362,8 @@ TEST(os_process, a_missing_working_directory_fails_start_with_the_reason) {
   }
 }
 
-TEST(os_process, the_child_inherits_no_descriptor_but_its_control_socket) {
+TEST_P(os_process_run,
+       the_child_inherits_no_descriptor_but_its_control_socket) {
   troupe::runtime rt;
   auto path = temp_path("troupe-fds");
   std::ofstream{path} << "x";
@@ -358,7 +379,7 @@ TEST(os_process, the_child_inherits_no_descriptor_but_its_control_socket) {
   std::filesystem::remove(path);
 }
 
-TEST(os_process, the_child_runs_under_the_process_name) {
+TEST_P(os_process_run, the_child_runs_under_the_process_name) {
   troupe::runtime rt;
   os_process p{rt, {.name = "resizer"}, entry<named>, "resizer"};
   EXPECT_EQ(p.name(), "resizer");
@@ -367,7 +388,7 @@ TEST(os_process, the_child_runs_under_the_process_name) {
   EXPECT_EQ(p.exitcode(), 0);
 }
 
-TEST(os_process, messages_reach_the_child_and_replies_come_back) {
+TEST_P(os_process_run, messages_reach_the_child_and_replies_come_back) {
   troupe::runtime rt;
   os_process p{rt, entry<echo>};
   p.start();
@@ -382,7 +403,7 @@ TEST(os_process, messages_reach_the_child_and_replies_come_back) {
   EXPECT_EQ(p.exitcode(), 0);
 }
 
-TEST(os_process, doubles_cross_bit_exactly) {
+TEST_P(os_process_run, doubles_cross_bit_exactly) {
   troupe::runtime rt;
   std::vector<double> xs{std::numeric_limits<double>::quiet_NaN(),
                          -0.0,
@@ -411,7 +432,7 @@ TEST(os_process, doubles_cross_bit_exactly) {
   }
 }
 
-TEST(os_process, start_twice_and_use_before_start_are_reported) {
+TEST_P(os_process_run, start_twice_and_use_before_start_are_reported) {
   troupe::runtime rt;
   os_process p{rt, entry<returns>};
   EXPECT_THROW(p.terminate(), troupe::state_error);
@@ -422,7 +443,8 @@ TEST(os_process, start_twice_and_use_before_start_are_reported) {
   EXPECT_THROW(p.daemon(true), troupe::state_error);
 }
 
-TEST(os_process, output_lines_are_forwarded_with_the_name_before_the_end) {
+TEST_P(os_process_run,
+       output_lines_are_forwarded_with_the_name_before_the_end) {
   troupe::runtime rt;
   os_process p{rt,
                {.name = "talker", .output = troupe::child_output::lines},

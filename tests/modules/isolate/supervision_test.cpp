@@ -97,7 +97,27 @@ troupe::process child_of(const troupe::supervisor& sup, const std::string& id) {
 
 } // namespace
 
-TEST(os_process_supervision, one_for_one_restarts_a_crashed_child_afresh) {
+/// Every test runs once per start method.
+class os_process_supervised
+  : public testing::TestWithParam<troupe::start_method> {
+protected:
+  void SetUp() override {
+    troupe::set_start_method(GetParam());
+  }
+  void TearDown() override {
+    troupe::set_start_method(troupe::start_method::spawn);
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(
+  by_start_method, os_process_supervised,
+  testing::Values(troupe::start_method::spawn,
+                  troupe::start_method::forkserver),
+  [](const testing::TestParamInfo<troupe::start_method>& method) {
+    return method.param == troupe::start_method::spawn ? "spawn" : "forkserver";
+  });
+
+TEST_P(os_process_supervised, one_for_one_restarts_a_crashed_child_afresh) {
   troupe::runtime rt;
   worker_log log;
   troupe::supervisor sup{rt,
@@ -118,7 +138,7 @@ TEST(os_process_supervision, one_for_one_restarts_a_crashed_child_afresh) {
   EXPECT_EQ(log.count("stop", "b"), 1);
 }
 
-TEST(os_process_supervision, one_for_all_restarts_every_child) {
+TEST_P(os_process_supervised, one_for_all_restarts_every_child) {
   troupe::runtime rt;
   worker_log log;
   troupe::supervisor sup{rt,
@@ -136,7 +156,7 @@ TEST(os_process_supervision, one_for_all_restarts_every_child) {
   ASSERT_TRUE(sup.join(deadline));
 }
 
-TEST(os_process_supervision, a_transient_child_that_returns_is_not_restarted) {
+TEST_P(os_process_supervised, a_transient_child_that_returns_is_not_restarted) {
   troupe::runtime rt;
   worker_log log;
   troupe::supervisor sup{rt,
@@ -153,7 +173,7 @@ TEST(os_process_supervision, a_transient_child_that_returns_is_not_restarted) {
   ASSERT_TRUE(sup.join(deadline));
 }
 
-TEST(os_process_supervision, restart_intensity_ends_the_supervisor) {
+TEST_P(os_process_supervised, restart_intensity_ends_the_supervisor) {
   troupe::runtime rt;
   worker_log log;
   troupe::supervisor sup{
@@ -172,7 +192,7 @@ TEST(os_process_supervision, restart_intensity_ends_the_supervisor) {
   EXPECT_EQ(log.count("start", "a"), 2);
 }
 
-TEST(os_process_supervision, a_shutdown_grace_kills_a_child_ignoring_sigterm) {
+TEST_P(os_process_supervised, a_shutdown_grace_kills_a_child_ignoring_sigterm) {
   troupe::runtime rt;
   worker_log log;
   troupe::supervisor sup{rt,
@@ -192,7 +212,7 @@ TEST(os_process_supervision, a_shutdown_grace_kills_a_child_ignoring_sigterm) {
   EXPECT_EQ(spinner.exitcode(), -9);
 }
 
-TEST(os_process_supervision, simple_one_for_one_passes_start_child_arguments) {
+TEST_P(os_process_supervised, simple_one_for_one_passes_start_child_arguments) {
   troupe::runtime rt;
   worker_log log;
   troupe::supervisor sup{

@@ -30,7 +30,25 @@ enum class start_method {
   /// point and ends the child, so code in `main` before that line runs in
   /// the child too (see `is_os_process_child`).
   spawn,
+
+  /// Forks the child from a zygote: a copy of the program made in the
+  /// first `troupe::runtime`'s constructor, before its actor system
+  /// started, while the program was single-threaded (forking a program
+  /// whose threads hold locks is never done). Saves loading the program
+  /// again; needs `set_start_method(start_method::forkserver)` before that
+  /// first runtime is constructed.
+  forkserver,
 };
+
+/// Python's `multiprocessing.set_start_method`: the start method of
+/// os_processes that do not name one. Choosing `forkserver` also asks for
+/// the zygote, made when the next (normally the first) `troupe::runtime`
+/// is constructed; call it at the top of `main`, before any thread starts.
+void set_start_method(start_method method);
+
+/// The start method of os_processes that do not name one (`spawn` unless
+/// set).
+[[nodiscard]] start_method get_start_method();
 
 /// Where a child's standard output and error go.
 enum class child_output {
@@ -73,7 +91,8 @@ struct os_process_options {
   /// process group; empty takes the runtime's `terminate_grace`.
   std::optional<std::chrono::milliseconds> terminate_grace{};
 
-  troupe::start_method start_method = troupe::start_method::spawn;
+  /// Empty takes `get_start_method()`.
+  std::optional<troupe::start_method> start_method{};
 
   /// Environment variables set in the child (added or replaced).
   std::map<std::string, std::string> env{};
@@ -171,9 +190,10 @@ public:
   // -- lifecycle --------------------------------------------------------------
 
   /// Starts the child OS process: returns once it exists (its entry point
-  /// starts soon after). Throws `state_error` when called a second time or
-  /// after the runtime shut down, and `std::system_error` when the OS
-  /// refuses (e.g. a `working_directory` that does not exist).
+  /// starts soon after). Throws `state_error` when called a second time,
+  /// after the runtime shut down, or for `forkserver` without a zygote
+  /// (saying why), and `std::system_error` when the OS refuses (e.g. a
+  /// `working_directory` that does not exist).
   void start();
 
   /// As `process::join`.
