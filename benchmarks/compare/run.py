@@ -153,6 +153,25 @@ WORKLOADS: list[Workload] = [
          "caf": "blocking actor (own thread): spawn + wait for its end",
          "erlang": "spawn_monitor + 'DOWN' (a VM process, not a thread)"}),
     Workload(
+        "os_process_start_join", "(f) OS process start+join, spawn", "ops/s",
+        lambda n: n,
+        {"troupe": 100, "python": 20},
+        {"troupe": "os_process of a registered entry point (spawn: "
+                   "/proc/self/exe again): start + join",
+         "python": "get_context('spawn').Process(target=f): start + join",
+         "caf": "n/a: CAF 0.17 starts no OS processes",
+         "erlang": "n/a: an Erlang process is not an OS process"},
+        max_runs=5),
+    Workload(
+        "os_process_start_join_forkserver",
+        "(f) OS process start+join, forkserver", "ops/s", lambda n: n,
+        {"troupe": 100, "python": 50},
+        {"troupe": "os_process forked by the zygote (forkserver): start + join",
+         "python": "get_context('forkserver').Process(target=f): start + join",
+         "caf": "n/a: CAF 0.17 starts no OS processes",
+         "erlang": "n/a: an Erlang process is not an OS process"},
+        max_runs=5),
+    Workload(
         "event_latency", "(h) event set->wake", "us", lambda n: n,
         {"troupe": 20_000, "python": 5_000, "caf": 20_000, "erlang": 200_000},
         {"troupe": "event set() -> wait() returns in another process",

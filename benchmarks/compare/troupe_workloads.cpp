@@ -22,6 +22,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -30,11 +31,20 @@
 #include <caf/send.hpp>
 
 #include <troupe/manager.hpp>
+#include <troupe/os_process.hpp>
 #include <troupe/pool.hpp>
 #include <troupe/troupe.hpp>
 
 #include "actors.hpp"
 #include "common.hpp"
+
+namespace compare_entries {
+
+void nothing() {}
+
+} // namespace compare_entries
+
+TROUPE_ENTRY(compare_entries::nothing);
 
 namespace {
 
@@ -164,6 +174,22 @@ result process_start_join(std::int64_t n) {
   auto start = clock_type::now();
   for (std::int64_t i = 0; i < n; ++i) {
     troupe::process p{rt(), [] {}};
+    p.start();
+    p.join();
+    ok += p.exitcode() == 0 ? 1 : 0;
+  }
+  return rate(n, seconds_since(start), ok);
+}
+
+/// n times: start an os_process (its own OS process) running an empty
+/// entry point, with start method `method`, and join it. Check: how many
+/// ended with exit code 0.
+result os_process_start_join(std::int64_t n, troupe::start_method method) {
+  std::int64_t ok = 0;
+  auto start = clock_type::now();
+  for (std::int64_t i = 0; i < n; ++i) {
+    troupe::os_process p{
+      rt(), {.start_method = method}, troupe::entry<compare_entries::nothing>};
     p.start();
     p.join();
     ok += p.exitcode() == 0 ? 1 : 0;
@@ -559,8 +585,14 @@ result manager_dict(std::int64_t n) {
 } // namespace
 
 int main(int argc, char** argv) {
+  // The forkserver workload needs its zygote, made by the first runtime
+  // while the program is single-threaded.
+  for (int i = 1; i < argc; ++i)
+    if (std::string_view{argv[i]}.ends_with("_forkserver"))
+      troupe::set_start_method(troupe::start_method::forkserver);
   // Default runtime settings, as a troupe user gets them (the runtime's
   // low-latency scheduler defaults included); the command line is ours.
+  // In an os_process child, this line runs its entry point.
   troupe::runtime runtime;
   the_runtime = &runtime;
   workload_table table{
@@ -569,6 +601,14 @@ int main(int argc, char** argv) {
     {"queue_1kib", queue_1kib},
     {"joinable_queue", joinable_queue_2_workers},
     {"process_start_join", process_start_join},
+    {"os_process_start_join",
+     [](std::int64_t n) {
+       return os_process_start_join(n, troupe::start_method::spawn);
+     }},
+    {"os_process_start_join_forkserver",
+     [](std::int64_t n) {
+       return os_process_start_join(n, troupe::start_method::forkserver);
+     }},
     {"event_latency", event_latency},
     {"lock_counter_1", [](std::int64_t n) { return lock_counter(n, 1); }},
     {"lock_counter_2", [](std::int64_t n) { return lock_counter(n, 2); }},

@@ -152,6 +152,20 @@ def process_start_join(n):
     return rate(n, time.perf_counter() - start, ok)
 
 
+def os_process_start_join(n, method="spawn"):
+    """As process_start_join, with the start method named (the children are
+    OS processes under every method; this names which one)."""
+    ctx = mp.get_context(method)
+    ok = 0
+    start = time.perf_counter()
+    for _ in range(n):
+        p = ctx.Process(target=_nothing)
+        p.start()
+        p.join()
+        ok += p.exitcode == 0
+    return rate(n, time.perf_counter() - start, ok)
+
+
 # -- (h) event set -> wake latency --------------------------------------------
 
 def _wait_loop(go, back, woke_at, wakes, stop):
@@ -319,6 +333,9 @@ WORKLOADS = {
     "queue_1kib": queue_1kib,
     "joinable_queue": joinable_queue,
     "process_start_join": process_start_join,
+    "os_process_start_join": os_process_start_join,
+    "os_process_start_join_forkserver":
+        lambda n: os_process_start_join(n, "forkserver"),
     "event_latency": event_latency,
     "lock_counter_1": lambda n: lock_counter(n, 1),
     "lock_counter_2": lambda n: lock_counter(n, 2),

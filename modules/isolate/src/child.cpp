@@ -93,10 +93,27 @@ void apply_limit(int resource, std::int64_t value, const char* what) {
   ::_exit(code & 0xff);
 }
 
+/// A sanitizer's runtime catches crash signals to report them, and then
+/// exits with status 1: the parent would see 1 where a plain build shows
+/// -11. The child's exit codes stay Python's under sanitizers too: crash
+/// signals get their default action back (the sanitizer's own checks,
+/// which do not go through these signals, still report).
+void restore_crash_signals() {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) {
+    struct sigaction sa {};
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(sig, &sa, nullptr);
+  }
+#endif
+}
+
 } // namespace
 
 void child_main(runtime& rt, int control_fd, long parent_pid) {
   mark_entry_reached();
+  restore_crash_signals();
   ::unsetenv(
     child_marker); // NOLINT(concurrency-mt-unsafe): our threads do not read it
   arm_parent_death(parent_pid);
