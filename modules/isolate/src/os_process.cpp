@@ -517,6 +517,10 @@ void os_process::daemon(bool flag) {
   impl_->daemon(flag);
 }
 
+const process* os_process::started_process() const noexcept {
+  return impl_->started() ? &impl_->as_process() : nullptr;
+}
+
 const process& os_process::as_process() const {
   return impl_->as_process();
 }

@@ -137,6 +137,15 @@ void writes_lines() {
   std::cerr << "to stderr" << std::flush;
 }
 
+/// Exits 0 if `data` has `size` bytes whose sum is `sum`.
+void checks_sum(std::vector<std::uint8_t> data, std::uint64_t size,
+                std::uint64_t sum) {
+  std::uint64_t actual = 0;
+  for (auto b : data)
+    actual += b;
+  tp::exit(data.size() == size && actual == sum ? 0 : 3);
+}
+
 double twice(double x) {
   return 2 * x;
 }
@@ -157,6 +166,7 @@ TROUPE_ENTRY(isolate_test::named);
 TROUPE_ENTRY(isolate_test::echo);
 TROUPE_ENTRY(isolate_test::doubles_are);
 TROUPE_ENTRY(isolate_test::twice);
+TROUPE_ENTRY(isolate_test::checks_sum);
 TROUPE_ENTRY(isolate_test::writes_lines);
 
 namespace {
@@ -439,6 +449,7 @@ TEST_P(os_process_run, doubles_cross_bit_exactly) {
 TEST_P(os_process_run, start_twice_and_use_before_start_are_reported) {
   troupe::runtime rt;
   os_process p{rt, entry<returns>};
+  p.send(1); // dropped, as for any process not started
   EXPECT_THROW(p.terminate(), troupe::state_error);
   EXPECT_THROW(p.join(), troupe::state_error);
   p.start();
@@ -462,4 +473,28 @@ TEST_P(os_process_run,
   EXPECT_EQ(p.exitcode(), 0);
   EXPECT_EQ(out, "talker: first line\ntalker: second line\n");
   EXPECT_EQ(err, "talker: to stderr\n");
+}
+
+TEST_P(os_process_run, large_arguments_arrive_whole) {
+  troupe::runtime rt;
+  // Far more than a socket buffer: the parent writes while the child reads.
+  std::vector<std::uint8_t> data(8U << 20U);
+  std::uint64_t sum = 0;
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    data[i] = static_cast<std::uint8_t>(i * 131U);
+    sum += data[i];
+  }
+  os_process p{rt, entry<checks_sum>, data, std::uint64_t{data.size()}, sum};
+  p.start();
+  ASSERT_TRUE(p.join(deadline));
+  EXPECT_EQ(p.exitcode(), 0) << p.exit_reason();
+}
+
+TEST_P(os_process_run, messages_to_an_ended_child_are_dropped) {
+  troupe::runtime rt;
+  os_process p{rt, entry<returns>};
+  p.start();
+  ASSERT_TRUE(p.join(deadline));
+  p.send(1); // no effect, no error, as for any ended process
+  EXPECT_EQ(p.exitcode(), 0);
 }

@@ -254,7 +254,8 @@ public:
   /// before `start()` and after the end they are dropped.
   template <class... Ts>
   void send(Ts&&... xs) const {
-    as_process().send(std::forward<Ts>(xs)...);
+    if (const auto* p = started_process())
+      p->send(std::forward<Ts>(xs)...);
   }
 
   /// The process as a `troupe::process` handle (for supervisors,
@@ -264,6 +265,9 @@ public:
 private:
   os_process(runtime& rt, os_process_options opts, std::string_view entry,
              std::vector<std::string> args);
+
+  /// The process once started; null before.
+  [[nodiscard]] const process* started_process() const noexcept;
 
   std::shared_ptr<isolate::detail::os_process_impl> impl_;
 };
