@@ -109,14 +109,32 @@ public:
     }
     std::uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(evfd_, &one, sizeof(one));
-    return result.get();
+    auto out = result.get();
+    if (!out.child) {
+      // Rebuilt here rather than carried as an exception: an exception
+      // object shared between threads is reference-counted inside
+      // libstdc++, where ThreadSanitizer cannot see the synchronization.
+      auto what = out.what;
+      auto suffix = ": " + out.error.message();
+      if (what.ends_with(suffix))
+        what.erase(what.size() - suffix.size());
+      throw std::system_error(out.error, what);
+    }
+    return out.child;
   }
 
 private:
+  /// A started child, or why it could not start.
+  struct spawn_outcome {
+    std::shared_ptr<child_proc> child;
+    std::error_code error;
+    std::string what;
+  };
+
   struct command {
     const spawn_request* req = nullptr;
     exit_callback on_exit;
-    std::promise<std::shared_ptr<child_proc>> result;
+    std::promise<spawn_outcome> result;
   };
 
   struct watched {
@@ -254,11 +272,18 @@ private:
       try {
         auto child = start(*cmd->req);
         add_watch(child, *cmd->req, std::move(cmd->on_exit));
-        handle_zygote_exits();
-        cmd->result.set_value(std::move(child));
+        cmd->result.set_value({std::move(child), {}, {}});
+      } catch (const std::system_error& e) {
+        cmd->result.set_value({nullptr, e.code(), e.what()});
+      } catch (const std::exception& e) {
+        cmd->result.set_value(
+          {nullptr, std::make_error_code(std::errc::io_error), e.what()});
       } catch (...) {
-        cmd->result.set_exception(std::current_exception());
+        cmd->result.set_value({nullptr,
+                               std::make_error_code(std::errc::io_error),
+                               "troupe: cannot start an os_process"});
       }
+      handle_zygote_exits();
     }
   }
 
