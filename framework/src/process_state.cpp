@@ -240,8 +240,15 @@ void kill_process(const std::shared_ptr<process_state>& st, std::string why) {
     hdl = st->hdl;
   }
   if (st->type == process_state::kind::external) {
-    st->run_external_stop(9); // e.g. SIGKILL; its body's end is not awaited
-  } else if (st->type == process_state::kind::event_based) {
+    // Declared killed first, then e.g. SIGKILL: the other way round, the
+    // end the signal causes could be reported first, with its own reason
+    // ("killed by SIGKILL") instead of this one. Its body's end is not
+    // awaited.
+    st->finish(-9, std::move(why));
+    st->run_external_stop(9);
+    return;
+  }
+  if (st->type == process_state::kind::event_based) {
     if (hdl)
       caf::anon_send_exit(hdl, caf::exit_reason::kill);
   } else {

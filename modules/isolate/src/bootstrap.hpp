@@ -21,7 +21,6 @@ inline constexpr int child_control_fd = 3;
 struct bootstrap {
   std::string entry;
   std::string name;
-  std::int64_t terminate_grace_ms = 0;
   std::int64_t limit_address_space = -1; // -1: inherited
   std::int64_t limit_cpu_seconds = -1;
   std::int64_t limit_core_size = -1;
@@ -29,8 +28,8 @@ struct bootstrap {
 
   template <class Archive>
   void serialize(Archive& ar, unsigned /*version*/) {
-    ar& entry& name& terminate_grace_ms& limit_address_space& limit_cpu_seconds&
-      limit_core_size& args;
+    ar& entry& name& limit_address_space& limit_cpu_seconds& limit_core_size&
+      args;
   }
 };
 

@@ -136,12 +136,14 @@ void child_main(runtime& rt, int control_fd, long parent_pid) {
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
   ::sigaction(SIGTERM, &sa, nullptr);
-  process proc{
-    rt,
-    {.name = start.name,
-     .daemon = false,
-     .terminate_grace = std::chrono::milliseconds{start.terminate_grace_ms}},
-    [invoke, args = std::move(start.args)] { invoke(args); }};
+  // No grace of its own: the parent times it (the os_process's grace, or
+  // the longer or endless one of a supervisor's shutdown spec) and then
+  // SIGKILLs the group. A grace here would cut a longer one short.
+  process proc{rt,
+               {.name = start.name,
+                .daemon = false,
+                .terminate_grace = std::chrono::hours{24 * 365}},
+               [invoke, args = std::move(start.args)] { invoke(args); }};
   proc.start();
   auto agent = start_child_agent(rt.system(), control_fd, proc.handle());
   std::thread{[proc] {

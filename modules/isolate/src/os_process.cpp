@@ -255,8 +255,6 @@ public:
     bootstrap b;
     b.entry = entry_;
     b.name = name;
-    b.terminate_grace_ms
-      = opts_.terminate_grace.value_or(rt_->options().terminate_grace).count();
     if (opts_.limits.address_space)
       b.limit_address_space
         = static_cast<std::int64_t>(*opts_.limits.address_space);

@@ -27,6 +27,7 @@ namespace {
 
 struct entry_record {
   entry_invoker invoke = nullptr;
+  batch_invoker invoke_batch = nullptr;
   const void* function = nullptr;
   std::string where;
 };
@@ -110,12 +111,13 @@ const install_hooks installed;
 } // namespace
 
 bool add_entry(std::string_view name, entry_invoker invoke,
-               const void* function, const char* file, int line) {
+               batch_invoker invoke_batch, const void* function,
+               const char* file, int line) {
   auto& reg = the_registry();
   std::lock_guard guard{reg.mtx};
   auto where = std::string{file} + ":" + std::to_string(line);
   auto [it, added] = reg.entries.try_emplace(
-    std::string{name}, entry_record{invoke, function, where});
+    std::string{name}, entry_record{invoke, invoke_batch, function, where});
   if (!added && it->second.function != function)
     reg.conflicts.push_back(
       "troupe: two entry points are named '" + std::string{name}
@@ -131,11 +133,46 @@ entry_invoker find_entry(std::string_view name) {
   return it == reg.entries.end() ? nullptr : it->second.invoke;
 }
 
+batch_invoker find_batch(std::string_view name) {
+  auto& reg = the_registry();
+  std::lock_guard guard{reg.mtx};
+  auto it = reg.entries.find(name);
+  return it == reg.entries.end() ? nullptr : it->second.invoke_batch;
+}
+
 void mark_entry_reached() noexcept {
   entry_reached.store(true);
 }
 
 } // namespace troupe::isolate::detail
+
+namespace troupe::isolate {
+
+namespace {
+
+[[noreturn]] void unknown_entry(std::string_view name) {
+  throw value_error("no entry point is registered as '" + std::string{name}
+                    + "' in this program (TROUPE_ENTRY)");
+}
+
+} // namespace
+
+std::string call_entry(std::string_view name,
+                       const std::vector<std::string>& args) {
+  auto* invoke = detail::find_entry(name);
+  if (invoke == nullptr)
+    unknown_entry(name);
+  return invoke(args);
+}
+
+std::string call_batch(std::string_view name, std::string_view calls) {
+  auto* invoke = detail::find_batch(name);
+  if (invoke == nullptr)
+    unknown_entry(name);
+  return invoke(calls);
+}
+
+} // namespace troupe::isolate
 
 namespace troupe {
 

@@ -9,6 +9,10 @@ namespace troupe::isolate::detail {
 /// The entry point registered under `name`; null if none.
 entry_invoker find_entry(std::string_view name);
 
+/// The batch invoker of the entry point registered under `name`; null if
+/// none.
+batch_invoker find_batch(std::string_view name);
+
 /// Runs in a spawned child from its runtime's constructor: reads the start
 /// record, runs the entry point as a troupe process, reports its end to
 /// the parent and ends the OS process. Never returns.

@@ -28,7 +28,16 @@ std::atomic<std::uint64_t> pool_counter{0};
 
 namespace troupe {
 
-pool::pool(runtime& rt, pool_options opts) {
+namespace isolation {
+
+constinit const isolation_mode thread{nullptr, "thread"};
+
+} // namespace isolation
+
+pool::pool(runtime& rt, pool_options opts)
+  : pool(rt, entry_init{}, std::move(opts)) {}
+
+pool::pool(runtime& rt, entry_init init, pool_options opts) {
   if (opts.max_retries < 0)
     throw value_error("pool: max_retries must not be negative");
   if (opts.shutdown.count() < 0)
@@ -42,7 +51,17 @@ pool::pool(runtime& rt, pool_options opts) {
                   : std::max(1U, std::thread::hardware_concurrency());
   s.maxtasksperchild = opts.maxtasksperchild;
   s.max_retries = opts.max_retries;
+  s.make_host = opts.isolation.make_host;
+  if (s.make_host != nullptr && opts.initializer && init.entry.empty())
+    throw value_error(
+      "pool '" + s.name
+      + "': its workers are OS processes (isolation::os_process), where "
+        "only a registered entry point can run: give the initializer as "
+        "troupe::entry<init> (TROUPE_ENTRY(init)), with its arguments");
   s.initializer = std::move(opts.initializer);
+  s.initializer_entry = std::move(init.entry);
+  s.initializer_calls = std::move(init.calls);
+  s.shutdown = opts.shutdown;
   s.on_callback_error = std::move(opts.on_callback_error);
   // Without a limit: 2 * processes + 1 restarts in 5 s.
   auto limit = opts.restarts.value_or(

@@ -88,6 +88,15 @@ void pool_core::check_running(bool resumed) const {
   throw value_error("pool not running");
 }
 
+void pool_core::check_isolated_callable(bool is_entry) const {
+  if (isolated() && !is_entry)
+    throw value_error(
+      "pool '" + settings_.name
+      + "' runs its tasks in OS processes (isolation::os_process), where "
+        "only a registered entry point can run: pass troupe::entry<f> "
+        "(with TROUPE_ENTRY(f)), not a lambda or function object");
+}
+
 void pool_core::register_feed(imap_drain* feed) {
   std::lock_guard guard{feeds_mtx_};
   feeds_.push_back(feed);

@@ -31,6 +31,9 @@ namespace {
 /// The pool whose worker the calling thread runs, if any.
 thread_local const pool_core* tl_worker_of = nullptr;
 
+/// The OS process running the calling worker's tasks, if it has one.
+thread_local worker_host* tl_host = nullptr;
+
 std::string worker_id(std::size_t slot) {
   return "PoolWorker-" + std::to_string(slot + 1);
 }
@@ -38,6 +41,10 @@ std::string worker_id(std::size_t slot) {
 } // namespace
 
 // -- workers ------------------------------------------------------------------
+
+worker_host* current_worker_host() noexcept {
+  return tl_host;
+}
 
 void pool_worker_main(std::weak_ptr<pool_core> weak,
                       std::shared_ptr<worker_record> rec) {
@@ -108,6 +115,14 @@ void pool_core::run_worker(std::shared_ptr<worker_record> rec) {
     }
   } unregister{this, rec};
   tl_worker_of = this;
+  // An isolated worker's OS process: started here, ended with this thread
+  // (after the tasks' unwinding, before the record is forgotten).
+  std::unique_ptr<worker_host> host;
+  struct unhost {
+    ~unhost() {
+      tl_host = nullptr;
+    }
+  } clear_host;
   {
     // Counted however the initializer ends (an exception fails the worker).
     struct started_guard {
@@ -117,8 +132,18 @@ void pool_core::run_worker(std::shared_ptr<worker_record> rec) {
         core->worker_started(rec);
       }
     } started{this, *rec};
-    if (settings_.initializer)
+    if (settings_.make_host != nullptr) {
+      // Runs the initializer there (an entry point) before returning.
+      host = settings_.make_host(
+        worker_host_args{.rt = *fleet_->rt,
+                         .rec = *rec,
+                         .initializer_entry = settings_.initializer_entry,
+                         .initializer_calls = settings_.initializer_calls,
+                         .grace = settings_.shutdown});
+      tl_host = host.get();
+    } else if (settings_.initializer) {
       settings_.initializer();
+    }
   }
   ext::stop_callback wake{[this] {
     { std::lock_guard guard{park_mtx_}; }
@@ -190,6 +215,8 @@ void pool_core::on_worker_exit(const std::shared_ptr<worker_record>& rec,
     = reason.empty() ? "exit code " + std::to_string(code) : reason;
   {
     std::lock_guard guard{rec->mtx};
+    if (!rec->host_end.empty())
+      why = rec->host_end; // its OS process ended under it
     rec->dead = true;
     rec->exitcode = code;
     rec->reason = why;

@@ -11,6 +11,7 @@
 ///     troupe::os_process p{rt, troupe::entry<resize>, "a.png", 640};
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -22,6 +23,7 @@
 #include <troupe/barrier.hpp>
 #include <troupe/condition.hpp>
 #include <troupe/event.hpp>
+#include <troupe/isolate/error.hpp>
 #include <troupe/joinable_queue.hpp>
 #include <troupe/lock.hpp>
 #include <troupe/pipe.hpp>
@@ -42,6 +44,12 @@ namespace troupe::isolate {
 /// `troupe::serialization` bytes, in; its result's bytes (empty for
 /// `void`) out.
 using entry_invoker = std::string (*)(const std::vector<std::string>& args);
+
+/// A batch of calls of one entry point (a pool's chunk): the calls'
+/// arguments as one archive of `std::vector<std::tuple<params...>>` in, the
+/// results as one archive of `std::vector<result>` (for `void`: the number
+/// of calls) out.
+using batch_invoker = std::string (*)(std::string_view calls);
 
 /// Whether `T` is an object shared between processes (a channel, a lock, a
 /// process handle, ...): those cannot cross into another OS process yet.
@@ -155,6 +163,25 @@ std::string invoke(const std::vector<std::string>& args) {
     args, std::make_index_sequence<entry_signature<decltype(F)>::arity>{});
 }
 
+template <auto F>
+std::string invoke_batch(std::string_view calls) {
+  using sig = entry_signature<decltype(F)>;
+  auto args
+    = troupe::serialization::from_bytes<std::vector<typename sig::params>>(
+      calls);
+  if constexpr (std::is_void_v<typename sig::result_type>) {
+    for (auto& a : args)
+      std::apply(F, std::move(a));
+    return troupe::serialization::to_bytes(std::uint64_t{args.size()});
+  } else {
+    std::vector<typename sig::result_type> out;
+    out.reserve(args.size());
+    for (auto& a : args)
+      out.push_back(std::apply(F, std::move(a)));
+    return troupe::serialization::to_bytes(out);
+  }
+}
+
 template <auto F, class... Ps>
 consteval bool check_signature(std::tuple<Ps...>*) {
   return (check_crossing_type<Ps>() && ...)
@@ -166,7 +193,8 @@ consteval bool check_signature(std::tuple<Ps...>*) {
 /// Returns true; a second, different function under the same name is
 /// reported when a runtime starts.
 bool add_entry(std::string_view name, entry_invoker invoke,
-               const void* function, const char* file, int line);
+               batch_invoker invoke_batch, const void* function,
+               const char* file, int line);
 
 } // namespace detail
 
@@ -188,11 +216,67 @@ struct entry_t {
                 "`TROUPE_ENTRY(f);` at global namespace scope (qualified, "
                 "e.g. TROUPE_ENTRY(app::resize)) where this call can see it");
 
+  using result_type =
+    typename detail::entry_signature<decltype(F)>::result_type;
+
+  /// The parameters, without references or cv-qualifiers.
+  using params = typename detail::entry_signature<decltype(F)>::params;
+
   /// The name the child looks the function up by.
   static constexpr std::string_view name() {
     return entry_traits<F>::name;
   }
+
+  /// Calls `f` here, in this OS process (a thread pool given an entry
+  /// point runs it so).
+  template <class... Args>
+    requires(std::is_invocable_v<decltype(F), Args...>)
+  decltype(auto) operator()(Args&&... args) const {
+    return F(std::forward<Args>(args)...);
+  }
+
+  /// A batch of calls as the child's batch invoker reads them (see
+  /// `batch_invoker`).
+  static std::string encode_calls(const std::vector<params>& calls) {
+    return troupe::serialization::to_bytes(calls);
+  }
+
+  /// The results of a batch of `expected` calls; `format_error` if the
+  /// bytes are not that. For `void`: checks the count only.
+  static auto decode_results(std::string_view bytes, std::size_t expected) {
+    if constexpr (std::is_void_v<result_type>) {
+      auto n = troupe::serialization::from_bytes<std::uint64_t>(bytes);
+      check_count(n, expected);
+    } else {
+      auto out
+        = troupe::serialization::from_bytes<std::vector<result_type>>(bytes);
+      check_count(out.size(), expected);
+      return out;
+    }
+  }
+
+private:
+  static void check_count(std::size_t got, std::size_t expected) {
+    if (got != expected)
+      throw troupe::serialization::format_error(
+        "a batch of " + std::to_string(expected) + " calls of entry point '"
+        + std::string{name()} + "' came back with " + std::to_string(got)
+        + " results");
+  }
 };
+
+/// The entry point registered under `name` called with `args` (each
+/// argument's `troupe::serialization` bytes); its result's bytes. Throws
+/// `value_error` for an unknown name; what the function throws passes
+/// through.
+std::string call_entry(std::string_view name,
+                       const std::vector<std::string>& args);
+
+/// A batch of calls (`entry_t<f>::encode_calls`) of the entry point
+/// registered under `name`, run in order; the results' bytes. Throws
+/// `value_error` for an unknown name; the first exception a call throws
+/// passes through.
+std::string call_batch(std::string_view name, std::string_view calls);
 
 } // namespace troupe::isolate
 
@@ -223,5 +307,6 @@ inline constexpr isolate::entry_t<F> entry{};
     static constexpr std::string_view name = entry_name;                       \
     static inline const bool added = troupe::isolate::detail::add_entry(       \
       entry_name, &troupe::isolate::detail::invoke<&f>,                        \
+      &troupe::isolate::detail::invoke_batch<&f>,                              \
       reinterpret_cast<const void*>(&f), __FILE__, __LINE__);                  \
   }

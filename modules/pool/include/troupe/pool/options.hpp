@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -12,6 +13,42 @@
 namespace troupe {
 
 struct supervisor_event;
+
+namespace pooled::detail {
+class worker_host;
+struct worker_host_args;
+using worker_host_factory
+  = std::unique_ptr<worker_host> (*)(const worker_host_args& args);
+} // namespace pooled::detail
+
+/// Where a pool's workers run their tasks: `troupe::isolation::thread` or
+/// `troupe::isolation::os_process`.
+struct isolation_mode {
+  pooled::detail::worker_host_factory make_host = nullptr; // null: threads
+  const char* name = "thread";
+
+  friend bool operator==(const isolation_mode& a,
+                         const isolation_mode& b) noexcept {
+    return a.make_host == b.make_host;
+  }
+};
+
+namespace isolation {
+
+/// Workers are threads of this program (the default): the fastest, and
+/// tasks may be any callable.
+extern const isolation_mode thread;
+
+/// Each worker runs its tasks in an OS process of its own
+/// (`troupe::isolate`; see docs/isolation.md): a task that crashes,
+/// aborts or runs out of memory ends only that worker, whose task is then
+/// retried or fails with `worker_lost`, as when a thread worker dies.
+/// Tasks are registered entry points (`troupe::entry<f>`), their arguments
+/// and results values that cross as `troupe::serialization` bytes; a map's
+/// chunk crosses as one message each way.
+extern const isolation_mode os_process;
+
+} // namespace isolation
 
 // The deprecated members must not warn in every copy of the options (GCC 12
 // reports the implicit special members' use of them); clang still warns
@@ -24,6 +61,10 @@ struct supervisor_event;
 struct pool_options {
   /// Worker processes; 0 takes the number of cores (Python's default).
   std::size_t processes = 0;
+
+  /// Threads (the default) or OS processes (`troupe::isolation::os_process`,
+  /// which needs `troupe::isolate`).
+  isolation_mode isolation{};
 
   /// Runs in every worker when it starts (and restarts), before its first
   /// task: Python's `initializer(*initargs)` (give the arguments with the

@@ -99,16 +99,6 @@ template <class F, class Range>
 using map_result_t = std::decay_t<std::invoke_result_t<
   const std::decay_t<F>&, const std::ranges::range_value_t<Range>&>>;
 
-/// `f(std::get<I>(t)...)` for starmap.
-template <class F>
-struct star {
-  F f;
-  template <class Tuple>
-  decltype(auto) operator()(const Tuple& t) const {
-    return std::apply(f, t);
-  }
-};
-
 } // namespace pooled::detail
 
 /// A pool of worker processes: Python's `multiprocessing.Pool`, as a
@@ -145,11 +135,18 @@ public:
 
   /// As above, with Python's `initializer(*initargs)`: every worker calls
   /// `init(initargs...)` (copies) when it starts.
+  ///
+  /// For a pool of OS-process workers the initializer must be a registered
+  /// entry point, `troupe::entry<init>`, which runs in each worker's OS
+  /// process (its arguments cross as values).
   template <class F, class... Args>
     requires(std::is_invocable_v<const std::decay_t<F>&, const Args&...>)
   pool(runtime& rt, pool_options opts, F&& init, Args... initargs)
-    : pool(rt, with_initializer(std::move(opts), std::forward<F>(init),
-                                std::move(initargs)...)) {}
+    : pool(
+      rt,
+      entry_initializer(static_cast<const std::decay_t<F>&>(init), initargs...),
+      with_initializer(std::move(opts), std::forward<F>(init),
+                       std::move(initargs)...)) {}
 
   /// Terminates the pool and waits for its workers (see the class comment).
   ~pool();
@@ -192,6 +189,8 @@ public:
   auto apply_async(callbacks<C, E> cbs, F&& f, Args&&... args)
     -> async_result<pooled::detail::apply_result_t<F, Args...>> {
     using R = pooled::detail::apply_result_t<F, Args...>;
+    core_->check_isolated_callable(
+      pooled::detail::is_entry_call<std::decay_t<F>>);
     auto st = std::make_shared<pooled::detail::result_state<R>>();
     set_callbacks<R>(*st, std::move(cbs));
     using tuple_t = std::tuple<std::decay_t<Args>...>;
@@ -222,6 +221,8 @@ public:
     using R = pooled::detail::map_result_t<F, Range>;
     static_assert(!std::is_void_v<R>,
                   "map needs a function that returns a value");
+    core_->check_isolated_callable(
+      pooled::detail::is_entry_call<std::decay_t<F>>);
     if constexpr (std::ranges::random_access_range<
                     Range> && std::ranges::sized_range<Range>) {
       auto first = std::ranges::begin(input);
@@ -252,6 +253,8 @@ public:
     using R = pooled::detail::map_result_t<F, Range>;
     static_assert(!std::is_void_v<R>,
                   "map_async needs a function that returns a value");
+    core_->check_isolated_callable(
+      pooled::detail::is_entry_call<std::decay_t<F>>);
     auto owned = to_vector(std::forward<Range>(input));
     auto job = make_map_job<R>(f, std::move(owned), chunksize, {});
     set_callbacks<std::vector<R>>(*job, std::move(cbs));
@@ -352,6 +355,30 @@ public:
   }
 
 private:
+  /// An initializer as isolated workers run it: the entry point's name and
+  /// its call, encoded; empty for other callables.
+  struct entry_init {
+    std::string entry;
+    std::string calls;
+  };
+
+  pool(runtime& rt, entry_init init, pool_options opts);
+
+  template <class F, class... Args>
+  static entry_init entry_initializer(const F& init, const Args&... initargs) {
+    if constexpr (pooled::detail::is_entry_call<F>) {
+      using traits = pooled::detail::isolated_traits<F>;
+      using entry = typename traits::entry_type;
+      std::vector<typename entry::params> calls;
+      calls.push_back(traits::params_of(initargs...));
+      return {std::string{entry::name()}, entry::encode_calls(calls)};
+    } else {
+      static_cast<void>(init);
+      ((static_cast<void>(initargs)), ...);
+      return {};
+    }
+  }
+
   template <class F, class... Args>
   static pool_options with_initializer(pool_options opts, F&& init,
                                        Args... initargs) {
@@ -513,6 +540,8 @@ private:
     using R = pooled::detail::map_result_t<F, Range>;
     static_assert(!std::is_void_v<R>,
                   "imap needs a function that returns a value");
+    core_->check_isolated_callable(
+      pooled::detail::is_entry_call<std::decay_t<F>>);
     if (opts.chunksize == 0)
       throw value_error("imap: chunksize must be at least 1");
     core_->check_running();

@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
@@ -73,6 +74,10 @@ struct serial_check<std::basic_string<C, Tr, A>> : std::true_type {};
 template <>
 struct serial_check<troupe::bytes> : std::true_type {};
 
+template <class... Ts>
+struct serial_check<std::tuple<Ts...>>
+  : std::bool_constant<(serializable_v<Ts> && ...)> {};
+
 template <class T, std::size_t N>
 struct serial_check<std::array<T, N>> : std::bool_constant<serializable_v<T>> {
 };
@@ -131,7 +136,7 @@ struct serial_check<std::variant<Ts...>>
 /// `from_bytes`: arithmetic types and enums; `std::string`,
 /// `troupe::bytes`; `std::array`, `vector`, `deque`, `list`, `set`,
 /// `multiset`, `unordered_set`, `map`, `multimap`, `unordered_map`,
-/// `pair`, `optional` and `variant` of such types (with
+/// `pair`, `tuple`, `optional` and `variant` of such types (with
 /// troupe/serialization/std.hpp included where they are written); classes
 /// with a public `serialize` (or `save`/`load`) member or a free
 /// `serialize` in their own namespace; and types opted in with

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <variant>
 
@@ -119,6 +120,21 @@ void serialize(Archive& ar, std::variant<Ts...>& x,
 
 } // namespace boost::serialization
 #endif
+
+namespace boost::serialization {
+
+/// std::tuple<Ts...>: its elements in order (Boost 1.74 has no support of
+/// its own).
+template <class Archive, class... Ts>
+void serialize(Archive& ar, std::tuple<Ts...>& x, const unsigned int) {
+  std::apply(
+    [&ar](auto&... element) {
+      ((ar & boost::serialization::make_nvp("element", element)), ...);
+    },
+    x);
+}
+
+} // namespace boost::serialization
 
 namespace boost::serialization {
 

@@ -124,8 +124,16 @@ public:
     std::vector<R> values;
     values.reserve(items_.size());
     try {
-      for (const auto& x : items_)
-        values.push_back(std::invoke(*f_, x));
+      // Only an entry point can run in a worker's OS process (submission
+      // refuses anything else on such a pool).
+      auto* host = is_entry_call<F> ? current_worker_host() : nullptr;
+      if constexpr (is_entry_call<F>) {
+        if (host != nullptr)
+          values = call_isolated<F, R>(*host, items_.cbegin(), items_.size());
+      }
+      if (host == nullptr)
+        for (const auto& x : items_)
+          values.push_back(std::invoke(*f_, x));
     } catch (const terminated&) {
       throw;
     } catch (const std::exception&) {

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <typeinfo>
 #include <vector>
@@ -172,6 +173,46 @@ public:
   int deaths = 0; // runs that ended with their worker
 };
 
+/// Runs a worker's tasks in an OS process of its own
+/// (`isolation::os_process`): one per worker incarnation, created and
+/// destroyed by the worker's thread, which forwards each task to it.
+class worker_host {
+public:
+  worker_host() = default;
+  virtual ~worker_host() = default;
+
+  worker_host(const worker_host&) = delete;
+  worker_host& operator=(const worker_host&) = delete;
+
+  /// Runs a batch of calls of entry point `entry` there (see
+  /// `isolate::entry_t::encode_calls`) and returns the results' bytes.
+  /// Throws `child_exception` when a call threw there. When the OS process
+  /// ended meanwhile (a crash, `kill`), throws `host_lost`, which is no
+  /// `std::exception`: it is not the task's outcome but its worker's end.
+  virtual std::string call(std::string_view entry, std::string calls) = 0;
+};
+
+/// The OS process of a worker ended under a task (see `worker_host`).
+struct host_lost {};
+
+struct worker_record;
+
+/// What a worker host is made from.
+struct worker_host_args {
+  runtime& rt;
+  worker_record& rec;
+  std::string initializer_entry;   // empty: none
+  std::string initializer_calls;   // its one call, encoded
+  std::chrono::milliseconds grace; // between SIGTERM and SIGKILL
+};
+
+using worker_host_factory
+  = std::unique_ptr<worker_host> (*)(const worker_host_args& args);
+
+/// The host of the worker the calling thread runs; null on a thread
+/// worker and off workers.
+[[nodiscard]] worker_host* current_worker_host() noexcept;
+
 /// One incarnation of a worker, from its start to its thread's end.
 struct worker_record {
   std::size_t slot = 0;
@@ -185,6 +226,9 @@ struct worker_record {
   bool started = false;          // (mtx) its initializer ran (or never will)
   int exitcode = 0;              // (mtx) once dead
   std::string reason;            // (mtx) once dead
+  /// Why its OS process ended (isolated workers), when that ended it: the
+  /// worker's reason then.
+  std::string host_end; // (mtx)
 };
 
 enum class pool_phase : int {
@@ -210,6 +254,13 @@ struct pool_settings {
   int max_retries = 0;
   std::function<void()> initializer;
   std::function<void(std::exception_ptr)> on_callback_error;
+  /// Set for `isolation::os_process`: each worker runs its tasks through a
+  /// host made by this.
+  worker_host_factory make_host = nullptr;
+  /// The initializer of isolated workers: an entry point and its call.
+  std::string initializer_entry;
+  std::string initializer_calls;
+  std::chrono::milliseconds shutdown{1000};
 };
 
 /// The shared in-process structure behind a pool: per-worker task queues
@@ -229,6 +280,15 @@ public:
   [[nodiscard]] const pool_settings& settings() const noexcept {
     return settings_;
   }
+
+  /// Whether the workers run their tasks in OS processes of their own.
+  [[nodiscard]] bool isolated() const noexcept {
+    return settings_.make_host != nullptr;
+  }
+
+  /// Throws `value_error` when this pool cannot run `what` (a lambda or
+  /// function object given to a pool whose workers are OS processes).
+  void check_isolated_callable(bool is_entry) const;
 
   [[nodiscard]] pool_phase phase() const noexcept {
     return static_cast<pool_phase>(phase_.load());

@@ -14,6 +14,7 @@
 
 #include "troupe/error.hpp"
 #include "troupe/pool/async_result.hpp"
+#include "troupe/pool/detail/isolated.hpp"
 #include "troupe/pool/detail/pool_core.hpp"
 
 namespace troupe::pooled::detail {
@@ -31,6 +32,12 @@ public:
   void run() override {
     if (st_->claimed())
       return; // cancelled or failed while queued
+    if constexpr (is_entry_call<F>) {
+      if (auto* host = current_worker_host()) {
+        run_isolated(*host);
+        return;
+      }
+    }
     try {
       if constexpr (std::is_void_v<R>) {
         std::apply(f_, args_);
@@ -54,6 +61,28 @@ public:
   }
 
 private:
+  /// On a worker whose tasks run in its OS process: one call there.
+  void run_isolated(worker_host& host) {
+    using traits = isolated_traits<F>;
+    using entry = typename traits::entry_type;
+    std::vector<typename entry::params> calls;
+    calls.push_back(std::apply(
+      [](const auto&... xs) { return traits::params_of(xs...); }, args_));
+    try {
+      auto bytes = host.call(entry::name(), entry::encode_calls(calls));
+      if constexpr (std::is_void_v<R>) {
+        entry::decode_results(bytes, 1);
+        st_->set_value();
+      } else {
+        st_->set_value(R(std::move(entry::decode_results(bytes, 1).front())));
+      }
+    } catch (const terminated&) {
+      throw;
+    } catch (const std::exception&) {
+      st_->set_error(std::current_exception());
+    }
+  }
+
   F f_;
   Tuple args_;
   std::shared_ptr<result_state<R>> st_;
@@ -87,6 +116,7 @@ class map_job final : public result_state<std::vector<R>> {
 public:
   using slot_type = map_slot_t<R>;
   using result_type = R;
+  using function_type = F;
 
   map_job(F fn, Owned input, std::size_t items, std::size_t chunks,
           bool progress)
@@ -152,6 +182,12 @@ public:
     } guard{j};
     if (j.claimed())
       return; // the job failed: skip the work
+    if constexpr (is_entry_call<typename Job::function_type>) {
+      if (auto* host = current_worker_host()) {
+        run_isolated(*host);
+        return;
+      }
+    }
     try {
       // Locals, so that the compiler keeps them in registers and can
       // vectorize the inner loop.
@@ -189,6 +225,26 @@ public:
   }
 
 private:
+  /// On a worker whose tasks run in its OS process: the whole chunk there,
+  /// as one batch.
+  void run_isolated(worker_host& host) {
+    auto& j = *job_;
+    try {
+      auto first = j.first + static_cast<std::ptrdiff_t>(begin_);
+      auto values
+        = call_isolated<typename Job::function_type, typename Job::result_type>(
+          host, first, end_ - begin_);
+      for (auto k = begin_; k < end_; ++k)
+        j.out[k] = std::move(values[k - begin_]);
+    } catch (const terminated&) {
+      throw;
+    } catch (const std::exception&) {
+      j.set_error(std::current_exception());
+      return;
+    }
+    j.chunk_done(end_ - begin_);
+  }
+
   std::shared_ptr<Job> job_;
   std::size_t begin_;
   std::size_t end_;
