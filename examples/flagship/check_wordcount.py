@@ -48,6 +48,10 @@ class Failure(Exception):
     pass
 
 
+# The program's --isolation arguments (empty: its default, threads).
+ISOLATION = []
+
+
 def check(cond, what):
     if not cond:
         raise Failure(what)
@@ -139,7 +143,7 @@ def check_run(program, root, entries, ref, work, extra, chaos):
     report = os.path.join(work, "report.tsv")
     state = os.path.join(work, "state")
     args = ["--input", root, "--workers", "3", "--queue-capacity", "4",
-            "--state", state, "--report", report] + extra
+            "--state", state, "--report", report] + ISOLATION + extra
     code, out, err = run(program, args)
     sys.stdout.write(out)
     check(code == 0, "exit status %d, stderr:\n%s" % (code, err))
@@ -199,10 +203,20 @@ def mode_chaos(program, root, entries, ref, work, chaos_seed):
     check(m, "no chaos line")
     # Chaos is decided per (seed, file, attempt): with this input and seed
     # every kind of fault strikes at least once.
-    for kind, n in re.findall(r"([a-z()0-9]+) (\d+)", m.group(1)):
+    kinds = re.findall(r"([A-Za-z()0-9]+) (\d+)", m.group(1))
+    check(len(kinds) == 5, "five kinds of fault expected: %s" % m.group(1))
+    for kind, n in kinds:
         check(int(n) > 0, "no fault of kind %s was injected" % kind)
-    check(re.search(r"^  watchdog: .* killed after its grace", out, re.M),
-          "the watchdog did not end a stuck worker")
+    if ISOLATION:
+        # Crashes end only the worker's OS process, which says why.
+        for why in ("killed by SIGSEGV", "killed by SIGABRT",
+                    "killed by SIGKILL", "exit(3)"):
+            check(re.search(r"^  workers ended: \d+ x .*OS process ended: "
+                            + re.escape(why), out, re.M),
+                  "no worker ended with '%s'" % why)
+    else:
+        check(re.search(r"^  watchdog: .* killed after its grace", out, re.M),
+              "the watchdog did not end a stuck worker")
     check(re.search(r"supervisor 'fleet' .* restarts=[1-9]", out),
           "the supervision tree shows no restart of the fleet")
 
@@ -216,8 +230,9 @@ def mode_resume(program, root, entries, ref, work):
     entries2 = sorted(entries + ["later.txt"])
     ref2 = reference(root, entries2)
     report = os.path.join(work, "report2.tsv")
-    code, out, err = run(program, ["--input", root, "--state", state,
-                                   "--report", report])
+    code, out, err = run(program, ISOLATION + ["--input", root,
+                                               "--state", state,
+                                               "--report", report])
     sys.stdout.write(out)
     check(code == 0, "second run: exit status %d: %s" % (code, err))
     counted_before = sum(1 for v in ref.values() if not isinstance(v, str))
@@ -251,7 +266,7 @@ def mode_kill(program, root, entries, ref, work, rounds=6, seed=7):
     rng = random.Random(seed)
     state = os.path.join(work, "state")
     args = ["--input", root, "--state", state, "--workers", "3",
-            "--progress", "10"]
+            "--progress", "10"] + ISOLATION
     counted = 0   # files the state holds, as the last run said at its start
     reported = 0  # files the killed run reported counted (progress lines)
     kills = 0
@@ -370,7 +385,12 @@ def main():
     ap.add_argument("--files", type=int, default=60)
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--chaos-seed", type=int, default=6)
+    ap.add_argument("--isolation", choices=["thread", "process"],
+                    default="thread",
+                    help="the program's --isolation (its workers' kind)")
     opts = ap.parse_args()
+    if opts.isolation == "process":
+        ISOLATION.extend(["--isolation", "process"])
     work = tempfile.mkdtemp(prefix="troupe-wordcount-check-")
     try:
         root = os.path.join(work, "input")

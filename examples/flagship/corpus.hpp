@@ -23,6 +23,13 @@ struct file_counts {
   std::uintmax_t bytes = 0;
   std::int64_t read_ns = 0;  ///< time spent opening and reading the file
   std::int64_t count_ns = 0; ///< time spent tokenising and counting
+
+  /// For Boost.Serialization (a worker in another OS process sends it
+  /// back); a template, so this header needs no serialization library.
+  template <class Archive>
+  void serialize(Archive& ar, unsigned /*version*/) {
+    ar& words& total_words& bytes& read_ns& count_ns;
+  }
 };
 
 /// A file that cannot be counted, whatever the number of attempts: the

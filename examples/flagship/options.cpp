@@ -76,6 +76,12 @@ options parse_options(const std::vector<std::string>& args) {
       opts.queue_capacity = parse_number(name, value(), 1, 1'000'000);
     } else if (name == "-s" || name == "--state") {
       opts.state = value();
+    } else if (name == "--isolation") {
+      auto kind = value();
+      if (kind != "thread" && kind != "process")
+        throw usage_error("option --isolation: '" + kind
+                          + "' is not 'thread' or 'process'");
+      opts.process_workers = kind == "process";
     } else if (name == "--chaos") {
       opts.chaos = parse_rate(name, value());
     } else if (name == "--seed") {
@@ -134,6 +140,9 @@ own sample (400 files and one binary file) in a temporary folder.
 options:
   -i, --input DIR           count the files under DIR (recursively)
   -w, --workers N           worker processes in the pool (default 4)
+      --isolation KIND      thread (default): workers are threads;
+                            process: each worker is an OS process of its
+                            own, so a crash or abort() ends only it
   -q, --queue-capacity N    slots of the bounded queue between the reader
                             and the workers (default 16)
   -s, --state FILE          durable state: every counted file is recorded
@@ -143,7 +152,9 @@ options:
       --chaos RATE          make each task attempt fail with probability
                             RATE (0 to 1): it throws, exits, is killed, is
                             terminated, or hangs until it is killed after
-                            its grace; the state manager crashes once
+                            its grace (with --isolation process: it throws,
+                            exits, segfaults, aborts or is SIGKILLed); the
+                            state manager crashes once
       --retries N           attempts after a failed one (default 3)
       --task-timeout MS     a task running longer is stuck and its worker
                             is terminated (default 1000)

@@ -16,6 +16,9 @@ struct options {
   /// Empty: generate the sample input into a temporary folder.
   std::optional<std::filesystem::path> input{};
   int workers = 4;
+  /// Workers as OS processes (`--isolation process`): a crash in one ends
+  /// only it. Threads otherwise (the default).
+  bool process_workers = false;
   int queue_capacity = 16;
   /// Empty: a state file in a temporary folder, removed at the end.
   std::optional<std::filesystem::path> state{};

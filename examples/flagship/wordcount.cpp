@@ -21,6 +21,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -46,7 +47,9 @@
 
 #include <unistd.h>
 
+#include <troupe/isolate/entry.hpp>
 #include <troupe/manager.hpp>
+#include <troupe/os_process.hpp>
 #include <troupe/pool.hpp>
 #include <troupe/troupe.hpp>
 
@@ -85,9 +88,25 @@ struct outcome {
   std::string detail{}; // the failure's full message
 };
 
-enum class fault : std::uint8_t { exception, exit, killed, terminated, stuck };
-constexpr std::array fault_names{"exception", "exit(3)", "kill()",
-                                 "terminate()", "stuck"};
+enum class fault : std::uint8_t {
+  exception,
+  exit,
+  killed,
+  terminated,
+  stuck,
+  segfault, // OS-process workers only, from here on
+  abort,
+  sigkill
+};
+constexpr std::array fault_names{"exception",   "exit(3)", "kill()",
+                                 "terminate()", "stuck",   "SIGSEGV",
+                                 "abort()",     "SIGKILL"};
+/// The faults each kind of worker gets: a thread cannot survive a crash,
+/// an OS process is the way to.
+constexpr std::array thread_faults{fault::exception, fault::exit, fault::killed,
+                                   fault::terminated, fault::stuck};
+constexpr std::array process_faults{
+  fault::exception, fault::exit, fault::segfault, fault::abort, fault::sigkill};
 
 /// A transient failure: the task may succeed when run again.
 class chaos_error : public std::runtime_error {
@@ -137,10 +156,11 @@ struct run_state {
 };
 
 /// What decides the faults: the probability of one per attempt and the
-/// seed (`--chaos`, `--seed`).
+/// seed (`--chaos`, `--seed`), and the kind of worker.
 struct chaos_spec {
   double chaos = 0.0;
   std::uint64_t seed = 0;
+  bool process_workers = false;
 };
 
 /// Chaos is decided per attempt from (seed, file, attempt), so one seed
@@ -159,8 +179,20 @@ std::optional<fault> chaos_roll(const chaos_spec& opts, std::uint64_t seq,
   auto roll = static_cast<double>(h >> 11U) * 0x1.0p-53;
   if (roll >= opts.chaos)
     return std::nullopt;
-  // Weights: exception 30, exit 20, kill 20, terminate 20, stuck 10.
   auto k = mix(h) % 100;
+  if (opts.process_workers) {
+    // Weights: exception 30, exit 15, SIGSEGV 20, abort 20, SIGKILL 15.
+    if (k < 30)
+      return fault::exception;
+    if (k < 45)
+      return fault::exit;
+    if (k < 65)
+      return fault::segfault;
+    if (k < 85)
+      return fault::abort;
+    return fault::sigkill;
+  }
+  // Weights: exception 30, exit 20, kill 20, terminate 20, stuck 10.
   if (k < 30)
     return fault::exception;
   if (k < 50)
@@ -223,6 +255,8 @@ count_task(const std::shared_ptr<run_state>& st, chaos_spec chaos,
           std::this_thread::sleep_for(5ms);
         troupe::this_process::checkpoint();
         break;
+      default:
+        break; // OS-process faults: see count_in_process
     }
   }
   auto counts = flagship::count_words(item.path.c_str());
@@ -230,6 +264,40 @@ count_task(const std::shared_ptr<run_state>& st, chaos_spec chaos,
   st->count_ns.fetch_add(counts.count_ns, std::memory_order_relaxed);
   return counts;
 }
+
+} // namespace
+
+/// Runs in a worker's OS process (`--isolation process`): counts one file,
+/// unless chaos strikes this attempt, which the dispatcher numbered (no
+/// state is shared with the parent). A crash here ends only this worker.
+flagship::file_counts count_in_process(std::string path, std::uint64_t seq,
+                                       int attempt, double chaos,
+                                       std::uint64_t seed) {
+  if (auto f = chaos_roll({chaos, seed, true}, seq, attempt)) {
+    switch (*f) {
+      case fault::exception:
+        throw chaos_error("chaos: a transient error reading " + path
+                          + " (attempt " + std::to_string(attempt) + ")");
+      case fault::exit:
+        troupe::this_process::exit(3);
+      case fault::segfault:
+        std::raise(SIGSEGV); // as a null pointer dereference would
+        break;
+      case fault::abort:
+        std::abort(); // as a failed assertion would
+      case fault::sigkill:
+        std::raise(SIGKILL); // as the out-of-memory killer would
+        break;
+      default:
+        break;
+    }
+  }
+  return flagship::count_words(path.c_str());
+}
+
+TROUPE_ENTRY(count_in_process);
+
+namespace {
 
 /// The grouping key of a failure message: what comes before its details.
 std::string reason_of(const std::string& what) {
@@ -259,6 +327,10 @@ public:
 private:
   void submit(const shared_item& item,
               const std::shared_ptr<std::atomic<int>>& tries, int submission) {
+    if (opts_.process_workers) {
+      submit_to_process(item, tries, submission);
+      return;
+    }
     try {
       static_cast<void>(pool_.apply_async(
         troupe::callback(
@@ -271,6 +343,36 @@ private:
         count_task, st_, chaos_spec{opts_.chaos, opts_.seed}, item, tries));
     } catch (const std::exception& e) {
       // pool_broken: the supervisor gave up; the file is reported, not lost.
+      fail(item, "pool broken", e.what());
+    }
+  }
+
+  /// As `submit`, to a pool of OS-process workers: the task is the entry
+  /// point, its arguments values. The attempts are numbered here, and a
+  /// worker lost is resubmitted here (the pool does not retry: its retry
+  /// would repeat the same attempt, and the same fault).
+  void submit_to_process(const shared_item& item,
+                         const std::shared_ptr<std::atomic<int>>& tries,
+                         int submission) {
+    auto attempt = tries->fetch_add(1) + 1;
+    st_->attempts.fetch_add(1);
+    chaos_spec chaos{opts_.chaos, opts_.seed, true};
+    if (auto f = chaos_roll(chaos, item->seq, attempt))
+      st_->injected[static_cast<std::size_t>(*f)].fetch_add(1);
+    try {
+      static_cast<void>(pool_.apply_async(
+        troupe::callback(
+          [this, item](const flagship::file_counts& counts) {
+            st_->read_ns.fetch_add(counts.read_ns, std::memory_order_relaxed);
+            st_->count_ns.fetch_add(counts.count_ns, std::memory_order_relaxed);
+            outcomes_.put(outcome{.item = item, .ok = true, .counts = counts});
+          },
+          [this, item, tries, submission](std::exception_ptr e) {
+            failed(item, tries, submission, e);
+          }),
+        troupe::entry<count_in_process>, item->path, item->seq, attempt,
+        opts_.chaos, opts_.seed));
+    } catch (const std::exception& e) {
       fail(item, "pool broken", e.what());
     }
   }
@@ -289,14 +391,39 @@ private:
       } else {
         fail(item, "transient error, retries used up", x.what());
       }
+    } catch (const troupe::child_exception& x) {
+      // From an OS-process worker: the exception's type and message.
+      if (x.type_name().ends_with("bad_input")) {
+        fail(item, reason_of(x.message()), x.message());
+      } else if (x.type_name().ends_with("chaos_error")) {
+        retry(item, tries, submission, "transient error", x.message());
+      } else {
+        fail(item, "unexpected error", x.what());
+      }
     } catch (const troupe::worker_lost& x) {
-      fail(item, "worker lost (" + x.reason() + "), retries used up", x.what());
+      if (opts_.process_workers)
+        retry(item, tries, submission, "worker lost (" + x.reason() + ")",
+              x.what());
+      else
+        fail(item, "worker lost (" + x.reason() + "), retries used up",
+             x.what());
     } catch (const troupe::pool_broken& x) {
       fail(item, "pool broken", x.what());
     } catch (const troupe::cancelled& x) {
       fail(item, "cancelled", x.what());
     } catch (const std::exception& x) {
       fail(item, "unexpected error", x.what());
+    }
+  }
+
+  void retry(const shared_item& item,
+             const std::shared_ptr<std::atomic<int>>& tries, int submission,
+             const std::string& reason, std::string detail) {
+    if (submission <= opts_.retries) {
+      st_->resubmitted.fetch_add(1);
+      submit(item, tries, submission + 1);
+    } else {
+      fail(item, reason + ", retries used up", std::move(detail));
     }
   }
 
@@ -675,8 +802,10 @@ int run(troupe::runtime& rt, const options& opts) {
                   : "a generated sample of " + std::to_string(opts.files)
                       + " files (seed " + std::to_string(opts.seed) + ")");
   troupe::print(
-    "  ", opts.workers, "workers, queue capacity", opts.queue_capacity,
-    "- state",
+    "  ", opts.workers,
+    opts.process_workers ? "workers (OS processes), queue capacity"
+                         : "workers, queue capacity",
+    opts.queue_capacity, "- state",
     state_path.string()
       + (opts.chaos > 0 ? " - chaos " + rate_text(opts.chaos) : ""));
 
@@ -724,7 +853,10 @@ int run(troupe::runtime& rt, const options& opts) {
   troupe::pool pool{
     rt,
     {.processes = static_cast<std::size_t>(opts.workers),
-     .max_retries = opts.retries,
+     .isolation = opts.process_workers ? troupe::isolation::os_process
+                                       : troupe::isolation::thread,
+     // OS-process workers: the dispatcher retries (see submit_to_process).
+     .max_retries = opts.process_workers ? 0 : opts.retries,
      .restarts
      = troupe::restart_limit{.intensity = opts.chaos > 0 ? 100 + opts.workers
                                                          : 2 * opts.workers + 1,
@@ -844,12 +976,20 @@ int run(troupe::runtime& rt, const options& opts) {
   if (opts.chaos > 0) {
     std::ostringstream line;
     line << "chaos: " << st->attempts << " attempts, faults injected:";
-    for (std::size_t i = 0; i < fault_names.size(); ++i)
-      line << ' ' << fault_names[i] << ' ' << st->injected[i].load()
-           << (i + 1 < fault_names.size() ? "," : "");
-    line << "; " << st->resubmitted << " resubmitted after an exception, "
-         << st->worker_failures << " worker failures, "
-         << mgr->incarnations() - 1 << " manager restart(s)";
+    auto list = [&](const auto& kinds) {
+      for (std::size_t i = 0; i < kinds.size(); ++i) {
+        auto k = static_cast<std::size_t>(kinds[i]);
+        line << ' ' << fault_names[k] << ' ' << st->injected[k].load()
+             << (i + 1 < kinds.size() ? "," : "");
+      }
+    };
+    if (opts.process_workers)
+      list(process_faults);
+    else
+      list(thread_faults);
+    line << "; " << st->resubmitted << " resubmitted, " << st->worker_failures
+         << " worker failures, " << mgr->incarnations() - 1
+         << " manager restart(s)";
     troupe::print(line.str());
     std::lock_guard guard{st->mtx};
     for (auto& [why, n] : st->exit_reasons)

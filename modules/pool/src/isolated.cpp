@@ -159,17 +159,18 @@ private:
 
   [[noreturn]] void lost(int code, const std::string& reason) {
     ended_ = true;
-    auto pid = child_.os_pid();
-    std::string why = "its OS process";
-    if (pid)
-      why += " (pid " + std::to_string(*pid) + ")";
-    why += " ended: "
-           + (reason.empty() ? "exit code " + std::to_string(code) : reason);
+    // The OS pid last, in parentheses, so that the reasons of many ends
+    // group by what ended them ("its OS process ended: killed by SIGSEGV").
+    auto why
+      = "its OS process ended: "
+        + (reason.empty() ? "exit code " + std::to_string(code) : reason);
+    if (auto pid = child_.os_pid())
+      why += " (OS pid " + std::to_string(*pid) + ")";
     {
       std::lock_guard guard{rec_.mtx};
-      rec_.host_end = std::move(why);
+      rec_.host_end = why;
     }
-    throw host_lost{};
+    throw os_worker_lost(why);
   }
 
   worker_record& rec_;

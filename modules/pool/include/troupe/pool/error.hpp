@@ -57,6 +57,15 @@ public:
   using error::error;
 };
 
+/// The OS process of a worker of a pool with `isolation::os_process`
+/// ended under a task (a crash, `abort()`, SIGKILL, an exit): the worker's
+/// exit reason, never a task's outcome (the task is retried or fails with
+/// `worker_lost`, whose `reason()` says the same).
+class os_worker_lost : public error {
+public:
+  using error::error;
+};
+
 /// The pool was terminated (`terminate()`, or its destructor) before the
 /// task ran or finished; the result will never have a value.
 /// (`concurrent.futures`' `CancelledError`; Python's Pool leaves such

@@ -136,6 +136,8 @@ public:
           values.push_back(std::invoke(*f_, x));
     } catch (const terminated&) {
       throw;
+    } catch (const os_worker_lost&) {
+      throw; // the worker's OS process ended: so does the worker
     } catch (const std::exception&) {
       deliver({}, std::current_exception());
       return;

@@ -69,7 +69,7 @@ inline constexpr bool is_entry_call = isolated_traits<F>::entry;
 
 /// `f(first[k])` for k in [0, n), run by the calling worker's OS process
 /// as one batch; the results in order. Throws `child_exception` for the
-/// first call that threw there, `host_lost` when the OS process ended.
+/// first call that threw there, `os_worker_lost` when the OS process ended.
 template <class F, class R, class It>
 std::vector<R> call_isolated(worker_host& host, It first, std::size_t n) {
   using traits = isolated_traits<F>;

@@ -17,10 +17,12 @@
 #include <typeinfo>
 #include <vector>
 
+#include "troupe/error.hpp"
 #include "troupe/ext/deadline.hpp"
 #include "troupe/ext/serial_executor.hpp"
 #include "troupe/ext/unique_function.hpp"
 #include "troupe/fwd.hpp"
+#include "troupe/pool/error.hpp"
 #include "troupe/restart_limit.hpp"
 
 namespace troupe {
@@ -186,14 +188,10 @@ public:
 
   /// Runs a batch of calls of entry point `entry` there (see
   /// `isolate::entry_t::encode_calls`) and returns the results' bytes.
-  /// Throws `child_exception` when a call threw there. When the OS process
-  /// ended meanwhile (a crash, `kill`), throws `host_lost`, which is no
-  /// `std::exception`: it is not the task's outcome but its worker's end.
+  /// Throws `child_exception` when a call threw there, `os_worker_lost` when
+  /// the OS process ended meanwhile (a crash, `kill`).
   virtual std::string call(std::string_view entry, std::string calls) = 0;
 };
-
-/// The OS process of a worker ended under a task (see `worker_host`).
-struct host_lost {};
 
 struct worker_record;
 

@@ -78,6 +78,8 @@ private:
       }
     } catch (const terminated&) {
       throw;
+    } catch (const os_worker_lost&) {
+      throw; // the worker's OS process ended: so does the worker
     } catch (const std::exception&) {
       st_->set_error(std::current_exception());
     }
@@ -207,6 +209,8 @@ public:
       }
     } catch (const terminated&) {
       throw;
+    } catch (const os_worker_lost&) {
+      throw; // the worker's OS process ended: so does the worker
     } catch (const std::exception&) {
       j.set_error(std::current_exception());
       return;
@@ -238,6 +242,8 @@ private:
         j.out[k] = std::move(values[k - begin_]);
     } catch (const terminated&) {
       throw;
+    } catch (const os_worker_lost&) {
+      throw; // the worker's OS process ended: so does the worker
     } catch (const std::exception&) {
       j.set_error(std::current_exception());
       return;
