@@ -269,6 +269,29 @@ WORKLOADS: list[Workload] = [
          "erlang": "2 worker processes, main deals 8 chunks of a 1M list "
                    "(copied into and out of the workers), 2 in flight each"}),
     Workload(
+        "pool_map_10us", "(d) Pool(2).map, 10 us tasks", "ops/s", squares,
+        {"troupe": 40_000, "python": 2_000},
+        {"troupe": "pool{.processes = 2}.map(f, vector of n int64), default "
+                   "chunksize; f: 6,500 steps of a 64-bit LCG + xorshift "
+                   "(about 10 us), returns x * x; workers are threads",
+         "python": "Pool(2).map(f, range(n)), default chunksize; f: the same "
+                   "6,500 steps on Python ints masked to 64 bits",
+         "caf": "n/a: measured for troupe's two kinds of worker",
+         "erlang": "n/a: measured for troupe's two kinds of worker"},
+        max_runs=5),
+    Workload(
+        "pool_map_10us_isolated", "(d) Pool(2).map, 10 us tasks, OS processes",
+        "ops/s", squares,
+        {"troupe": 40_000, "python": 2_000},
+        {"troupe": "as pool_map_10us, with .isolation = "
+                   "troupe::isolation::os_process and f an entry point "
+                   "(each chunk crosses as one message each way)",
+         "python": "the same run as pool_map_10us (Python's workers are OS "
+                   "processes)",
+         "caf": "n/a: CAF 0.17 starts no OS processes",
+         "erlang": "n/a: an Erlang process is not an OS process"},
+        max_runs=5),
+    Workload(
         "pool_imap_unordered", "(d) imap_unordered, chunksize 1", "ops/s",
         squares,
         {"troupe": 1_000_000, "python": 5_000, "caf": 100_000,

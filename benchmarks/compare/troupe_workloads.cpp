@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -42,9 +43,23 @@ namespace compare_entries {
 
 void nothing() {}
 
+/// The task of pool_map_10us: about 10 us of integer work here (6,500
+/// dependent steps of a 64-bit LCG and an xorshift), then x * x (plus one
+/// in the never-seen case that the state ends at 0, which keeps the work
+/// from being optimized away). Python runs the same steps.
+std::int64_t work_square(std::int64_t x) {
+  auto h = static_cast<std::uint64_t>(x);
+  for (int i = 0; i < 6500; ++i) {
+    h = h * 6364136223846793005ULL + 1442695040888963407ULL;
+    h ^= h >> 29U;
+  }
+  return x * x + (h == 0 ? 1 : 0);
+}
+
 } // namespace compare_entries
 
 TROUPE_ENTRY(compare_entries::nothing);
+TROUPE_ENTRY(compare_entries::work_square);
 
 namespace {
 
@@ -514,6 +529,29 @@ result pool_map(std::int64_t n) {
   return rate(n, secs, sum);
 }
 
+/// Pool(2).map of 10 us tasks over 0..n-1, the default chunksize, on
+/// threads or on OS-process workers (whose start is not timed: the map
+/// is). Check: the sum of the results.
+result pool_map_10us(std::int64_t n, troupe::isolation_mode isolation) {
+  troupe::pool pool{rt(), {.processes = 2, .isolation = isolation}};
+  std::vector<std::int64_t> in(static_cast<std::size_t>(n));
+  std::iota(in.begin(), in.end(), std::int64_t{0});
+  // Not timed: the workers' start (an OS process each takes ~12 ms) and a
+  // first small map.
+  std::this_thread::sleep_for(std::chrono::milliseconds{300});
+  static_cast<void>(pool.map(troupe::entry<compare_entries::work_square>,
+                             std::span<const std::int64_t>{in.data(), 64}, 1));
+  auto start = clock_type::now();
+  auto out = pool.map(troupe::entry<compare_entries::work_square>, in);
+  auto secs = seconds_since(start);
+  std::int64_t sum = 0;
+  for (auto x : out)
+    sum += x;
+  pool.close();
+  pool.join();
+  return rate(n, secs, sum);
+}
+
 /// Pool(2).imap_unordered over 0..n-1, chunksize 1; check: the sum of the
 /// results.
 result pool_imap_unordered(std::int64_t n) {
@@ -620,6 +658,14 @@ int main(int argc, char** argv) {
     {"supervised_restart", supervised_restart},
     {"supervised_restart_process", supervised_restart_process},
     {"pool_map", pool_map},
+    {"pool_map_10us",
+     [](std::int64_t n) {
+       return pool_map_10us(n, troupe::isolation::thread);
+     }},
+    {"pool_map_10us_isolated",
+     [](std::int64_t n) {
+       return pool_map_10us(n, troupe::isolation::os_process);
+     }},
     {"pool_imap_unordered", pool_imap_unordered},
     {"apply_async", apply_async},
     {"manager_dict", manager_dict},
