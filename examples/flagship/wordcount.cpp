@@ -385,12 +385,7 @@ private:
     } catch (const flagship::bad_input& x) {
       fail(item, reason_of(x.what()), x.what());
     } catch (const chaos_error& x) {
-      if (submission <= opts_.retries) {
-        st_->resubmitted.fetch_add(1);
-        submit(item, tries, submission + 1);
-      } else {
-        fail(item, "transient error, retries used up", x.what());
-      }
+      retry(item, tries, submission, "transient error", x.what());
     } catch (const troupe::child_exception& x) {
       // From an OS-process worker: the exception's type and message.
       if (x.type_name().ends_with("bad_input")) {
