@@ -14,6 +14,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -99,6 +100,14 @@ int read_configured(int /*unused*/) {
 
 void no_result(int /*unused*/) {}
 
+/// Writes this OS process's pid to `path`, then sleeps (a troupe sleep,
+/// which a stop interrupts) for `ms` milliseconds.
+int sleeps_after_writing_pid(std::string path, int ms) {
+  std::ofstream{path} << ::getpid() << '\n';
+  troupe::this_process::sleep_for(std::chrono::milliseconds{ms});
+  return ms;
+}
+
 } // namespace pool_test
 
 TROUPE_ENTRY(pool_test::square);
@@ -113,6 +122,7 @@ TROUPE_ENTRY(pool_test::chaos_square);
 TROUPE_ENTRY(pool_test::configure);
 TROUPE_ENTRY(pool_test::read_configured);
 TROUPE_ENTRY(pool_test::no_result);
+TROUPE_ENTRY(pool_test::sleeps_after_writing_pid);
 
 namespace {
 
@@ -263,6 +273,42 @@ TEST_P(isolated_pool, a_crashed_task_is_retried_on_a_fresh_process) {
   EXPECT_EQ(p.apply(entry<pool_test::crashes_once>, 4, marker), 40);
   EXPECT_TRUE(std::filesystem::exists(marker));
   std::filesystem::remove(marker);
+}
+
+TEST_P(isolated_pool, a_killed_worker_takes_its_os_process_along) {
+  troupe::runtime rt;
+  auto pid_file = (std::filesystem::temp_directory_path()
+                   / ("troupe-pool-pid-" + std::to_string(::getpid()) + "-"
+                      + std::to_string(static_cast<int>(GetParam()))))
+                    .string();
+  std::filesystem::remove(pid_file);
+  pool p{rt, isolated(1)};
+  auto r = p.apply_async(entry<pool_test::sleeps_after_writing_pid>, pid_file,
+                         60'000);
+  ASSERT_TRUE(troupe::test::eventually(
+    [&] {
+      std::error_code ec;
+      auto size = std::filesystem::file_size(pid_file, ec);
+      return !ec && size > 0;
+    },
+    30s));
+  int child = 0;
+  std::ifstream{pid_file} >> child;
+  ASSERT_GT(child, 0);
+  auto workers = p.workers();
+  ASSERT_EQ(workers.size(), 1U);
+  auto t0 = std::chrono::steady_clock::now();
+  workers[0].kill();
+  ASSERT_TRUE(r.wait(30s));
+  EXPECT_THROW(r.get(), troupe::worker_lost);
+  // The task's OS process is gone, long before its sleep would have ended.
+  EXPECT_TRUE(troupe::test::eventually(
+    [&] { return !std::filesystem::exists("/proc/" + std::to_string(child)); },
+    30s));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 30s);
+  // And a fresh worker runs the next task.
+  EXPECT_EQ(p.apply(entry<pool_test::square>, 5), 25);
+  std::filesystem::remove(pid_file);
 }
 
 TEST_P(isolated_pool, maxtasksperchild_recycles_os_processes) {
