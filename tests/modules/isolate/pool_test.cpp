@@ -87,15 +87,16 @@ int chaos_square(int x, int permille) {
   return x * x;
 }
 
-/// Set in each worker's OS process by the initializer.
-int configured = 0;
+/// Set in each worker's OS process by the initializer (atomic: a thread
+/// pool's workers all run it in this process).
+std::atomic<int> configured{0};
 
 void configure(int value) {
   configured = value;
 }
 
 int read_configured(int /*unused*/) {
-  return configured;
+  return configured.load();
 }
 
 void no_result(int /*unused*/) {}
@@ -328,7 +329,7 @@ TEST_P(isolated_pool, the_initializer_runs_in_each_workers_os_process) {
   for (int v : p.map(entry<pool_test::read_configured>, range(20), 1))
     EXPECT_EQ(v, 42);
   // This process never ran it.
-  EXPECT_EQ(pool_test::configured, 0);
+  EXPECT_EQ(pool_test::configured.load(), 0);
 }
 
 TEST(isolated_pool_misuse, lambdas_are_refused_with_a_message) {
@@ -356,7 +357,7 @@ TEST(isolated_pool_misuse, a_thread_pool_runs_entry_points_in_process) {
               (std::vector<int>{0, 1, 4, 9, 16}));
     EXPECT_EQ(p.apply(entry<pool_test::os_pid>, 0),
               static_cast<int>(::getpid()));
-    EXPECT_EQ(pool_test::configured, 7);
+    EXPECT_EQ(pool_test::configured.load(), 7);
     p.close();
     p.join(); // every worker ran the initializer
   }

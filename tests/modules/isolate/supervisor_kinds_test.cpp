@@ -73,6 +73,14 @@ public:
 
   // A child that must not start would take its start-up time (about a
   // second under sanitizers) to say so.
+  [[nodiscard]] bool costly_ends() const override {
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+    return true;
+#else
+    return false;
+#endif
+  }
+
   [[nodiscard]] std::chrono::milliseconds quiet() const override {
     return 1000ms;
   }
