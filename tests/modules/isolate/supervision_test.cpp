@@ -230,3 +230,27 @@ TEST_P(os_process_supervised, simple_one_for_one_passes_start_child_arguments) {
   sup.terminate();
   ASSERT_TRUE(sup.join(deadline));
 }
+
+TEST(os_process_supervised_misuse,
+     start_child_with_mismatched_arguments_names_the_types) {
+  troupe::runtime rt;
+  troupe::supervisor sup{
+    rt,
+    {.strategy = strategy::simple_one_for_one},
+    {child_spec{.id = "w",
+                .start = troupe::start_os_process<std::string>(
+                  entry<isolate_test::logged_worker>, "unused"),
+                .restart = restart::temporary}}};
+  try {
+    sup.start_child(42);
+    FAIL() << "start_child took an int for a std::string";
+  } catch (const troupe::error& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("takes extra arguments (std::tuple<std::"),
+              std::string::npos)
+      << what;
+    EXPECT_NE(what.find("got (std::tuple<int>)"), std::string::npos) << what;
+  }
+  sup.terminate();
+  ASSERT_TRUE(sup.join(deadline));
+}

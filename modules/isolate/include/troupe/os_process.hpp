@@ -13,11 +13,13 @@
 #include <string_view>
 #include <tuple>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
 #include <troupe/child_spec.hpp>
 #include <troupe/error.hpp>
+#include <troupe/ext/describe.hpp>
 #include <troupe/isolate/entry.hpp>
 #include <troupe/process.hpp>
 
@@ -289,9 +291,10 @@ std::tuple<Extra...> extra_arguments(const std::any* extra,
                           "simple_one_for_one supervisor");
     const auto* args = std::any_cast<std::tuple<Extra...>>(extra);
     if (args == nullptr)
-      throw value_error("start_child(...) for child '" + name
-                        + "' got arguments of other types than its "
-                          "start_os_process<...> names");
+      throw value_error("start_child: child template '" + name
+                        + "' takes extra arguments ("
+                        + ext::type_name(typeid(std::tuple<Extra...>))
+                        + "), got (" + ext::type_name(extra->type()) + ")");
     return *args;
   }
 }
