@@ -10,11 +10,13 @@
 // `troupe::isolation::os_process`, so that thread-only pools do not bring
 // troupe::isolate's runtime hooks (CAF's middleman) along.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <typeinfo>
@@ -85,13 +87,32 @@ public:
              entry<pool_worker_serve>, args.initializer_entry,
              args.initializer_calls) {
     child_.start();
-    // The child's end wakes the worker's wait with (exit code, reason).
-    ext::on_exit(child_.as_process(), [self = current_process()](
+    // The child's end wakes the worker's wait for an answer with (exit
+    // code, reason). A ready child that ends while its worker holds no
+    // task (the out-of-memory killer, a kill from outside) ends the worker
+    // at once (killed: a failure, which the supervisor restarts and counts),
+    // so that no later task is blamed for it. Before it is ready, the wait
+    // for its initializer sees the end and fails the worker.
+    ext::on_exit(child_.as_process(), [self = current_process(), rec = &rec_,
+                                       state = state_, pid = child_.os_pid()](
                                         const ext::exit_info& info) {
       self.send(std::int32_t{info.exitcode}, std::string{info.reason});
+      if (state->leaving.load() || !state->ready.load())
+        return;
+      bool idle = false;
+      {
+        std::lock_guard guard{rec->mtx};
+        if (!rec->in_task) {
+          idle = true;
+          rec->host_end = end_text(info.exitcode, info.reason, pid);
+        }
+      }
+      if (idle)
+        self.kill();
     });
     try {
       call({}, {}); // returns once the initializer ran there
+      state_->ready.store(true);
     } catch (...) {
       // The worker is stopped (or its child ended) before it was ready:
       // no destructor runs for this host, so its child is stopped here.
@@ -102,6 +123,19 @@ public:
 
   ~os_worker_host() override {
     stop_child(!ended_ && std::uncaught_exceptions() == 0);
+  }
+
+  /// "its OS process ended: killed by SIGSEGV (segmentation fault) (OS
+  /// pid 4242)": the OS pid last, in parentheses, so that the reasons of
+  /// many ends group by what ended them.
+  static std::string end_text(int code, std::string_view reason,
+                              std::optional<int> pid) {
+    auto why = "its OS process ended: "
+               + (reason.empty() ? "exit code " + std::to_string(code)
+                                 : std::string{reason});
+    if (pid)
+      why += " (OS pid " + std::to_string(*pid) + ")";
+    return why;
   }
 
   os_worker_host(const os_worker_host&) = delete;
@@ -139,6 +173,7 @@ private:
   /// to, within the grace. Otherwise (the worker dies or the pool stops
   /// it) the child is terminated: SIGTERM, SIGKILL after the grace.
   void stop_child(bool gracefully) noexcept {
+    state_->leaving.store(true); // its end is this worker's doing
     const auto& p = child_.as_process();
     if (gracefully) {
       child_.send(std::uint64_t{0}, std::string{}, std::string{});
@@ -159,13 +194,7 @@ private:
 
   [[noreturn]] void lost(int code, const std::string& reason) {
     ended_ = true;
-    // The OS pid last, in parentheses, so that the reasons of many ends
-    // group by what ended them ("its OS process ended: killed by SIGSEGV").
-    auto why
-      = "its OS process ended: "
-        + (reason.empty() ? "exit code " + std::to_string(code) : reason);
-    if (auto pid = child_.os_pid())
-      why += " (OS pid " + std::to_string(*pid) + ")";
+    auto why = end_text(code, reason, child_.os_pid());
     {
       std::lock_guard guard{rec_.mtx};
       rec_.host_end = why;
@@ -175,6 +204,12 @@ private:
 
   worker_record& rec_;
   std::chrono::milliseconds grace_;
+  /// Shared with the child's exit hook.
+  struct hook_state {
+    std::atomic<bool> ready{false};   // its initializer ran
+    std::atomic<bool> leaving{false}; // the worker ends it itself
+  };
+  std::shared_ptr<hook_state> state_ = std::make_shared<hook_state>();
   os_process child_;
   std::uint64_t seq_ = 0;
   bool ended_ = false;

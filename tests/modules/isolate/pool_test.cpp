@@ -312,6 +312,22 @@ TEST_P(isolated_pool, a_killed_worker_takes_its_os_process_along) {
   std::filesystem::remove(pid_file);
 }
 
+TEST_P(isolated_pool, an_idle_workers_os_process_killed_costs_no_task) {
+  troupe::runtime rt;
+  pool p{rt, isolated(1)}; // max_retries 0: a task blamed would fail
+  auto first = p.apply(entry<pool_test::os_pid>, 0);
+  auto worker = p.workers().at(0).pid();
+  ASSERT_EQ(::kill(first, SIGKILL), 0);
+  // The worker ends with its OS process and the pool replaces it, before
+  // any task comes.
+  EXPECT_TRUE(troupe::test::eventually([&] {
+    auto now = p.workers();
+    return now.size() == 1 && now[0].pid() != worker;
+  }));
+  EXPECT_EQ(p.apply(entry<pool_test::square>, 6), 36);
+  EXPECT_NE(p.apply(entry<pool_test::os_pid>, 0), first);
+}
+
 TEST_P(isolated_pool, maxtasksperchild_recycles_os_processes) {
   troupe::runtime rt;
   auto opts = isolated(1);
