@@ -14,13 +14,26 @@ cd "$(dirname "$0")/.."
 ./scripts/check_format.sh
 jobs=$(nproc)
 status=0
+failed=()
+tidy_ok=yes
 for preset in default asan tsan; do
   echo "== troupe: ${preset} preset"
   cmake --preset "$preset"
   cmake --build --preset "$preset" -j "$jobs"
   if [ "$preset" = default ]; then
-    ./scripts/check_tidy.sh build/default || status=1
+    ./scripts/check_tidy.sh build/default || { status=1; tidy_ok=no; }
   fi
-  ctest --preset "$preset" -j "$jobs" || status=1
+  ctest --preset "$preset" -j "$jobs" 2>&1 | tee "build/${preset}/ctest.log" \
+    || { status=1; failed+=("$preset"); }
 done
+# A run's log is long and is often read from its end: repeat what failed.
+for preset in "${failed[@]}"; do
+  echo "== troupe: ${preset} preset: failed tests"
+  cat "build/${preset}/Testing/Temporary/LastTestsFailed.log" 2>/dev/null \
+    || echo "(no list: ctest did not finish)"
+  grep -E -A 40 '\*\*\*(Failed|Exception|Timeout)' "build/${preset}/ctest.log" \
+    | grep -v -E '^ +Start [0-9]+:|Test +#[0-9]+: .* Passed' | head -n 150 || true
+done
+[ "$tidy_ok" = yes ] || echo "== troupe: clang-tidy reported findings (see above)"
+echo "== troupe: $([ $status = 0 ] && echo all passed || echo FAILED)"
 exit $status

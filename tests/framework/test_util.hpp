@@ -1,7 +1,11 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
+#include <string>
 #include <thread>
+
+#include <unistd.h>
 
 namespace troupe::test {
 
@@ -22,6 +26,16 @@ bool eventually(Predicate pred, std::chrono::milliseconds limit = deadline) {
     std::this_thread::sleep_for(std::chrono::microseconds{200});
   }
   return true;
+}
+
+/// A path in the temporary directory unique to this process and moment,
+/// e.g. for a file a child process writes to say it got somewhere.
+inline std::string temp_path(const std::string& stem) {
+  auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
+  return (std::filesystem::temp_directory_path()
+          / (stem + "-" + std::to_string(::getpid()) + "-"
+             + std::to_string(stamp)))
+    .string();
 }
 
 } // namespace troupe::test

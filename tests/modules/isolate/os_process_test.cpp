@@ -174,14 +174,7 @@ namespace {
 using namespace isolate_test;
 using troupe::entry;
 using troupe::os_process;
-
-std::string temp_path(const std::string& stem) {
-  return (std::filesystem::temp_directory_path()
-          / (stem + "-" + std::to_string(::getpid()) + "-"
-             + std::to_string(
-               std::chrono::steady_clock::now().time_since_epoch().count())))
-    .string();
-}
+using troupe::test::temp_path;
 
 } // namespace
 
