@@ -59,6 +59,16 @@ public:
   waitable(const process& p) // NOLINT: converts on purpose
     : waitable(started(p), process_ops()) {}
 
+  /// A process of another kind, e.g. an `os_process` (a module's type with
+  /// `as_process()`): ready once it has ended. Throws `state_error` for one
+  /// that was not started.
+  template <class P>
+    requires requires(const P& p) {
+      { p.as_process() } -> std::same_as<const process&>;
+    }
+  waitable(const P& p) // NOLINT: converts on purpose
+    : waitable(p.as_process()) {}
+
   /// Whether it is ready now. Does not block.
   [[nodiscard]] bool ready() const {
     return ops_->ready(obj_.get());

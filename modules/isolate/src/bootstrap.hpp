@@ -6,6 +6,7 @@
 // socket to CAF's BASP.
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -25,20 +26,24 @@ struct bootstrap {
   std::int64_t limit_cpu_seconds = -1;
   std::int64_t limit_core_size = -1;
   std::vector<std::string> args;
+  std::uint32_t descriptors = 0; // how many came with the frame
 
   template <class Archive>
   void serialize(Archive& ar, unsigned /*version*/) {
     ar& entry& name& limit_address_space& limit_cpu_seconds& limit_core_size&
-      args;
+      args& descriptors;
   }
 };
 
-/// Writes `b` as one frame to `fd` (blocking). False when the peer is
-/// gone.
-bool write_bootstrap(int fd, const bootstrap& b);
+/// Writes `b` as one frame to `fd` (blocking), passing `fds` with it
+/// (`SCM_RIGHTS`; `b.descriptors` must be their number). False when the
+/// peer is gone.
+bool write_bootstrap(int fd, const bootstrap& b, std::span<const int> fds);
 
-/// Reads one frame from `fd` (blocking). Throws `std::runtime_error` with
-/// the reason when the frame is missing, truncated or malformed.
-bootstrap read_bootstrap(int fd);
+/// Reads one frame from `fd` (blocking), and the descriptors that came
+/// with it into `fds` (close-on-exec). Throws `std::runtime_error` with the
+/// reason when the frame is missing, truncated or malformed, or its
+/// descriptors are not the number it names.
+bootstrap read_bootstrap(int fd, std::vector<int>& fds);
 
 } // namespace troupe::isolate::detail

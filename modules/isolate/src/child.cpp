@@ -19,6 +19,7 @@
 
 #include <caf/actor_system.hpp>
 
+#include <troupe/isolate/descriptors.hpp>
 #include <troupe/process.hpp>
 #include <troupe/runtime.hpp>
 
@@ -119,7 +120,9 @@ void child_main(runtime& rt, int control_fd, long parent_pid) {
   arm_parent_death(parent_pid);
   bootstrap start;
   try {
-    start = read_bootstrap(control_fd);
+    std::vector<int> fds;
+    start = read_bootstrap(control_fd, fds);
+    set_received_descriptors(std::move(fds));
   } catch (const std::exception& e) {
     fail_early(e.what());
   }

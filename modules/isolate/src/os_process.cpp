@@ -218,9 +218,9 @@ private:
 class os_process_impl : public std::enable_shared_from_this<os_process_impl> {
 public:
   os_process_impl(runtime& rt, os_process_options opts, std::string entry,
-                  std::vector<std::string> args)
+                  packed_arguments args)
     : rt_(&rt), opts_(std::move(opts)), entry_(std::move(entry)),
-      args_(std::move(args)) {}
+      args_(std::move(args.args)), descriptors_(std::move(args.descriptors)) {}
 
   void start() {
     std::unique_lock guard{mtx_};
@@ -263,8 +263,10 @@ public:
     if (opts_.limits.core_size)
       b.limit_core_size = static_cast<std::int64_t>(*opts_.limits.core_size);
     b.args = std::move(args_);
+    b.descriptors = static_cast<std::uint32_t>(descriptors_.fds().size());
     // A child that died before reading it is reported by the reaper.
-    write_bootstrap(mine.fd, b);
+    write_bootstrap(mine.fd, b, descriptors_.fds());
+    descriptors_ = {}; // the child has its own copies (or is gone)
     link_ = start_parent_link(rt_->system(), mine.release(), end_);
     ext_->set_mailbox(link_);
     ext::on_exit(ext_->handle(), [link = link_](const ext::exit_info&) {
@@ -414,6 +416,7 @@ private:
   os_process_options opts_;
   std::string entry_;
   std::vector<std::string> args_;
+  descriptor_set descriptors_;
   bool started_ = false;
   std::shared_ptr<reported_end> end_;
   std::shared_ptr<child_proc> child_;
@@ -451,7 +454,8 @@ start_method get_start_method() {
 }
 
 os_process::os_process(runtime& rt, os_process_options opts,
-                       std::string_view entry, std::vector<std::string> args)
+                       std::string_view entry,
+                       isolate::detail::packed_arguments args)
   : impl_(std::make_shared<isolate::detail::os_process_impl>(
     rt, std::move(opts), std::string{entry}, std::move(args))) {}
 

@@ -491,3 +491,26 @@ TEST_P(os_process_run, messages_to_an_ended_child_are_dropped) {
   p.send(1); // no effect, no error, as for any ended process
   EXPECT_EQ(p.exitcode(), 0);
 }
+
+// multiprocessing.connection.wait over a set known at run time: an OS
+// process's end is one of the things waited for (Python's sentinel).
+TEST_P(os_process_run, wait_sees_its_end_among_channels) {
+  troupe::runtime rt;
+  troupe::queue<int> q{rt};
+  auto ready = temp_path("troupe-wait-spinning");
+  os_process p{rt, entry<spins>, ready};
+  EXPECT_THROW(troupe::waitable{p}, troupe::state_error);
+  p.start();
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(ready); }));
+  std::filesystem::remove(ready);
+  std::vector<troupe::waitable> xs{q, p};
+  EXPECT_TRUE(troupe::wait(xs, 0ms).empty());
+  std::thread killer{[&] {
+    std::this_thread::sleep_for(50ms);
+    ::kill(*p.os_pid(), SIGKILL);
+  }};
+  auto ready_ones = troupe::wait(xs, deadline);
+  killer.join();
+  EXPECT_EQ(ready_ones, std::vector<std::size_t>{1});
+  EXPECT_EQ(p.exitcode(), -9);
+}

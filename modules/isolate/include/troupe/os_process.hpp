@@ -20,6 +20,7 @@
 #include <troupe/child_spec.hpp>
 #include <troupe/error.hpp>
 #include <troupe/ext/describe.hpp>
+#include <troupe/isolate/descriptors.hpp>
 #include <troupe/isolate/entry.hpp>
 #include <troupe/process.hpp>
 
@@ -114,16 +115,24 @@ namespace isolate::detail {
 
 class os_process_impl;
 
+/// An entry point's arguments as the child reads them: one record each,
+/// and the descriptors they pass (see troupe/isolate/descriptors.hpp).
+struct packed_arguments {
+  std::vector<std::string> args;
+  descriptor_set descriptors;
+};
+
 /// Converts each argument to its parameter's type and serializes it.
 template <auto F, class... Args, std::size_t... I>
-std::vector<std::string> pack_arguments(std::index_sequence<I...>,
-                                        Args&&... args) {
+packed_arguments pack_arguments(std::index_sequence<I...>, Args&&... args) {
   using params = typename entry_signature<decltype(F)>::params;
-  std::vector<std::string> out;
-  out.reserve(sizeof...(Args));
-  (out.push_back(troupe::serialization::to_bytes(
+  descriptor_capture capture;
+  packed_arguments out;
+  out.args.reserve(sizeof...(Args));
+  (out.args.push_back(troupe::serialization::to_bytes(
      std::tuple_element_t<I, params>(std::forward<Args>(args)))),
    ...);
+  out.descriptors = descriptor_set{capture.take()};
   return out;
 }
 
@@ -266,7 +275,7 @@ public:
 
 private:
   os_process(runtime& rt, os_process_options opts, std::string_view entry,
-             std::vector<std::string> args);
+             isolate::detail::packed_arguments args);
 
   /// The process once started; null before.
   [[nodiscard]] const process* started_process() const noexcept;
