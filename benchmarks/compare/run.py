@@ -172,6 +172,20 @@ WORKLOADS: list[Workload] = [
          "erlang": "n/a: an Erlang process is not an OS process"},
         max_runs=5),
     Workload(
+        "shm_handoff_1mib", "(f) 1 MiB shared memory handed to an OS process",
+        "ops/s", lambda n: n,
+        {"troupe": 20_000, "python": 500},
+        {"troupe": "shared_memory of 1 MiB given to an os_process at its "
+                   "start; per round the main process fills it (64-bit "
+                   "words), sends a message, the child sums the words in "
+                   "place and publishes the sum in the block; 1 op = 1 MiB",
+         "python": "SharedMemory of 1 MiB attached by name in a Process; per "
+                   "round buf[64:] = word * 131072, a Pipe message, the "
+                   "child sums buf.cast('Q') and sends the sum back",
+         "caf": "n/a: CAF 0.17 starts no OS processes",
+         "erlang": "n/a: an Erlang process is not an OS process"},
+        max_runs=5),
+    Workload(
         "event_latency", "(h) event set->wake", "us", lambda n: n,
         {"troupe": 20_000, "python": 5_000, "caf": 20_000, "erlang": 200_000},
         {"troupe": "event set() -> wait() returns in another process",

@@ -34,6 +34,7 @@
 #include <troupe/manager.hpp>
 #include <troupe/os_process.hpp>
 #include <troupe/pool.hpp>
+#include <troupe/shared_memory.hpp>
 #include <troupe/troupe.hpp>
 
 #include "actors.hpp"
@@ -56,9 +57,33 @@ std::int64_t work_square(std::int64_t x) {
   return x * x + (h == 0 ? 1 : 0);
 }
 
+/// The reader of shm_handoff_1mib: for each message g (until a negative
+/// one), sums the 64-bit words after the block's 64-byte header and
+/// publishes the sum, then g, in the header.
+void shm_reader(troupe::shared_memory block) {
+  auto bytes = block.bytes();
+  std::span<const std::uint64_t> words{
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast)
+    reinterpret_cast<const std::uint64_t*>(bytes.data() + 64),
+    (bytes.size() - 64) / 8};
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast)
+  auto* header = reinterpret_cast<std::uint64_t*>(bytes.data());
+  std::atomic_ref<std::uint64_t> sum{header[0]};
+  std::atomic_ref<std::uint64_t> done{header[1]};
+  for (;;) {
+    auto g = troupe::this_process::receive<std::int64_t>();
+    if (g < 0)
+      return;
+    sum.store(std::accumulate(words.begin(), words.end(), std::uint64_t{0}),
+              std::memory_order_relaxed);
+    done.store(static_cast<std::uint64_t>(g), std::memory_order_release);
+  }
+}
+
 } // namespace compare_entries
 
 TROUPE_ENTRY(compare_entries::nothing);
+TROUPE_ENTRY(compare_entries::shm_reader);
 TROUPE_ENTRY(compare_entries::work_square);
 
 namespace {
@@ -210,6 +235,46 @@ result os_process_start_join(std::int64_t n, troupe::start_method method) {
     ok += p.exitcode() == 0 ? 1 : 0;
   }
   return rate(n, seconds_since(start), ok);
+}
+
+/// n times: the main process fills a 1 MiB shared_memory block with the
+/// round's number g (as 64-bit words) and sends g to an os_process that
+/// holds the block (handed over at its start); that process sums the
+/// block's words in place and publishes the sum and g in the block's
+/// header, which the main process waits for. Check: the rounds whose sum
+/// was g * 131072.
+result shm_handoff_1mib(std::int64_t n) {
+  constexpr std::size_t payload = std::size_t{1} << 20;
+  troupe::shared_memory block{64 + payload};
+  troupe::os_process reader{rt(), troupe::entry<compare_entries::shm_reader>,
+                            block};
+  reader.start();
+  auto bytes = block.bytes();
+  std::span<std::uint64_t> words{
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast)
+    reinterpret_cast<std::uint64_t*>(bytes.data() + 64), payload / 8};
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast)
+  auto* header = reinterpret_cast<std::uint64_t*>(bytes.data());
+  std::atomic_ref<std::uint64_t> sum{header[0]};
+  std::atomic_ref<std::uint64_t> done{header[1]};
+  auto round = [&](std::int64_t g) {
+    std::fill(words.begin(), words.end(), static_cast<std::uint64_t>(g));
+    reader.send(g);
+    while (done.load(std::memory_order_acquire)
+           != static_cast<std::uint64_t>(g))
+      std::this_thread::yield();
+    return sum.load(std::memory_order_relaxed)
+           == static_cast<std::uint64_t>(g) * words.size();
+  };
+  round(1); // untimed: the link to the reader comes up
+  std::int64_t right = 0;
+  auto start = clock_type::now();
+  for (std::int64_t g = 2; g < n + 2; ++g)
+    right += round(g) ? 1 : 0;
+  auto secs = seconds_since(start);
+  reader.send(std::int64_t{-1});
+  reader.join();
+  return rate(n, secs, right);
 }
 
 // -- (h) event set -> wake latency --------------------------------------------
@@ -647,6 +712,7 @@ int main(int argc, char** argv) {
      [](std::int64_t n) {
        return os_process_start_join(n, troupe::start_method::forkserver);
      }},
+    {"shm_handoff_1mib", shm_handoff_1mib},
     {"event_latency", event_latency},
     {"lock_counter_1", [](std::int64_t n) { return lock_counter(n, 1); }},
     {"lock_counter_2", [](std::int64_t n) { return lock_counter(n, 2); }},

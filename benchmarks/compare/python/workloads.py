@@ -17,6 +17,7 @@ import argparse
 import json
 import math
 import multiprocessing as mp
+from multiprocessing import shared_memory
 import sys
 import time
 
@@ -349,6 +350,50 @@ def manager_dict(n):
     return rate(n, seconds, ok)
 
 
+# -- (f) a shared memory block handed to another OS process ------------------
+
+def _shm_reader(name, conn):
+    shm = shared_memory.SharedMemory(name=name)
+    words = shm.buf[64:].cast("Q")
+    while True:
+        g = conn.recv()
+        if g is None:
+            break
+        conn.send(sum(words))
+    words.release()
+    shm.close()
+
+
+def shm_handoff_1mib(n):
+    """n times: the main process fills a 1 MiB SharedMemory block with the
+    round's number g (as 64-bit words) and sends g through a Pipe to a
+    Process that attached to the block by name; it sums the words in place
+    and sends the sum back. Check: the rounds whose sum was g * 131072."""
+    payload = 1 << 20
+    count = payload // 8
+    shm = shared_memory.SharedMemory(create=True, size=64 + payload)
+    mine, theirs = mp.Pipe()
+    p = mp.Process(target=_shm_reader, args=(shm.name, theirs))
+    p.start()
+
+    def round_trip(g):
+        shm.buf[64:] = g.to_bytes(8, "little") * count
+        mine.send(g)
+        return mine.recv() == g * count
+
+    round_trip(1)
+    right = 0
+    start = time.perf_counter()
+    for g in range(2, n + 2):
+        right += round_trip(g)
+    seconds = time.perf_counter() - start
+    mine.send(None)
+    p.join()
+    shm.close()
+    shm.unlink()
+    return rate(n, seconds, right)
+
+
 WORKLOADS = {
     "pipe_ping_pong": pipe_ping_pong,
     "queue_ints": queue_ints,
@@ -358,6 +403,7 @@ WORKLOADS = {
     "os_process_start_join": os_process_start_join,
     "os_process_start_join_forkserver":
         lambda n: os_process_start_join(n, "forkserver"),
+    "shm_handoff_1mib": shm_handoff_1mib,
     "event_latency": event_latency,
     "lock_counter_1": lambda n: lock_counter(n, 1),
     "lock_counter_2": lambda n: lock_counter(n, 2),
