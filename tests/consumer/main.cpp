@@ -2,13 +2,16 @@
 // archive or a broken link interface in the exported package fails the link
 // (or the run), not just the configure step.
 
+#include <cstddef>
 #include <iostream>
 #include <string>
 
 #include <troupe/manager.hpp>
+#include <troupe/os_process.hpp>
 #include <troupe/pool.hpp>
 #include <troupe/serialization/serialize.hpp>
 #include <troupe/serialization/std.hpp>
+#include <troupe/shared_memory.hpp>
 #include <troupe/troupe.hpp>
 
 namespace {
@@ -18,6 +21,17 @@ int square(int x) {
 }
 
 } // namespace
+
+namespace consumer {
+
+/// Runs in a child OS process: marks the block it was handed.
+void mark(troupe::shared_memory block) {
+  block.bytes()[0] = std::byte{42};
+}
+
+} // namespace consumer
+
+TROUPE_ENTRY(consumer::mark);
 
 int main(int argc, char** argv) {
   troupe::runtime rt{argc, argv};
@@ -47,6 +61,16 @@ int main(int argc, char** argv) {
     auto v = m.value<int>(41);
     if (v.update([](int x) { return x + 1; }) != 42)
       return 4;
+  }
+
+  // troupe::isolate and troupe::shm: a block handed to a child OS process
+  {
+    troupe::shared_memory block{64};
+    troupe::os_process child{rt, troupe::entry<consumer::mark>, block};
+    child.start();
+    child.join();
+    if (child.exitcode() != 0 || block.bytes()[0] != std::byte{42})
+      return 5;
   }
 
   std::cout << "consumer: ok\n";
