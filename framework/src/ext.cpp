@@ -84,6 +84,25 @@ void on_exit(const process& p, exit_hook fn, hook_timing when) {
   });
 }
 
+void on_ready(const process& p, unique_function<void()> fn) {
+  const auto& st = state_of(p, "on_ready");
+  {
+    std::lock_guard guard{st->mtx};
+    if (!st->ready) {
+      if (st->ready_hook)
+        st->ready_hook = [first = std::move(st->ready_hook),
+                          then = std::move(fn)]() mutable {
+          first();
+          then();
+        };
+      else
+        st->ready_hook = std::move(fn);
+      return;
+    }
+  }
+  fn();
+}
+
 // -- waiting for an end -------------------------------------------------------
 
 namespace {

@@ -62,6 +62,10 @@ void external_process::set_mailbox(caf::actor mailbox) const {
     st.hdl = std::move(mailbox);
 }
 
+void external_process::mark_ready() const {
+  detail::process_access::state(handle_)->mark_ready();
+}
+
 bool external_process::finish(int exitcode, std::string reason) const {
   return detail::process_access::state(handle_)->finish(exitcode,
                                                         std::move(reason));

@@ -307,4 +307,18 @@ void request_stop(const std::shared_ptr<process_state>& st, int signal) {
   request_stop(st, signal, grace);
 }
 
+void process_state::mark_ready() {
+  unique_function<void()> hook;
+  {
+    std::lock_guard guard{mtx};
+    if (ready)
+      return;
+    ready = true;
+    hook = std::move(ready_hook);
+  }
+  cv.notify_all();
+  if (hook)
+    hook();
+}
+
 } // namespace troupe::detail

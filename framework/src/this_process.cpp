@@ -117,14 +117,8 @@ void exit(int code) {
 }
 
 void ready() {
-  auto* st = detail::current_state_ptr();
-  if (st == nullptr)
-    return;
-  {
-    std::lock_guard guard{st->mtx};
-    st->ready = true;
-  }
-  st->cv.notify_all();
+  if (auto* st = detail::current_state_ptr())
+    st->mark_ready();
 }
 
 namespace {

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -19,6 +21,7 @@
 
 #include <caf/actor_system.hpp>
 
+#include <troupe/ext/exit_hook.hpp>
 #include <troupe/isolate/descriptors.hpp>
 #include <troupe/process.hpp>
 #include <troupe/runtime.hpp>
@@ -147,8 +150,28 @@ void child_main(runtime& rt, int control_fd, long parent_pid) {
                 .daemon = false,
                 .terminate_grace = std::chrono::hours{24 * 365}},
                [invoke, args = std::move(start.args)] { invoke(args); }};
+  // this_process::ready() in the entry point (a supervisor's await_ready
+  // on the parent's side) goes to the parent once the agent exists.
+  struct readiness {
+    std::mutex mtx;
+    caf::actor agent;   // (mtx)
+    bool ready = false; // (mtx)
+  };
+  auto readied = std::make_shared<readiness>();
+  ext::on_ready(proc, [readied] {
+    std::lock_guard guard{readied->mtx};
+    readied->ready = true;
+    if (readied->agent)
+      report_ready(readied->agent);
+  });
   proc.start();
   auto agent = start_child_agent(rt.system(), control_fd, proc.handle());
+  {
+    std::lock_guard guard{readied->mtx};
+    readied->agent = agent;
+    if (readied->ready)
+      report_ready(agent);
+  }
   std::thread{[proc] {
     std::uint64_t count = 0;
     while (::read(term_fd, &count, sizeof(count)) < 0 && errno == EINTR) {

@@ -26,6 +26,7 @@ namespace {
 
 using hello_atom = caf::atom_constant<caf::atom("tpHello")>;
 using end_atom = caf::atom_constant<caf::atom("tpEnd")>;
+using ready_atom = caf::atom_constant<caf::atom("tpReady")>;
 
 caf::actor basp_broker(caf::actor_system& sys) {
   return sys.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP"));
@@ -115,6 +116,10 @@ caf::behavior parent_link(parent_link_actor* self, caf::io::scribe_ptr scribe,
       self->state.end->value.emplace(code, std::move(reason));
       return caf::unit;
     },
+    [self](ready_atom) {
+      if (self->state.end->on_ready)
+        self->state.end->on_ready();
+    },
   };
 }
 
@@ -124,6 +129,7 @@ struct child_agent_state {
   caf::actor mailbox;
   caf::actor parent;
   std::vector<held_message> held; // end reports before the parent said hello
+  bool ready_held = false;        // a ready report before it
   static inline const char* name = "troupe.os_process.agent";
 };
 
@@ -141,11 +147,19 @@ caf::behavior child_agent(child_agent_actor* self, caf::actor mailbox) {
     [self](hello_atom, caf::actor& parent) {
       self->state.parent = parent;
       self->monitor(parent);
+      if (self->state.ready_held)
+        self->send(parent, ready_atom::value);
       auto held = std::move(self->state.held);
       self->state.held.clear();
       for (auto& msg : held)
         msg.promise.delegate(parent, std::move(msg.content));
       return self->state.mailbox;
+    },
+    [self](ready_atom) {
+      if (self->state.parent)
+        self->send(self->state.parent, ready_atom::value);
+      else
+        self->state.ready_held = true;
     },
     [self](end_atom, int code, std::string& reason) {
       auto promise = self->make_response_promise();
@@ -183,6 +197,10 @@ caf::actor start_child_agent(caf::actor_system& sys, int fd,
                  uint16_t{0}, caf::actor_cast<caf::strong_actor_ptr>(agent),
                  std::set<std::string>{});
   return agent;
+}
+
+void report_ready(const caf::actor& agent) {
+  caf::anon_send(agent, ready_atom::value);
 }
 
 bool report_end(caf::actor_system& sys, const caf::actor& agent, int code,

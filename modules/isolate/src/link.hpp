@@ -6,6 +6,7 @@
 // link actor connects, learns the mailbox of the child's process from the
 // agent, and forwards to it what is sent to the os_process.
 
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -20,6 +21,9 @@ namespace troupe::isolate::detail {
 struct reported_end {
   std::mutex mtx;
   std::optional<std::pair<int, std::string>> value;
+  /// Called (on the link actor) when the child's process said it is
+  /// ready (`this_process::ready()`); set before the link starts.
+  std::function<void()> on_ready;
 };
 
 /// Loads CAF's middleman into a runtime's configuration (a config hook).
@@ -38,6 +42,10 @@ caf::actor start_parent_link(caf::actor_system& sys, int fd,
 /// group when the link to the parent is lost.
 caf::actor start_child_agent(caf::actor_system& sys, int fd,
                              caf::actor mailbox);
+
+/// Child side: tells the parent that the child's process is ready (its
+/// `this_process::ready()`); delivered in order with other messages.
+void report_ready(const caf::actor& agent);
 
 /// Child side: tells the parent how the child's process ended and waits
 /// (at most `timeout_ms`) until the parent has it. False if it could not.

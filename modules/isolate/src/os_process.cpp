@@ -264,6 +264,11 @@ public:
       b.limit_core_size = static_cast<std::int64_t>(*opts_.limits.core_size);
     b.args = std::move(args_);
     b.descriptors = static_cast<std::uint32_t>(descriptors_.fds().size());
+    // The child's this_process::ready() (a supervisor's await_ready).
+    end_->on_ready = [weak = weak_from_this()] {
+      if (auto self = weak.lock())
+        self->ext_->mark_ready();
+    };
     // A child that died before reading it is reported by the reaper.
     write_bootstrap(mine.fd, b, descriptors_.fds());
     descriptors_ = {}; // the child has its own copies (or is gone)

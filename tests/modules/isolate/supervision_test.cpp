@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,47 @@ using troupe::restart;
 using troupe::strategy;
 using troupe::test::deadline;
 using troupe::test::eventually;
+
+namespace sup_ready {
+
+/// Appends `line` to the file at `path` (O_APPEND: whole lines).
+void append(const std::string& path, const std::string& line) {
+  std::ofstream{path, std::ios::app} << line << "\n" << std::flush;
+}
+
+/// Initialises until `second` appears in the log, or 300 ms; then logs
+/// "first ready", says so, and waits to be stopped.
+void first_child(std::string path) {
+  auto until = std::chrono::steady_clock::now() + 300ms;
+  while (std::chrono::steady_clock::now() < until) {
+    bool second = false;
+    std::ifstream in{path};
+    for (std::string line; std::getline(in, line);)
+      second = second || line == "second started";
+    if (second)
+      break;
+    troupe::this_process::sleep_for(5ms);
+  }
+  append(path, "first ready");
+  troupe::this_process::ready();
+  (void)troupe::this_process::receive<int>();
+}
+
+void second_child(std::string path) {
+  append(path, "second started");
+  (void)troupe::this_process::receive<int>();
+}
+
+/// Ends before it is ready.
+void quitter() {
+  throw std::runtime_error("no config");
+}
+
+} // namespace sup_ready
+
+TROUPE_ENTRY(sup_ready::first_child);
+TROUPE_ENTRY(sup_ready::second_child);
+TROUPE_ENTRY(sup_ready::quitter);
 
 namespace {
 
@@ -253,4 +295,45 @@ TEST(os_process_supervised_misuse,
   }
   sup.terminate();
   ASSERT_TRUE(sup.join(deadline));
+}
+
+// A supervisor's synchronous start (OTP's init_ack) with OS-process
+// children: the child's this_process::ready() reaches the parent.
+TEST(os_process_supervised_ready,
+     await_ready_the_next_child_starts_only_once_the_previous_one_is_ready) {
+  troupe::runtime rt;
+  worker_log log;
+  troupe::supervisor sup{
+    rt,
+    {},
+    {child_spec{.id = "first",
+                .start = troupe::start_os_process(entry<sup_ready::first_child>,
+                                                  log.path()),
+                .await_ready = true},
+     child_spec{.id = "second",
+                .start = troupe::start_os_process(
+                  entry<sup_ready::second_child>, log.path())}}};
+  ASSERT_TRUE(eventually([&] { return log.lines().size() == 2; }));
+  EXPECT_EQ(log.lines(),
+            (std::vector<std::string>{"first ready", "second started"}));
+  sup.terminate();
+  ASSERT_TRUE(sup.join(deadline));
+}
+
+TEST(os_process_supervised_ready,
+     await_ready_a_child_that_ends_before_it_is_ready_failed_to_start) {
+  troupe::runtime rt;
+  try {
+    troupe::supervisor sup{
+      rt,
+      {},
+      {child_spec{.id = "quitter",
+                  .start = troupe::start_os_process(entry<sup_ready::quitter>),
+                  .await_ready = true}}};
+    FAIL() << "a child that never became ready counted as started";
+  } catch (const troupe::supervisor_error& e) {
+    EXPECT_EQ(e.code(), troupe::supervisor_errc::start_failed);
+    EXPECT_NE(std::string{e.what()}.find("no config"), std::string::npos)
+      << e.what();
+  }
 }

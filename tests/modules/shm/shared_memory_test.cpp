@@ -5,11 +5,13 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <signal.h>
@@ -128,6 +130,21 @@ long shmem_kib() {
       return value;
   }
   return -1;
+}
+
+/// `Shmem:` once it holds still (two reads 20 ms apart within 1 MiB, for
+/// at most 2 s): the counter is system-wide, and the kernel frees a dead
+/// process's pages just after its end is reported.
+long settled_shmem_kib() {
+  auto last = shmem_kib();
+  for (int i = 0; i < 100; ++i) {
+    std::this_thread::sleep_for(20ms);
+    auto now = shmem_kib();
+    if (std::abs(now - last) < 1024)
+      return now;
+    last = now;
+  }
+  return last;
 }
 
 std::set<std::string> dev_shm() {
@@ -327,7 +344,6 @@ TEST(shared_memory, killed_holders_in_any_order_leave_nothing_behind) {
   constexpr std::size_t size = 256 << 20;
   constexpr long size_kib = size / 1024;
   troupe::runtime rt;
-  auto names_before = dev_shm();
   std::array<int, 3> order{0, 1, 2};
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   int rounds = 2; // a sanitizer's child takes about a second to start
@@ -335,7 +351,7 @@ TEST(shared_memory, killed_holders_in_any_order_leave_nothing_behind) {
   int rounds = 6;
 #endif
   for (int round = 0; round < rounds; ++round) {
-    auto baseline = shmem_kib();
+    auto baseline = settled_shmem_kib();
     std::vector<os_process> holders;
     {
       shared_memory block{size};
@@ -348,7 +364,8 @@ TEST(shared_memory, killed_holders_in_any_order_leave_nothing_behind) {
         return b[0] == std::byte{1} && b[1] == std::byte{1}
                && b[2] == std::byte{1};
       }));
-      EXPECT_GE(shmem_kib(), baseline + size_kib / 2);
+      EXPECT_GE(shmem_kib(), baseline + size_kib / 2)
+        << "round " << round << ": baseline " << baseline << " KiB";
     } // the parent's handle is gone
     for (std::size_t k = 0; k < order.size(); ++k) {
       auto& victim = holders[static_cast<std::size_t>(order[k])];
@@ -359,14 +376,18 @@ TEST(shared_memory, killed_holders_in_any_order_leave_nothing_behind) {
       // process down (and its mapping of the block) just after.
       ASSERT_TRUE(eventually([&] { return ::kill(pid, 0) != 0; }));
       if (k + 1 < order.size()) { // the others still hold it
-        EXPECT_GE(shmem_kib(), baseline + size_kib / 2) << "round " << round;
+        EXPECT_GE(shmem_kib(), baseline + size_kib / 2)
+          << "round " << round << ": baseline " << baseline << " KiB";
       }
     }
     EXPECT_TRUE(
-      eventually([&] { return shmem_kib() < baseline + size_kib / 8; }, 5000ms))
+      eventually([&] { return shmem_kib() < baseline + size_kib / 8; }))
       << "round " << round << ": Shmem " << shmem_kib() << " KiB, baseline "
       << baseline << " KiB";
     std::next_permutation(order.begin(), order.end());
   }
-  EXPECT_EQ(dev_shm(), names_before);
+  // Nothing of troupe's in /dev/shm (other programs' entries come and go:
+  // the directory is the system's).
+  for (const auto& name : dev_shm())
+    EXPECT_FALSE(name.starts_with("troupe")) << name;
 }

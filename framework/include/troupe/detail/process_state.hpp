@@ -113,6 +113,13 @@ public:
   /// initialisation); `cv` is notified. (mtx)
   bool ready = false;
 
+  /// Run once, when `ready` turns true (`ext::on_ready`). (mtx)
+  unique_function<void()> ready_hook;
+
+  /// Sets `ready`, notifies `cv`, then runs `ready_hook` (outside `mtx`)
+  /// if it turned true now.
+  void mark_ready();
+
   // -- links of the runtime's registry (guarded by its shard lock) ------------
 
   process_state* reg_prev = nullptr;

@@ -79,4 +79,12 @@ enum class hook_timing : std::uint8_t {
 void on_exit(const process& p, exit_hook fn,
              hook_timing when = hook_timing::at_end);
 
+/// Runs `fn` once `p` has called `this_process::ready()` (for a
+/// supervisor's `await_ready`): at once on the calling thread if it did
+/// already, otherwise on the thread that calls `ready()`, after waiters
+/// were woken. Hooks added before it was ready run in the order added.
+/// For a module that forwards a remote body's readiness (e.g. an
+/// `os_process` child telling its parent). `fn` must not block for long.
+void on_ready(const process& p, unique_function<void()> fn);
+
 } // namespace troupe::ext

@@ -81,6 +81,11 @@ public:
   /// killed.
   bool finish(int exitcode, std::string reason) const;
 
+  /// Declares that the body finished its initialisation, as
+  /// `this_process::ready()` does for a thread (a supervisor's
+  /// `await_ready` waits for it). Idempotent.
+  void mark_ready() const;
+
 private:
   process handle_;
 };
