@@ -69,8 +69,15 @@ pid_t self_pid() {
   return pid;
 }
 
-/// Whether `pid` is gone: no such process, or a zombie (it runs no more).
-bool process_gone(pid_t pid) {
+/// Linux's largest pid (PID_MAX_LIMIT).
+constexpr std::uint32_t pid_limit = 1U << 22U;
+
+/// Whether the holder `word` names is gone: no such process, a zombie (it
+/// runs no more), or no pid at all (a scribbled lock word).
+bool holder_gone(std::uint32_t word) {
+  if (word == 0 || word > pid_limit)
+    return true;
+  auto pid = static_cast<pid_t>(word);
   if (::kill(pid, 0) != 0)
     return errno == ESRCH;
   std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
@@ -97,7 +104,7 @@ public:
         continue;
       std::this_thread::yield();
       if (spins % 1024 == 0 && expected != 0 && expected != self
-          && process_gone(static_cast<pid_t>(expected))
+          && holder_gone(expected)
           && word_.compare_exchange_strong(expected, self,
                                            std::memory_order_acquire,
                                            std::memory_order_relaxed))

@@ -146,6 +146,10 @@ TEST(shareable_list, a_lock_left_by_a_dead_holder_is_taken_over) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
   sl.set(1, 3);
   EXPECT_EQ(sl.get<int>(1), 3);
+  // A word that is no pid at all (a holder scribbled on it) is no holder.
+  word = 0xfffffff0U;
+  std::memcpy(sl.shm().bytes().data() + 16 + 32, &word, sizeof(word));
+  EXPECT_EQ(sl.get<int>(1), 3);
 }
 
 // Whatever a block holds, attaching and reading never crash: either a
