@@ -53,28 +53,10 @@ void read_all(int fd, char* data, std::size_t size) {
 }
 
 /// Sends `head` with `fds` attached (the first bytes carry them).
-bool send_with_descriptors(int fd, std::array<char, 8>& head,
-                           std::span<const int> fds) {
+bool send_head(int fd, std::array<char, 8>& head, std::span<const int> fds) {
   if (fds.empty())
     return write_all(fd, head.data(), head.size());
-  std::vector<char> control(CMSG_SPACE(sizeof(int) * fds.size()));
-  iovec iov{head.data(), head.size()};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.data();
-  msg.msg_controllen = control.size();
-  auto* cmsg = CMSG_FIRSTHDR(&msg);
-  if (cmsg == nullptr) // cannot be: the buffer has room for one
-    return false;
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-  std::memcpy(CMSG_DATA(cmsg), fds.data(), sizeof(int) * fds.size());
-  ssize_t n = 0;
-  do {
-    n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
+  auto n = send_with_descriptors(fd, head, fds);
   if (n < 0)
     return false;
   auto sent = static_cast<std::size_t>(n);
@@ -83,40 +65,19 @@ bool send_with_descriptors(int fd, std::array<char, 8>& head,
 
 /// Receives `head`, and the descriptors that come with its first bytes
 /// into `fds`.
-void receive_with_descriptors(int fd, std::array<char, 8>& head,
-                              std::vector<int>& fds) {
-  std::vector<char> control(CMSG_SPACE(sizeof(int) * max_descriptors));
-  iovec iov{head.data(), head.size()};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.data();
-  msg.msg_controllen = control.size();
-  ssize_t n = 0;
-  do {
-    n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0)
+void receive_head(int fd, std::array<char, 8>& head, std::vector<int>& fds) {
+  auto got = receive_with_descriptors(fd, head, fds);
+  if (got.bytes < 0)
     throw std::runtime_error(std::string{"reading the start record: "}
                              + std::strerror(errno));
-  if (n == 0)
+  if (got.bytes == 0)
     throw std::runtime_error("the parent closed the link before sending "
                              "the start record");
-  for (auto* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-      continue;
-    auto count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (std::size_t i = 0; i < count; ++i) {
-      int received = -1;
-      std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-      fds.push_back(received);
-    }
-  }
-  if ((msg.msg_flags & MSG_CTRUNC) != 0)
+  if (got.descriptors_cut)
     throw std::runtime_error("the start record came with more descriptors "
                              "than a start record may carry");
-  auto got = static_cast<std::size_t>(n);
-  read_all(fd, head.data() + got, head.size() - got);
+  auto n = static_cast<std::size_t>(got.bytes);
+  read_all(fd, head.data() + n, head.size() - n);
 }
 
 void close_all(std::vector<int>& fds) {
@@ -133,14 +94,13 @@ bool write_bootstrap(int fd, const bootstrap& b, std::span<const int> fds) {
   auto size = static_cast<std::uint64_t>(body.size());
   for (std::size_t i = 0; i < head.size(); ++i)
     head[i] = static_cast<char>((size >> (8 * i)) & 0xff);
-  return send_with_descriptors(fd, head, fds)
-         && write_all(fd, body.data(), body.size());
+  return send_head(fd, head, fds) && write_all(fd, body.data(), body.size());
 }
 
 bootstrap read_bootstrap(int fd, std::vector<int>& fds) {
   std::array<char, 8> head{};
   try {
-    receive_with_descriptors(fd, head, fds);
+    receive_head(fd, head, fds);
     std::uint64_t size = 0;
     for (std::size_t i = 0; i < head.size(); ++i)
       size |= static_cast<std::uint64_t>(static_cast<unsigned char>(head[i]))

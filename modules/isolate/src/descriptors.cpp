@@ -1,11 +1,14 @@
 #include "troupe/isolate/descriptors.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <string>
 #include <system_error>
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <troupe/error.hpp>
@@ -27,6 +30,70 @@ received_table& received() {
 }
 
 } // namespace
+
+ssize_t send_with_descriptors(int sock, std::span<const char> bytes,
+                              std::span<const int> fds) {
+  if (fds.size() > max_descriptors) {
+    errno = EINVAL;
+    return -1;
+  }
+  // sendmsg does not write through iov_base; the cast only meets its type.
+  iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  std::vector<char> control;
+  if (!fds.empty()) {
+    control.resize(CMSG_SPACE(sizeof(int) * fds.size()));
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    auto* c = CMSG_FIRSTHDR(&msg);
+    if (c == nullptr) { // cannot be: the buffer has room for one
+      errno = EINVAL;
+      return -1;
+    }
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+  }
+  ssize_t n = 0;
+  do {
+    n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  return n;
+}
+
+received_chunk receive_with_descriptors(int sock, std::span<char> bytes,
+                                        std::vector<int>& fds,
+                                        std::size_t max_fds) {
+  max_fds = std::clamp<std::size_t>(max_fds, 1, max_descriptors);
+  std::vector<char> control(CMSG_SPACE(sizeof(int) * max_fds));
+  iovec iov{bytes.data(), bytes.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.data();
+  msg.msg_controllen = control.size();
+  received_chunk out;
+  do {
+    out.bytes = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  } while (out.bytes < 0 && errno == EINTR);
+  if (out.bytes < 0)
+    return out;
+  for (auto* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+      continue;
+    auto count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (std::size_t i = 0; i < count; ++i) {
+      int fd = -1;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+      fds.push_back(fd);
+    }
+  }
+  out.descriptors_cut = (msg.msg_flags & MSG_CTRUNC) != 0;
+  return out;
+}
 
 std::uint32_t pass_descriptor(int fd, const char* what) {
   auto* cap = current_capture;

@@ -25,6 +25,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <troupe/isolate/descriptors.hpp>
+
 #include "bootstrap.hpp"
 #include "spawner.hpp"
 
@@ -67,64 +69,25 @@ bool send_message(int sock, const header& h, const std::string& payload,
   std::string bytes(sizeof(header), '\0');
   std::memcpy(bytes.data(), &h, sizeof(header));
   bytes += payload;
-  iovec iov{bytes.data(), bytes.size()};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  std::array<char, CMSG_SPACE(sizeof(int) * 3)> control{};
-  if (!fds.empty()) {
-    msg.msg_control = control.data();
-    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
-    // The first (and only) control header sits at the buffer's start.
-    cmsghdr cm{};
-    cm.cmsg_level = SOL_SOCKET;
-    cm.cmsg_type = SCM_RIGHTS;
-    cm.cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-    std::memcpy(control.data(), &cm, sizeof(cm));
-    std::memcpy(control.data() + CMSG_LEN(0), fds.data(),
-                sizeof(int) * fds.size());
-  }
-  for (;;) {
-    auto n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
-    if (n >= 0)
-      return true;
-    if (errno != EINTR)
-      return false;
-  }
+  // A datagram (SOCK_SEQPACKET) socket: all of it goes, or none.
+  return send_with_descriptors(sock, bytes, fds) >= 0;
 }
 
 /// Receives one message; false at end of file or on error.
 bool receive_message(int sock, header& h, std::string& payload,
                      std::vector<int>& fds) {
   payload.assign(max_message, '\0');
-  iovec iov{payload.data(), payload.size()};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  std::array<char, CMSG_SPACE(sizeof(int) * 3)> control{};
-  msg.msg_control = control.data();
-  msg.msg_controllen = control.size();
-  ssize_t n = 0;
-  do {
-    n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  if (n < static_cast<ssize_t>(sizeof(header)))
-    return false;
-  std::memcpy(&h, payload.data(), sizeof(header));
-  payload.erase(static_cast<std::size_t>(n));
-  payload.erase(0, sizeof(header));
   fds.clear();
-  for (auto* cm = CMSG_FIRSTHDR(&msg); cm != nullptr;
-       cm = CMSG_NXTHDR(&msg, cm)) {
-    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-      continue;
-    auto count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (std::size_t i = 0; i < count; ++i) {
-      int fd = -1;
-      std::memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-      fds.push_back(fd);
-    }
+  auto got = receive_with_descriptors(sock, payload, fds, 3);
+  if (got.bytes < static_cast<ssize_t>(sizeof(header))) {
+    for (int fd : fds)
+      ::close(fd);
+    fds.clear();
+    return false;
   }
+  std::memcpy(&h, payload.data(), sizeof(header));
+  payload.erase(static_cast<std::size_t>(got.bytes));
+  payload.erase(0, sizeof(header));
   return true;
 }
 

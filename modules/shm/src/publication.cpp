@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <system_error>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include <troupe/error.hpp>
+#include <troupe/isolate/descriptors.hpp>
 #include <troupe/shared_memory.hpp>
 
 #include "block.hpp"
@@ -51,24 +53,9 @@ void send_answer(int conn, answer a, std::uint64_t size, int fd) {
   buf[0] = static_cast<char>(a);
   for (std::size_t i = 0; i < 8; ++i)
     buf[1 + i] = static_cast<char>((size >> (8 * i)) & 0xff);
-  iovec iov{buf.data(), buf.size()};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  std::array<char, CMSG_SPACE(sizeof(int))> control{};
-  if (fd >= 0) {
-    msg.msg_control = control.data();
-    msg.msg_controllen = control.size();
-    auto* c = CMSG_FIRSTHDR(&msg);
-    if (c == nullptr) // cannot be: the buffer has room for one
-      return;
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  }
-  while (::sendmsg(conn, &msg, MSG_NOSIGNAL) < 0 && errno == EINTR) {
-  }
+  auto fds = fd < 0 ? std::span<const int>{} : std::span<const int>{&fd, 1};
+  // A short or failed send: the asker sees a short answer and says so.
+  (void)isolate::send_with_descriptors(conn, buf, fds);
 }
 
 } // namespace
@@ -188,26 +175,11 @@ shared_memory shared_memory::attach(std::string_view name,
       continue;
     if (ready <= 0)
       break;
-    iovec iov{buf.data() + got, buf.size() - got};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    std::array<char, CMSG_SPACE(sizeof(int) * 4)> control{};
-    msg.msg_control = control.data();
-    msg.msg_controllen = control.size();
-    auto r = ::recvmsg(sock.fd, &msg, MSG_CMSG_CLOEXEC);
-    if (r < 0 && errno == EINTR)
-      continue;
+    auto r = isolate::receive_with_descriptors(
+               sock.fd, std::span{buf}.subspan(got), fds, 4)
+               .bytes;
     if (r <= 0)
       break;
-    for (auto* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c))
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-        for (std::size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-             ++i) {
-          int f = -1;
-          std::memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-          fds.push_back(f);
-        }
     got += static_cast<std::size_t>(r);
   }
   auto close_fds = [&] {

@@ -15,8 +15,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <utility>
 #include <vector>
+
+#include <sys/types.h>
 
 namespace troupe::isolate {
 
@@ -35,6 +38,29 @@ std::uint32_t pass_descriptor(int fd, const char* what);
 /// from now on. Each slot is taken once. Throws `value_error` when there is
 /// no such slot or it was taken (a malformed record).
 int take_descriptor(std::uint32_t slot);
+
+/// One `sendmsg` on the Unix socket `sock`: `bytes` with `fds` attached
+/// (`SCM_RIGHTS`; at most `max_descriptors`, travelling with the first of
+/// the bytes). Retries on `EINTR`; never raises `SIGPIPE`. Returns the
+/// number of bytes sent (a stream socket may take fewer than all; send the
+/// rest with plain writes), or -1 with `errno` set.
+ssize_t send_with_descriptors(int sock, std::span<const char> bytes,
+                              std::span<const int> fds);
+
+/// What one `receive_with_descriptors` got.
+struct received_chunk {
+  ssize_t bytes = 0;            ///< as `recvmsg`: 0 at end of file, -1 on error
+  bool descriptors_cut = false; ///< more descriptors came than were allowed
+};
+
+/// One `recvmsg` on `sock` into `bytes`, appending to `fds` the
+/// descriptors that came with them (close-on-exec; the caller owns them),
+/// making room for at most `max_fds` (<= `max_descriptors`). Retries on
+/// `EINTR`. When more came, the kernel closed the rest and
+/// `descriptors_cut` says so.
+received_chunk receive_with_descriptors(int sock, std::span<char> bytes,
+                                        std::vector<int>& fds,
+                                        std::size_t max_fds = max_descriptors);
 
 namespace detail {
 
