@@ -210,6 +210,17 @@ WORKLOADS: list[Workload] = [
          "caf": "counter actor; 2 actors: request(inc).then(next)",
          "erlang": "counter process; 2 processes: {inc, self()} then await ok"}),
     Workload(
+        "lock_counter_2_os", "(i) lock counter, 2 OS processes", "ops/s",
+        lambda n: 2 * n,
+        {"troupe": 5_000_000, "python": 500_000},
+        {"troupe": "lock handed to 2 os_processes + int64 counter in a "
+                   "shared_memory block",
+         "python": "Lock + Value('q', lock=False), 2 Processes (as (i) "
+                   "with 2 contenders: Python's processes are OS processes)",
+         "caf": "n/a: CAF 0.17 starts no OS processes",
+         "erlang": "n/a: an Erlang process is not an OS process"},
+        max_runs=5),
+    Workload(
         "actor_ping_pong", "actor ping-pong", "ops/s", triangle,
         {"troupe": 500_000, "caf": 500_000, "erlang": 500_000},
         {"troupe": "troupe::spawn: two event-based actors",

@@ -31,6 +31,7 @@
 #include <caf/actor_cast.hpp>
 #include <caf/send.hpp>
 
+#include <troupe/cross_process.hpp>
 #include <troupe/manager.hpp>
 #include <troupe/os_process.hpp>
 #include <troupe/pool.hpp>
@@ -80,8 +81,23 @@ void shm_reader(troupe::shared_memory block) {
   }
 }
 
+/// A contender of lock_counter_2_os: waits for the block's go word, then
+/// makes n increments of the block's counter under the lock.
+void os_increment(troupe::lock l, troupe::shared_memory block, std::int64_t n) {
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast)
+  auto* words = reinterpret_cast<std::int64_t*>(block.bytes().data());
+  std::atomic_ref<std::int64_t> go{words[1]};
+  while (go.load(std::memory_order_acquire) == 0)
+    std::this_thread::yield();
+  for (std::int64_t k = 0; k < n; ++k) {
+    std::lock_guard guard{l};
+    ++words[0];
+  }
+}
+
 } // namespace compare_entries
 
+TROUPE_ENTRY(compare_entries::os_increment);
 TROUPE_ENTRY(compare_entries::nothing);
 TROUPE_ENTRY(compare_entries::shm_reader);
 TROUPE_ENTRY(compare_entries::work_square);
@@ -343,6 +359,29 @@ result lock_counter(std::int64_t n, int contenders) {
     p.join();
   auto secs = seconds_since(start);
   return rate(n * contenders, secs, *counter);
+}
+
+/// As lock_counter with 2 contenders, each an os_process: the lock is
+/// handed to both at their start (<troupe/cross_process.hpp>), the counter
+/// lives in a shared_memory block. Timed from the go word to the last
+/// join; check: the counter.
+result lock_counter_2_os(std::int64_t n) {
+  troupe::lock l{rt()};
+  troupe::shared_memory block{16};
+  std::vector<troupe::os_process> ps;
+  for (int i = 0; i < 2; ++i) {
+    ps.emplace_back(rt(), troupe::entry<compare_entries::os_increment>, l,
+                    block, n);
+    ps.back().start();
+  }
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast)
+  auto* words = reinterpret_cast<std::int64_t*>(block.bytes().data());
+  auto start = clock_type::now();
+  std::atomic_ref<std::int64_t>{words[1]}.store(1, std::memory_order_release);
+  for (auto& p : ps)
+    p.join();
+  auto secs = seconds_since(start);
+  return rate(2 * n, secs, std::atomic_ref<std::int64_t>{words[0]}.load());
 }
 
 // -- actor workloads ----------------------------------------------------------
@@ -716,6 +755,7 @@ int main(int argc, char** argv) {
     {"event_latency", event_latency},
     {"lock_counter_1", [](std::int64_t n) { return lock_counter(n, 1); }},
     {"lock_counter_2", [](std::int64_t n) { return lock_counter(n, 2); }},
+    {"lock_counter_2_os", lock_counter_2_os},
     {"actor_ping_pong", actor_ping_pong},
     {"spawn_exit", spawn_exit},
     {"mailbox_n_to_1", mailbox_n_to_1},

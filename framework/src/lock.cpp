@@ -50,7 +50,9 @@ bool lock_core::held_by_me() const {
 
 bool lock_core::previous_owner_died() const {
   auto w = word_.load(std::memory_order_acquire);
-  return (w & holder_mask) == bits_of(me()) && (w & died_bit) != 0;
+  return (w & holder_mask) == bits_of(me())
+         && ((w & died_bit) != 0
+             || level_died_.load(std::memory_order_relaxed));
 }
 
 std::shared_ptr<process_state> lock_core::owner() const {
@@ -100,10 +102,58 @@ bool lock_core::acquire(ext::deadline until) {
     }
   }
   if (try_take(h, depth_one, false))
-    return true;
+    return take_level(h, until);
   if (until.is_poll())
     return false;
-  return acquire_slow(h, until, depth_one);
+  return acquire_slow(h, until, depth_one) && take_level(h, until);
+}
+
+bool lock_core::take_level(holder& h, ext::deadline until) {
+  auto* level = level_.load(std::memory_order_acquire);
+  if (level == nullptr)
+    return true;
+  bool died = false;
+  bool took = false;
+  try {
+    took = level->acquire(until, died);
+  } catch (...) {
+    give_back_word(h);
+    throw;
+  }
+  if (!took) {
+    give_back_word(h);
+    return false;
+  }
+  // Mark the holding as holding the level too, unless the exit hook of our
+  // own process (declared killed meanwhile) took the word away.
+  auto w = word_.load(std::memory_order_relaxed);
+  while ((w & holder_mask) == bits_of(h)) {
+    if (word_.compare_exchange_weak(w, w | level_bit, std::memory_order_seq_cst,
+                                    std::memory_order_relaxed)) {
+      if (died)
+        level_died_.store(true, std::memory_order_relaxed);
+      return true;
+    }
+  }
+  level->release(true);
+  throw_terminated();
+}
+
+void lock_core::drop_level(bool holder_ended) noexcept {
+  if (auto* level = level_.load(std::memory_order_acquire))
+    level->release(holder_ended);
+}
+
+void lock_core::give_back_word(holder& h) noexcept {
+  auto w = word_.load(std::memory_order_relaxed);
+  while ((w & holder_mask) == bits_of(h)) {
+    if (word_.compare_exchange_weak(w, w & died_bit, std::memory_order_seq_cst,
+                                    std::memory_order_relaxed)) {
+      if (waiters_.load(std::memory_order_seq_cst) > 0)
+        wake_one();
+      return;
+    }
+  }
 }
 
 bool lock_core::acquire_slow(holder& h, ext::deadline until,
@@ -162,8 +212,12 @@ void lock_core::release(const char* what) {
       fail_release(h, w, what);
     }
     desired = ((w & depth_mask) >> depth_shift) > 1 ? w - depth_one : 0;
+    if (desired == 0)
+      level_died_.store(false, std::memory_order_relaxed);
   } while (!word_.compare_exchange_weak(w, desired, std::memory_order_seq_cst,
                                         std::memory_order_relaxed));
+  if (desired == 0 && (w & level_bit) != 0)
+    drop_level(false);
   if (desired == 0 && waiters_.load(std::memory_order_seq_cst) > 0)
     wake_one();
 }
@@ -185,8 +239,11 @@ std::uint32_t lock_core::release_all(const char* what) {
     if ((w & holder_mask) != bits_of(h))
       throw state_error(std::string{what} + ": the caller, " + h.who()
                         + ", does not hold " + label());
+    level_died_.store(false, std::memory_order_relaxed);
   } while (!word_.compare_exchange_weak(w, 0, std::memory_order_seq_cst,
                                         std::memory_order_relaxed));
+  if ((w & level_bit) != 0)
+    drop_level(false);
   if (waiters_.load(std::memory_order_seq_cst) > 0)
     wake_one();
   return static_cast<std::uint32_t>((w & depth_mask) >> depth_shift);
@@ -197,12 +254,15 @@ void lock_core::acquire_restore(std::uint32_t depth) {
   auto bits = std::uint64_t{depth} << depth_shift;
   if (!try_take(h, bits, false))
     acquire_slow(h, ext::deadline::forever(), bits);
+  take_level(h, ext::deadline::forever());
 }
 
 void lock_core::holder_ended(holder& h, const exit_info&) {
   auto w = word_.load();
   while ((w & holder_mask) == bits_of(h)) {
     if (word_.compare_exchange_weak(w, died_bit)) {
+      if ((w & level_bit) != 0)
+        drop_level(true);
       if (waiters_.load() > 0)
         wake_one();
       return;
@@ -210,11 +270,71 @@ void lock_core::holder_ended(holder& h, const exit_info&) {
   }
 }
 
+std::shared_ptr<ext::process_level>
+lock_core::share_across_processes(ext::process_level_factory& make) {
+  std::lock_guard guard{install_mtx_};
+  if (level_owner_)
+    return level_owner_;
+  // Hold the word while the level appears, so that no hold taken without
+  // the level overlaps one taken with it.
+  auto& h = me();
+  bool mine = held_by_me();
+  if (!mine)
+    acquire(ext::deadline::forever()); // no level yet: the word only
+  struct give_back {
+    lock_core& core;
+    bool armed;
+    ~give_back() {
+      if (armed)
+        core.release("share_across_processes");
+    }
+  } on_exit{*this, !mine};
+  auto level = make();
+  if (!level)
+    throw value_error(label()
+                      + ": share_across_processes: the factory made "
+                        "no level");
+  bool died = false;
+  if (!level->acquire(ext::deadline::forever(), died))
+    throw state_error(label() + ": a new process level could not be taken");
+  auto w = word_.load(std::memory_order_relaxed);
+  for (;;) {
+    if ((w & holder_mask) != bits_of(h)) { // our exit hook took the word
+      level->release(true);
+      on_exit.armed = false;
+      throw_terminated();
+    }
+    if (word_.compare_exchange_weak(w, w | level_bit, std::memory_order_seq_cst,
+                                    std::memory_order_relaxed))
+      break;
+  }
+  level_owner_ = level;
+  level_.store(level.get(), std::memory_order_release);
+  return level_owner_;
+}
+
+void lock_core::set_level(std::shared_ptr<ext::process_level> level) noexcept {
+  level_.store(level.get(), std::memory_order_release);
+  level_owner_ = std::move(level);
+}
+
 namespace {
 
 std::shared_ptr<lock_core> make_lock_core(runtime& rt, bool recursive,
                                           const sync_options& opts) {
   auto core = std::make_shared<lock_core>(rt, recursive, opts);
+  core->enroll();
+  return core;
+}
+
+std::shared_ptr<lock_core>
+make_level_core(runtime& rt, bool recursive, const sync_options& opts,
+                std::shared_ptr<ext::process_level> level) {
+  if (!level)
+    throw value_error(std::string{recursive ? "rlock" : "lock"}
+                      + ": lock_over: no process level given");
+  auto core = std::make_shared<lock_core>(rt, recursive, opts);
+  core->set_level(std::move(level));
   core->enroll();
   return core;
 }
@@ -227,7 +347,45 @@ std::optional<process> owner_process(const lock_core& core) {
 
 } // namespace
 
+struct lock_access {
+  static owned_lock make_lock(std::shared_ptr<lock_core> core) {
+    return owned_lock{std::move(core)};
+  }
+  static rlock make_rlock(std::shared_ptr<lock_core> core) {
+    return rlock{std::move(core)};
+  }
+};
+
 } // namespace detail
+
+// -- shared across OS processes
+// ------------------------------------------------
+
+namespace ext {
+
+std::shared_ptr<process_level>
+share_across_processes(const owned_lock& l, process_level_factory make) {
+  return l.core()->share_across_processes(make);
+}
+
+std::shared_ptr<process_level>
+share_across_processes(const rlock& l, process_level_factory make) {
+  return l.core()->share_across_processes(make);
+}
+
+owned_lock lock_over(runtime& rt, std::shared_ptr<process_level> level,
+                     sync_options opts) {
+  return detail::lock_access::make_lock(
+    detail::make_level_core(rt, false, opts, std::move(level)));
+}
+
+rlock rlock_over(runtime& rt, std::shared_ptr<process_level> level,
+                 sync_options opts) {
+  return detail::lock_access::make_rlock(
+    detail::make_level_core(rt, true, opts, std::move(level)));
+}
+
+} // namespace ext
 
 // -- lock ---------------------------------------------------------------------
 

@@ -407,6 +407,7 @@ WORKLOADS = {
     "event_latency": event_latency,
     "lock_counter_1": lambda n: lock_counter(n, 1),
     "lock_counter_2": lambda n: lock_counter(n, 2),
+    "lock_counter_2_os": lambda n: lock_counter(n, 2),
     "pool_map": pool_map,
     "pool_map_10us": pool_map_10us,
     # Python's workers are OS processes either way.

@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "troupe/detail/lockable.hpp"
 #include "troupe/fwd.hpp"
@@ -13,6 +14,7 @@ namespace troupe {
 
 namespace detail {
 class lock_core;
+struct lock_access;
 } // namespace detail
 
 /// An owned, non-recursive lock: Python's `multiprocessing.Lock`, except
@@ -87,6 +89,10 @@ public:
   }
 
 private:
+  friend struct detail::lock_access;
+  explicit owned_lock(std::shared_ptr<detail::lock_core> core) noexcept
+    : core_(std::move(core)) {}
+
   std::shared_ptr<detail::lock_core> core_;
 };
 

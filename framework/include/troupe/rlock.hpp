@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "troupe/detail/lockable.hpp"
 #include "troupe/fwd.hpp"
@@ -14,6 +15,7 @@ namespace troupe {
 
 namespace detail {
 class lock_core;
+struct lock_access;
 } // namespace detail
 
 /// An owned, recursive lock: Python's `multiprocessing.RLock`. The holding
@@ -74,6 +76,10 @@ public:
   }
 
 private:
+  friend struct detail::lock_access;
+  explicit rlock(std::shared_ptr<detail::lock_core> core) noexcept
+    : core_(std::move(core)) {}
+
   std::shared_ptr<detail::lock_core> core_;
 };
 

@@ -1,6 +1,7 @@
 // The child's side of an os_process: from the runtime's constructor in the
 // re-executed program to the OS process's end.
 
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
@@ -21,8 +22,10 @@
 
 #include <caf/actor_system.hpp>
 
+#include <troupe/error.hpp>
 #include <troupe/ext/exit_hook.hpp>
 #include <troupe/isolate/descriptors.hpp>
+#include <troupe/isolate/entry.hpp>
 #include <troupe/process.hpp>
 #include <troupe/runtime.hpp>
 
@@ -115,7 +118,12 @@ void restore_crash_signals() {
 
 } // namespace
 
+namespace {
+std::atomic<runtime*> the_child_runtime{nullptr};
+} // namespace
+
 void child_main(runtime& rt, int control_fd, long parent_pid) {
+  the_child_runtime.store(&rt);
   mark_entry_reached();
   restore_crash_signals();
   ::unsetenv(
@@ -186,3 +194,15 @@ void child_main(runtime& rt, int control_fd, long parent_pid) {
 }
 
 } // namespace troupe::isolate::detail
+
+namespace troupe::isolate {
+
+runtime& child_runtime() {
+  auto* rt = detail::the_child_runtime.load();
+  if (rt == nullptr)
+    throw state_error("isolate::child_runtime: this OS process is not an "
+                      "os_process child");
+  return *rt;
+}
+
+} // namespace troupe::isolate

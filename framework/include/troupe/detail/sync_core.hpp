@@ -15,6 +15,7 @@
 #include <string>
 
 #include "troupe/ext/deadline.hpp"
+#include "troupe/ext/process_level.hpp"
 #include "troupe/fwd.hpp"
 
 namespace troupe {
@@ -194,13 +195,24 @@ public:
     return recursive_;
   }
 
+  /// The OS-process level (troupe/ext/process_level.hpp): installs the one
+  /// `make` makes unless there is one; returns it.
+  std::shared_ptr<ext::process_level>
+  share_across_processes(ext::process_level_factory& make);
+
+  /// Gives a new core its OS-process level (before anyone else sees it).
+  void set_level(std::shared_ptr<ext::process_level> level) noexcept;
+
   // -- the word ---------------------------------------------------------------
 
   static constexpr std::uint64_t died_bit = std::uint64_t{1} << 63;
   static constexpr int depth_shift = 48;
   static constexpr std::uint64_t depth_one = std::uint64_t{1} << depth_shift;
   static constexpr std::uint64_t depth_mask = (died_bit - 1) & ~(depth_one - 1);
-  static constexpr std::uint64_t holder_mask = depth_one - 1;
+  /// The holding also holds the OS-process level (holders are aligned, so
+  /// their addresses leave the lowest bit free).
+  static constexpr std::uint64_t level_bit = 1;
+  static constexpr std::uint64_t holder_mask = (depth_one - 1) & ~level_bit;
   static constexpr std::uint64_t max_depth = depth_mask >> depth_shift;
 
   [[nodiscard]] std::uint64_t word() const noexcept {
@@ -210,6 +222,14 @@ public:
 private:
   bool try_take(holder& h, std::uint64_t depth_bits, bool under_lock);
   bool acquire_slow(holder& h, ext::deadline until, std::uint64_t depth_bits);
+  /// After the word was taken for `h`: takes the OS-process level, if any;
+  /// gives the word back when that fails or throws.
+  bool take_level(holder& h, ext::deadline until);
+  /// After the word held with the level was given back: gives the level
+  /// back (telling the next holder when its holder ended holding it).
+  void drop_level(bool holder_ended) noexcept;
+  /// Gives back a word held by `h` at depth one, waking a waiter.
+  void give_back_word(holder& h) noexcept;
   void wake_one();
   [[noreturn]] void fail_release(holder& h, std::uint64_t w, const char* what);
 
@@ -218,6 +238,13 @@ private:
   std::mutex mtx_;
   std::condition_variable cv_;
   const bool recursive_;
+  // The OS-process level: set once (under install_mtx_ while the installer
+  // holds the word, or before the core is shared), then read lock-free.
+  std::atomic<ext::process_level*> level_{nullptr};
+  std::shared_ptr<ext::process_level> level_owner_; // (install_mtx_)
+  std::mutex install_mtx_;
+  // The level was taken over from a dead OS process; written by the holder.
+  std::atomic<bool> level_died_{false};
 };
 
 } // namespace troupe::detail

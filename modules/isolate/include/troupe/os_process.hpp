@@ -129,7 +129,7 @@ packed_arguments pack_arguments(std::index_sequence<I...>, Args&&... args) {
   descriptor_capture capture;
   packed_arguments out;
   out.args.reserve(sizeof...(Args));
-  (out.args.push_back(troupe::serialization::to_bytes(
+  (out.args.push_back(encode_argument<std::tuple_element_t<I, params>>(
      std::tuple_element_t<I, params>(std::forward<Args>(args)))),
    ...);
   out.descriptors = descriptor_set{capture.take()};
@@ -139,7 +139,7 @@ packed_arguments pack_arguments(std::index_sequence<I...>, Args&&... args) {
 template <auto F, class... Args>
 consteval bool check_arguments() {
   using sig = entry_signature<decltype(F)>;
-  static_assert((check_not_shared<Args>() && ...));
+  static_assert((check_argument<Args>() && ...));
   static_assert(sig::arity == sizeof...(Args),
                 "troupe::os_process: the number of arguments differs from "
                 "the entry point's number of parameters");

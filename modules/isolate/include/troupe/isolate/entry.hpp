@@ -87,6 +87,23 @@ inline constexpr bool is_shared_object<process> = true;
 template <>
 inline constexpr bool is_shared_object<runtime> = true;
 
+/// How a value of `T` crosses into an os_process as one of its start
+/// arguments when it is not a plain value: a shared object whose module
+/// knows how to share it with another OS process (troupe::shm does it for
+/// `lock` and `rlock` in <troupe/cross_process.hpp>). A specialization has
+/// `custom = true`, `static std::string save(const T&)` (may pass
+/// descriptors, see descriptors.hpp) and `static T load(const std::string&)`
+/// (runs in the child, inside its entry point's process).
+template <class T>
+struct argument_codec {
+  static constexpr bool custom = false;
+};
+
+/// In an os_process child: its runtime (the one whose constructor runs the
+/// entry point), e.g. for an `argument_codec<T>::load` that makes a
+/// runtime's object. Throws `state_error` in any other process.
+runtime& child_runtime();
+
 namespace detail {
 
 template <class Fn>
@@ -115,9 +132,15 @@ consteval bool check_not_shared() {
                 "troupe: a channel, lock, event, value, process or other "
                 "shared object cannot be handed to an os_process (it lives "
                 "in this OS process's memory); pass values, or share it "
-                "through a process on this side");
+                "through a process on this side. A lock or rlock can cross "
+                "as a start argument with <troupe/cross_process.hpp> "
+                "(troupe::shm) included.");
   return true;
 }
+
+template <class T>
+inline constexpr bool has_codec
+  = argument_codec<std::remove_cvref_t<T>>::custom;
 
 template <class T>
 consteval bool check_crossing_type() {
@@ -136,6 +159,43 @@ consteval bool check_crossing_type() {
   return true;
 }
 
+/// A parameter may also be a shared object with an `argument_codec`.
+template <class T>
+consteval bool check_parameter_type() {
+  if constexpr (has_codec<T>)
+    return true;
+  else
+    return check_crossing_type<T>();
+}
+
+/// An os_process's start argument: a value, or a shared object with an
+/// `argument_codec`.
+template <class T>
+consteval bool check_argument() {
+  if constexpr (has_codec<T>)
+    return true;
+  else
+    return check_not_shared<T>();
+}
+
+/// One start argument, decoded in the child.
+template <class P>
+P decode_argument(const std::string& bytes) {
+  if constexpr (has_codec<P>)
+    return argument_codec<P>::load(bytes);
+  else
+    return troupe::serialization::from_bytes<P>(bytes);
+}
+
+/// One start argument, encoded in the parent.
+template <class P>
+std::string encode_argument(const P& value) {
+  if constexpr (has_codec<P>)
+    return argument_codec<P>::save(value);
+  else
+    return troupe::serialization::to_bytes(value);
+}
+
 template <auto F, std::size_t... I>
 std::string invoke_entry(const std::vector<std::string>& args,
                          std::index_sequence<I...>) {
@@ -145,9 +205,7 @@ std::string invoke_entry(const std::vector<std::string>& args,
     throw troupe::value_error(
       "entry point called with " + std::to_string(args.size())
       + " arguments, expected " + std::to_string(sizeof...(I)));
-  params values{
-    troupe::serialization::from_bytes<std::tuple_element_t<I, params>>(
-      args[I])...};
+  params values{decode_argument<std::tuple_element_t<I, params>>(args[I])...};
   if constexpr (std::is_void_v<typename sig::result_type>) {
     F(std::move(std::get<I>(values))...);
     return {};
@@ -163,28 +221,40 @@ std::string invoke(const std::vector<std::string>& args) {
     args, std::make_index_sequence<entry_signature<decltype(F)>::arity>{});
 }
 
+template <class... Ps>
+inline constexpr bool any_codec(std::tuple<Ps...>*) {
+  return (has_codec<Ps> || ...);
+}
+
 template <auto F>
 std::string invoke_batch(std::string_view calls) {
   using sig = entry_signature<decltype(F)>;
-  auto args
-    = troupe::serialization::from_bytes<std::vector<typename sig::params>>(
-      calls);
-  if constexpr (std::is_void_v<typename sig::result_type>) {
-    for (auto& a : args)
-      std::apply(F, std::move(a));
-    return troupe::serialization::to_bytes(std::uint64_t{args.size()});
+  if constexpr (any_codec(static_cast<typename sig::params*>(nullptr))) {
+    (void)calls;
+    throw troupe::value_error(
+      "this entry point takes a shared object (a lock, say), which crosses "
+      "only as an os_process's start argument, not in a pool's task");
   } else {
-    std::vector<typename sig::result_type> out;
-    out.reserve(args.size());
-    for (auto& a : args)
-      out.push_back(std::apply(F, std::move(a)));
-    return troupe::serialization::to_bytes(out);
+    auto args
+      = troupe::serialization::from_bytes<std::vector<typename sig::params>>(
+        calls);
+    if constexpr (std::is_void_v<typename sig::result_type>) {
+      for (auto& a : args)
+        std::apply(F, std::move(a));
+      return troupe::serialization::to_bytes(std::uint64_t{args.size()});
+    } else {
+      std::vector<typename sig::result_type> out;
+      out.reserve(args.size());
+      for (auto& a : args)
+        out.push_back(std::apply(F, std::move(a)));
+      return troupe::serialization::to_bytes(out);
+    }
   }
 }
 
 template <auto F, class... Ps>
 consteval bool check_signature(std::tuple<Ps...>*) {
-  return (check_crossing_type<Ps>() && ...)
+  return (check_parameter_type<Ps>() && ...)
          && check_crossing_type<
            typename entry_signature<decltype(F)>::result_type>();
 }
