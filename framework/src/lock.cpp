@@ -41,7 +41,11 @@ lock_core::lock_core(runtime& rt, bool recursive, const sync_options& opts)
 lock_core::~lock_core() = default;
 
 bool lock_core::locked() const noexcept {
-  return (word_.load(std::memory_order_acquire) & holder_mask) != 0;
+  if ((word_.load(std::memory_order_acquire) & holder_mask) != 0)
+    return true;
+  // Held in another OS process that shares the lock?
+  auto* level = level_.load(std::memory_order_acquire);
+  return level != nullptr && level->held();
 }
 
 bool lock_core::held_by_me() const {

@@ -67,7 +67,8 @@ public:
   /// no-op, so that unwinding never fails.
   void release();
 
-  /// Whether some process holds the lock. Does not block.
+  /// Whether some process holds the lock (for a lock handed to OS
+  /// processes: in any of them). Does not block.
   [[nodiscard]] bool locked() const;
 
   /// Whether the caller holds the lock and took it over from a holder that

@@ -51,7 +51,8 @@ public:
   /// a process that was asked to stop and no longer holds it.
   void release();
 
-  /// Whether some process holds the lock.
+  /// Whether some process holds the lock (for an rlock handed to OS
+  /// processes: in any of them).
   [[nodiscard]] bool locked() const;
 
   /// Whether the calling process holds the lock.

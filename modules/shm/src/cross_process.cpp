@@ -198,6 +198,10 @@ public:
       futex_wake_one(&page_->owner);
   }
 
+  [[nodiscard]] bool held() const noexcept override {
+    return page_->owner.load(std::memory_order_acquire) != 0;
+  }
+
 private:
   bool take(ext::deadline until, bool& owner_died) {
     auto& owner = page_->owner;

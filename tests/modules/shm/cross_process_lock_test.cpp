@@ -189,6 +189,8 @@ TEST_P(lock_across_os_processes, a_holder_sigkilled_inside_hands_it_over) {
     },
     30s));
   EXPECT_FALSE(l.acquire(false)) << "the child holds it";
+  EXPECT_TRUE(l.locked()) << "held in another OS process";
+  EXPECT_FALSE(l.owner().has_value()) << "not by a process of this one";
   auto waiter = std::thread{[&] {
     ASSERT_TRUE(l.acquire(30s));
     EXPECT_TRUE(l.previous_owner_died());

@@ -45,6 +45,10 @@ public:
   /// that held the lock ended holding it, so the next holder, here or in
   /// another OS process, is told (its `acquire` sets `owner_died`).
   virtual void release(bool holder_ended) noexcept = 0;
+
+  /// Whether some OS process holds the level now (one that died holding it
+  /// counts until the level is taken over). A snapshot; does not block.
+  [[nodiscard]] virtual bool held() const noexcept = 0;
 };
 
 using process_level_factory = unique_function<std::shared_ptr<process_level>()>;
