@@ -6,6 +6,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -105,8 +106,24 @@ void expect_owner_died(troupe::lock l) {
   troupe::this_process::exit(l.previous_owner_died() ? 0 : 3);
 }
 
+/// Supervised: its first start takes the lock and crashes inside it; the
+/// restart takes the lock over and records previous_owner_died() (flag 2
+/// when it was true, 3 otherwise).
+void crash_holding_once(troupe::lock l, shared_memory block) {
+  auto& c = counter_in(block);
+  if (std::atomic_ref<std::int64_t>{c.value}.fetch_add(1) == 0) {
+    l.acquire();
+    std::abort();
+  }
+  if (!l.acquire(30s))
+    troupe::this_process::exit(4);
+  std::atomic_ref<std::int32_t>{c.flag}.store(l.previous_owner_died() ? 2 : 3);
+  l.release();
+}
+
 } // namespace lock_test
 
+TROUPE_ENTRY(lock_test::crash_holding_once);
 TROUPE_ENTRY(lock_test::count_with_lock);
 TROUPE_ENTRY(lock_test::count_with_rlock);
 TROUPE_ENTRY(lock_test::hold_forever);
@@ -276,6 +293,30 @@ TEST_P(lock_across_os_processes, a_waiter_in_the_parent_can_be_terminated) {
   EXPECT_FALSE(l.acquire(false)) << "the child still holds it";
   holder.kill();
   holder.join();
+}
+
+TEST_P(lock_across_os_processes,
+       a_restarted_child_takes_over_its_crashed_hold) {
+  troupe::runtime rt;
+  troupe::lock l{rt};
+  shared_memory block{sizeof(lock_test::shared_counter)};
+  troupe::supervisor sup{
+    rt,
+    {.strategy = troupe::strategy::one_for_one,
+     .restarts = troupe::restart_limit{.intensity = 5, .period = 10s}},
+    {troupe::child_spec{.id = "crasher",
+                        .start = troupe::start_os_process(
+                          entry<lock_test::crash_holding_once>, l, block),
+                        .restart = troupe::restart::transient}}};
+  auto& c = lock_test::counter_in(block);
+  EXPECT_TRUE(eventually(
+    [&] { return std::atomic_ref<std::int32_t>{c.flag}.load() != 0; }, 30s));
+  EXPECT_EQ(std::atomic_ref<std::int32_t>{c.flag}.load(), 2)
+    << "the restart saw previous_owner_died()";
+  EXPECT_EQ(std::atomic_ref<std::int64_t>{c.value}.load(), 2) << "starts";
+  sup.terminate();
+  ASSERT_TRUE(sup.join(30s));
+  EXPECT_FALSE(l.locked());
 }
 
 INSTANTIATE_TEST_SUITE_P(start_methods, lock_across_os_processes,
