@@ -5,8 +5,8 @@
 /// A lock's own word excludes the processes of one OS process. Once a
 /// module gives the lock a process level, every acquire in this OS process
 /// takes that level after the word (and every release gives it back
-/// first), so that one holder in all the OS processes that share the level
-/// is in the critical section. The level is held by an OS process, not by
+/// after the word), so that one holder in all the OS processes that share the
+/// level is in the critical section. The level is held by an OS process, not by
 /// a thread: the lock's word already says which process in it holds it.
 ///
 /// The level reports a holder OS process that ended holding it (a SIGKILL
