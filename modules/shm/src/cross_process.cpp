@@ -5,11 +5,9 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <climits>
 #include <csignal>
 #include <cstdint>
 #include <cstring>
-#include <ctime>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -17,7 +15,6 @@
 #include <utility>
 
 #include <fcntl.h>
-#include <linux/futex.h>
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -25,6 +22,7 @@
 #include <unistd.h>
 
 #include <troupe/error.hpp>
+#include <troupe/ext/futex.hpp>
 #include <troupe/ext/process_level.hpp>
 #include <troupe/ext/spin.hpp>
 #include <troupe/ext/stop.hpp>
@@ -61,26 +59,6 @@ struct lock_page {
 };
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 
-// Shared futexes (no FUTEX_PRIVATE_FLAG): the word is in memory shared
-// between OS processes.
-void futex_wake_one(std::atomic<std::uint32_t>* word) noexcept {
-  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast)
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE, 1,
-            nullptr, nullptr, 0);
-}
-
-void futex_sleep(std::atomic<std::uint32_t>* word, std::uint32_t expected,
-                 std::chrono::steady_clock::time_point until) noexcept {
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-              until.time_since_epoch())
-              .count();
-  timespec ts{static_cast<time_t>(ns / 1'000'000'000),
-              static_cast<long>(ns % 1'000'000'000)};
-  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast)
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word),
-            FUTEX_WAIT_BITSET, expected, &ts, nullptr, FUTEX_BITSET_MATCH_ANY);
-}
-
 /// Whether the process `pid` has ended (a zombie counts as ended). Keeps a
 /// pidfd for the last pid asked about.
 class liveness {
@@ -101,15 +79,11 @@ public:
         ::close(fd_);
       pid_ = pid;
       fd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-      if (fd_ < 0) {
-        if (errno == ESRCH)
-          return true;
-        // No descriptor to spare: ask by pid (a zombie then looks alive
-        // until its parent reaps it).
-        return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
-      }
+      if (fd_ < 0 && errno == ESRCH)
+        return true;
     }
-    if (fd_ < 0)
+    if (fd_ < 0) // no descriptor to spare: ask by pid (a zombie then looks
+                 // alive until its parent reaps it)
       return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
     pollfd p{fd_, POLLIN, 0};
     return ::poll(&p, 1, 0) > 0;
@@ -195,7 +169,7 @@ public:
       page_->abandoned.store(1, std::memory_order_relaxed);
     page_->owner.store(0, std::memory_order_seq_cst);
     if (page_->sleepers.load(std::memory_order_seq_cst) > 0)
-      futex_wake_one(&page_->owner);
+      ext::futex_wake_one_shared(&page_->owner);
   }
 
   [[nodiscard]] bool held() const noexcept override {
@@ -247,7 +221,7 @@ private:
       if (!until.is_forever() && until.when() < wake)
         wake = until.when();
       page_->sleepers.fetch_add(1, std::memory_order_seq_cst);
-      futex_sleep(&owner, w, wake);
+      ext::futex_wait_shared(&owner, w, ext::deadline::at(wake));
       page_->sleepers.fetch_sub(1, std::memory_order_relaxed);
     }
   }

@@ -144,6 +144,12 @@ protected:
   }
 };
 
+/// The block's flag, as the child left it.
+std::int32_t flag_of(const shared_memory& block) {
+  return std::atomic_ref<std::int32_t>{lock_test::counter_in(block).flag}
+    .load();
+}
+
 std::string
 method_name(const testing::TestParamInfo<troupe::start_method>& info) {
   return info.param == troupe::start_method::spawn ? "spawn" : "forkserver";
@@ -198,13 +204,7 @@ TEST_P(lock_across_os_processes, a_holder_sigkilled_inside_hands_it_over) {
   shared_memory block{sizeof(lock_test::shared_counter)};
   os_process holder{rt, entry<lock_test::hold_forever>, l, block};
   holder.start();
-  ASSERT_TRUE(eventually(
-    [&] {
-      return std::atomic_ref<std::int32_t>{lock_test::counter_in(block).flag}
-               .load()
-             == 1;
-    },
-    30s));
+  ASSERT_TRUE(eventually([&] { return flag_of(block) == 1; }, 30s));
   EXPECT_FALSE(l.acquire(false)) << "the child holds it";
   EXPECT_TRUE(l.locked()) << "held in another OS process";
   EXPECT_FALSE(l.owner().has_value()) << "not by a process of this one";
@@ -250,13 +250,7 @@ TEST_P(lock_across_os_processes, non_blocking_and_timed_acquires_in_a_child) {
   l.acquire(); // held before the hand-over: the child sees it held
   os_process child{rt, entry<lock_test::try_while_parent_holds>, l, block};
   child.start();
-  ASSERT_TRUE(eventually(
-    [&] {
-      return std::atomic_ref<std::int32_t>{lock_test::counter_in(block).flag}
-               .load()
-             == 1;
-    },
-    30s));
+  ASSERT_TRUE(eventually([&] { return flag_of(block) == 1; }, 30s));
   l.release();
   child.join();
   EXPECT_EQ(child.exitcode(), 0);
@@ -269,13 +263,7 @@ TEST_P(lock_across_os_processes, a_waiter_in_the_parent_can_be_terminated) {
   shared_memory block{sizeof(lock_test::shared_counter)};
   os_process holder{rt, entry<lock_test::hold_forever>, l, block};
   holder.start();
-  ASSERT_TRUE(eventually(
-    [&] {
-      return std::atomic_ref<std::int32_t>{lock_test::counter_in(block).flag}
-               .load()
-             == 1;
-    },
-    30s));
+  ASSERT_TRUE(eventually([&] { return flag_of(block) == 1; }, 30s));
   std::atomic<bool> threw{false};
   troupe::process waiter{rt, [&] {
                            try {
@@ -309,10 +297,8 @@ TEST_P(lock_across_os_processes,
                           entry<lock_test::crash_holding_once>, l, block),
                         .restart = troupe::restart::transient}}};
   auto& c = lock_test::counter_in(block);
-  EXPECT_TRUE(eventually(
-    [&] { return std::atomic_ref<std::int32_t>{c.flag}.load() != 0; }, 30s));
-  EXPECT_EQ(std::atomic_ref<std::int32_t>{c.flag}.load(), 2)
-    << "the restart saw previous_owner_died()";
+  EXPECT_TRUE(eventually([&] { return flag_of(block) != 0; }, 30s));
+  EXPECT_EQ(flag_of(block), 2) << "the restart saw previous_owner_died()";
   EXPECT_EQ(std::atomic_ref<std::int64_t>{c.value}.load(), 2) << "starts";
   sup.terminate();
   ASSERT_TRUE(sup.join(30s));
